@@ -1,0 +1,131 @@
+"""The app factory: wiring only.
+
+``create_app()`` reads the settings once, builds the queue, bot and Graph client, and
+registers the webhook (and, in local mode, the local Lex endpoint and Graph inbox). Delivery
+threads are started by the server after fork (see gunicorn.conf.py) or by ``bridge worker``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+from bridge import localmode, webhook
+from bridge.bots import Bot, make_bot
+from bridge.config import Settings
+from bridge.graph import GraphClient
+from bridge.logs import configure_logging
+from bridge.queue import Queue
+from bridge.queue.sqlite import SqliteQueue
+from bridge.worker import Delivery, TurnHandler
+
+log = logging.getLogger(__name__)
+
+# A claimed job's lease covers the longest Lex call plus the sends that follow it.
+SEND_ALLOWANCE = 60.0
+
+
+@dataclass
+class Services:
+    """The collaborators one process uses; shared by the webhook and delivery."""
+
+    settings: Settings
+    queue: Queue
+    bot: Bot
+    graph: GraphClient
+    delivery: Delivery | None = field(default=None)
+
+    def wake(self) -> None:
+        """Tell this process's delivery threads that work was committed."""
+        if self.delivery is not None:
+            self.delivery.wake()
+
+    def start_delivery(self, threads: int | None = None) -> Delivery | None:
+        """Start delivery threads in the current process (after fork); None if disabled."""
+        count = self.settings.delivery_threads if threads is None else threads
+        if count <= 0 or self.delivery is not None:
+            return self.delivery
+        handler = TurnHandler(
+            queue=self.queue,
+            bot=self.bot,
+            graph=self.graph,
+            fallback_text=self.settings.fallback_text,
+            sender_actions=self.settings.sender_actions,
+        )
+        self.delivery = Delivery(
+            self.queue,
+            handler,
+            threads=count,
+            poll_interval=self.settings.poll_interval,
+            max_attempts=self.settings.max_attempts,
+            lease=self.settings.lex_read_timeout + SEND_ALLOWANCE,
+        )
+        self.delivery.start()
+        return self.delivery
+
+    def stop_delivery(self, timeout: float) -> bool:
+        """Stop delivery, letting in-flight turns finish within ``timeout`` seconds."""
+        if self.delivery is None:
+            return True
+        return self.delivery.stop(timeout)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    queue: Queue | None = None,
+    bot: Bot | None = None,
+    graph: GraphClient | None = None,
+) -> Services:
+    """Build the queue, bot and Graph client from settings, unless given."""
+    return Services(
+        settings=settings,
+        queue=queue or SqliteQueue(settings.db_path),
+        bot=bot or make_bot(settings),
+        graph=graph
+        or GraphClient(
+            base_url=settings.graph_api_url,
+            version=settings.graph_api_version,
+            page_token=settings.page_access_token,
+            app_secret=settings.app_secret,
+            timeout=settings.graph_timeout,
+        ),
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    queue: Queue | None = None,
+    bot: Bot | None = None,
+    graph: GraphClient | None = None,
+) -> Flask:
+    """Build the Flask app; settings default to the environment (read once, here)."""
+    if settings is None:
+        settings = Settings.from_env(os.environ)
+        configure_logging(settings.log_level, settings.log_format)
+    services = build_services(settings, queue=queue, bot=bot, graph=graph)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["bridge"] = services
+    app.register_blueprint(webhook.bp)
+    if settings.is_local:
+        localmode.init_app(app, settings)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _internal_error)
+    return app
+
+
+def _http_error(error: HTTPException) -> Response:
+    return Response(error.name, status=error.code or 500, mimetype="text/plain")
+
+
+def _internal_error(error: Exception) -> Any:
+    # Never a stack trace to a caller; the log has it.
+    log.exception("unhandled error", exc_info=error)
+    return Response("Internal Server Error", status=500, mimetype="text/plain")

@@ -1,0 +1,254 @@
+"""Amazon Lex V2 backend: one RecognizeText call per turn, replies mapped by a pure function.
+
+https://docs.aws.amazon.com/lexv2/latest/APIReference/API_runtime_RecognizeText.html
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+import regex
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+
+from bridge import __version__
+from bridge.config import Settings
+from bridge.errors import BotError, BotErrorKind, ConfigError
+from bridge.events import Event, bot_input
+from bridge.replies import Button, Card, Custom, Reply, Ssml, Text
+
+MAX_TEXT_UNITS = 1024  # RecognizeText `text`, counted in UTF-16 code units
+PLATFORM_ATTRIBUTE = "x-amz-lex:channels:platform"
+PLATFORM = "Facebook"  # what Lex's own Facebook channel sends; Lambdas branch on it
+LOCAL_REGION = "us-east-1"
+CONNECT_TIMEOUT = 5
+
+_SESSION_ID = re.compile(r"[0-9a-zA-Z._:-]{2,100}")
+_GRAPHEME = regex.compile(r"\X")
+
+# Nothing ran on Lex's side (429), or another turn of this session was running (409).
+_RETRY_CODES = frozenset({"ThrottlingException", "ConflictException"})
+# The turn (and the Lambda code hook) may have run: never repeat it.
+_FALLBACK_CODES = frozenset(
+    {"InternalServerException", "BadGatewayException", "DependencyFailedException"}
+)
+_CONFIG_CODES = frozenset(
+    {"AccessDeniedException", "ResourceNotFoundException", "ValidationException"}
+)
+
+
+def make_lexv2_client(settings: Settings) -> Any:
+    """A ``lexv2-runtime`` client: botocore retries off, read timeout above Lex's 30 s limit.
+
+    With ``settings.lex_endpoint_url`` (local mode) the client talks to that endpoint with
+    dummy credentials. Otherwise boto3's own chain applies, so the standard AWS variables
+    (credentials, ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, profiles) work unchanged.
+    """
+    session = boto3.session.Session(region_name=settings.aws_region)
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        read_timeout=settings.lex_read_timeout,
+        connect_timeout=CONNECT_TIMEOUT,
+        user_agent_extra=f"messenger-lex-bridge/{__version__}",
+    )
+    if settings.lex_endpoint_url:
+        return session.client(
+            "lexv2-runtime",
+            endpoint_url=settings.lex_endpoint_url,
+            region_name=session.region_name or LOCAL_REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=config,
+        )
+    if session.region_name is None:
+        raise ConfigError(
+            ["AWS_REGION is missing: set it to the Region of your Lex bot, e.g. us-east-1"]
+        )
+    return session.client("lexv2-runtime", config=config)
+
+
+class LexV2Bot:
+    """Sends each event to a Lex V2 bot alias as one RecognizeText turn."""
+
+    def __init__(self, client: Any, *, bot_id: str, alias_id: str, locale_id: str) -> None:
+        self._client = client
+        self._bot_id = bot_id
+        self._alias_id = alias_id
+        self._locale_id = locale_id
+
+    def respond(self, event: Event) -> list[Reply]:
+        """One RecognizeText call; raises ``BotError`` whose ``kind`` says what to do next."""
+        text = truncate_utf16(bot_input(event), MAX_TEXT_UNITS)
+        if not text.strip():
+            # The webhook never enqueues such events; Lex would answer 400 anyway.
+            raise BotError(BotErrorKind.FALLBACK, "empty input: nothing to send to Lex")
+        if not _SESSION_ID.fullmatch(event.sender_id):
+            raise BotError(
+                BotErrorKind.CONFIG,
+                "sender id is not a valid Lex sessionId (2-100 characters of [0-9a-zA-Z._:-])",
+            )
+        try:
+            # No sessionState: Lex keeps what the Lambda stored, and a partial
+            # sessionAttributes map would replace (wipe) it.
+            response = self._client.recognize_text(
+                botId=self._bot_id,
+                botAliasId=self._alias_id,
+                localeId=self._locale_id,
+                sessionId=event.sender_id,
+                text=text,
+                requestAttributes={PLATFORM_ATTRIBUTE: PLATFORM},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # `from None`: the botocore error's message may hold the URL (with the PSID) or a
+            # validation message quoting the user's text; the reason keeps what ops need.
+            raise to_bot_error(exc) from None
+        return replies_from_recognize_text(response)
+
+
+def to_bot_error(exc: Exception) -> BotError:
+    """Classify a boto3 failure of RecognizeText; the reason never holds the user's text."""
+    if isinstance(exc, ClientError):
+        return _from_client_error(exc)
+    name = type(exc).__name__
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError)):
+        # No connection, or the connection dropped (most often a stale pooled connection
+        # that Lex had closed). A drop mid-turn is possible but rare; we accept the repeat.
+        return BotError(BotErrorKind.RETRY, f"Lex RecognizeText failed: {name} (no answer)")
+    if isinstance(exc, ReadTimeoutError):
+        return BotError(
+            BotErrorKind.FALLBACK,
+            f"Lex RecognizeText failed: {name} (sent, no answer in time; the turn may have run)",
+        )
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError, ParamValidationError)):
+        return BotError(BotErrorKind.CONFIG, f"Lex RecognizeText failed: {name}")
+    return BotError(BotErrorKind.FALLBACK, f"Lex RecognizeText failed: {name}")
+
+
+def _from_client_error(exc: ClientError) -> BotError:
+    error = exc.response.get("Error") or {}
+    metadata = exc.response.get("ResponseMetadata") or {}
+    code = str(error.get("Code") or "Unknown")
+    status = metadata.get("HTTPStatusCode")
+    # Only ids and numbers: Lex's message text may quote the input.
+    reason = f"Lex RecognizeText failed: {code} (HTTP {status}"
+    if metadata.get("RequestId"):
+        reason += f", request id {metadata['RequestId']}"
+    reason += ")"
+    return BotError(_kind_of(code, status), reason)
+
+
+def _kind_of(code: str, status: object) -> BotErrorKind:
+    if code in _RETRY_CODES:
+        return BotErrorKind.RETRY
+    if code in _FALLBACK_CODES:
+        return BotErrorKind.FALLBACK
+    if code in _CONFIG_CODES:
+        return BotErrorKind.CONFIG
+    if not isinstance(status, int):
+        return BotErrorKind.FALLBACK  # unknown outcome: do not repeat the turn
+    if status == 429:
+        return BotErrorKind.RETRY  # throttled under a code we do not know: nothing ran
+    if 400 <= status < 500:
+        return BotErrorKind.CONFIG
+    return BotErrorKind.FALLBACK
+
+
+def truncate_utf16(text: str, limit: int) -> str:
+    """At most ``limit`` UTF-16 code units of ``text``, cut only between graphemes."""
+    if _utf16_len(text) <= limit:
+        return text
+    used = end = 0
+    for match in _GRAPHEME.finditer(text):
+        size = _utf16_len(match.group())
+        if used + size > limit:
+            break
+        used += size
+        end = match.end()
+    if end == 0:
+        # The first grapheme alone is over the limit (a letter under hundreds of combining
+        # marks): cut between code points rather than send nothing.
+        for char in text:
+            used += _utf16_len(char)
+            if used > limit:
+                break
+            end += 1
+    return text[:end]
+
+
+def _utf16_len(text: str) -> int:
+    # Code points above U+FFFF take two UTF-16 units (a surrogate pair).
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def replies_from_recognize_text(response: Mapping[str, Any]) -> list[Reply]:
+    """The bot's messages as neutral replies, in Lex's order (at most 10 per the model)."""
+    messages = response.get("messages")
+    if not isinstance(messages, list):
+        return []  # no `messages` key: Lex had nothing to say this turn
+    replies: list[Reply] = []
+    for message in messages:
+        reply = _to_reply(message) if isinstance(message, Mapping) else None
+        if reply is not None:
+            replies.append(reply)
+    return replies
+
+
+def _to_reply(message: Mapping[str, Any]) -> Reply | None:
+    content_type = message.get("contentType")
+    if content_type == "ImageResponseCard":
+        # A card's `content`, if a Lambda sets one too, is not shown: the card is the message.
+        card = message.get("imageResponseCard")
+        return _to_card(card) if isinstance(card, Mapping) else None
+    content = message.get("content")
+    if not isinstance(content, str) or not content.strip():
+        return None  # the model says 1-1024 chars; a blank message cannot be sent to Messenger
+    if content_type == "PlainText":
+        return Text(content)
+    if content_type == "SSML":
+        return Ssml(content)
+    if content_type == "CustomPayload":
+        return Custom(content)
+    return None  # missing or future content type: skip rather than guess
+
+
+def _to_card(card: Mapping[str, Any]) -> Card | None:
+    title = _text(card.get("title"))
+    if title is None:
+        return None  # title is required by the model; a card without one cannot render
+    buttons = card.get("buttons")
+    return Card(
+        title=title,
+        subtitle=_text(card.get("subtitle")),
+        image_url=_text(card.get("imageUrl")),
+        buttons=tuple(_to_buttons(buttons if isinstance(buttons, list) else [])),
+    )
+
+
+def _to_buttons(buttons: list[Any]) -> list[Button]:
+    # A button without text or value cannot be shown, or could not send anything back.
+    result = []
+    for button in buttons:
+        if not isinstance(button, Mapping):
+            continue
+        title, value = _text(button.get("text")), _text(button.get("value"))
+        if title is not None and value is not None:
+            result.append(Button(title, value))
+    return result
+
+
+def _text(value: object) -> str | None:
+    """A non-blank string, else None (Lambdas send "" or null for absent optional fields)."""
+    return value if isinstance(value, str) and value.strip() else None

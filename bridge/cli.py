@@ -1,0 +1,149 @@
+"""``python -m bridge``: serve, demo, worker, chat.
+
+Each command parses its arguments and calls what the service itself uses.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from bridge import __version__
+from bridge.config import LOCAL_APP_SECRET, LOCAL_PAGE_ID, Settings
+from bridge.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return Settings.from_env(os.environ)
+    except ConfigError as error:
+        click.echo(f"messenger-lex-bridge: {error}", err=True)
+        sys.exit(2)
+
+
+def _exec_gunicorn() -> None:
+    os.chdir(ROOT)
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "wsgi:app"]
+    os.execv(sys.executable, argv)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="messenger-lex-bridge")
+def main() -> None:
+    """messenger-lex-bridge: a Facebook Page's Messenger conversations ⇄ an Amazon Lex bot.
+
+    Configuration comes from environment variables; see config.example.env.
+    """
+
+
+@main.command()
+def serve() -> None:
+    """Run the bridge: gunicorn -c gunicorn.conf.py wsgi:app (webhook and delivery)."""
+    _settings_or_exit()
+    _exec_gunicorn()
+
+
+@main.command()
+def demo() -> None:
+    """Run the bridge in local mode: sample bot, local Graph inbox, loopback only.
+
+    No Facebook app and no AWS account needed. Set BRIDGE_BOT=lexv2 (with LEX_BOT_ID,
+    LEX_BOT_ALIAS_ID and AWS credentials) to talk to a real Lex bot instead.
+    """
+    os.environ["BRIDGE_MODE"] = "local"
+    settings = _settings_or_exit()
+    base = f"http://127.0.0.1:{settings.port}"
+    bot = "the local sample bot" if settings.bot == "local" else f"Lex V2 {settings.lex_bot_id}"
+    click.echo(
+        f"\nmessenger-lex-bridge {__version__} in local mode at {base}\n"
+        f"  bot: {bot}\n"
+        f"  chat in a second terminal:  make chat   (or: python -m bridge chat --url {base})\n"
+        f"  what the bridge sent:       {base}/local/graph/inbox\n",
+        err=True,
+    )
+    _exec_gunicorn()
+
+
+@main.command()
+@click.option(
+    "--threads",
+    type=int,
+    default=None,
+    help="Delivery threads (default: BRIDGE_DELIVERY_THREADS, or 4).",
+)
+def worker(threads: int | None) -> None:
+    """Run delivery alone (no web server), e.g. beside web containers with
+    BRIDGE_DELIVERY_THREADS=0. Stops cleanly on SIGTERM or Ctrl-C, finishing turns in flight.
+    """
+    from bridge.app import build_services
+    from bridge.logs import configure_logging
+
+    settings = _settings_or_exit()
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        services = build_services(settings)
+    except ConfigError as error:
+        click.echo(f"messenger-lex-bridge: {error}", err=True)
+        sys.exit(2)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    count = threads if threads is not None else (settings.delivery_threads or 4)
+    services.start_delivery(count)
+    stop.wait()
+    drained = services.stop_delivery(timeout=settings.lex_read_timeout + 15)
+    services.queue.close()
+    sys.exit(0 if drained else 1)
+
+
+@main.command()
+@click.option(
+    "--url",
+    default=lambda: f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",
+    show_default="http://127.0.0.1:$PORT",
+    help="The bridge (in local mode).",
+)
+@click.option(
+    "--psid",
+    default="2000000000000001",
+    show_default=True,
+    help="The simulated person's page-scoped id.",
+)
+@click.option("--page-id", envvar="FB_PAGE_ID", default=LOCAL_PAGE_ID, show_default=True)
+@click.option(
+    "--secret",
+    envvar="FB_APP_SECRET",
+    default=LOCAL_APP_SECRET,
+    show_default="FB_APP_SECRET or the local-mode secret",
+    help="App secret to sign with.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for each answer.",
+)
+def chat(url: str, psid: str, page_id: str, secret: str, timeout: float) -> None:
+    """Chat with the bot in the terminal, through the bridge's real webhook.
+
+    Each line you type is signed like Meta signs it and posted to /webhook; the replies are
+    read from the local Graph inbox. Type a number to pick a quick reply or button,
+    /start for Get Started, /quit to leave.
+    """
+    from bridge.chat import ChatSession
+
+    ChatSession(url=url, psid=psid, page_id=page_id, secret=secret, timeout=timeout).run()

@@ -1,0 +1,272 @@
+"""Settings, read once from the environment.
+
+``Settings.from_env(os.environ)`` is the only place that reads configuration. It checks every
+variable and raises one ``ConfigError`` naming each problem and what the value should look
+like. Secrets are kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from bridge.errors import ConfigError
+
+T = TypeVar("T")
+
+MODES = ("production", "local")
+BOTS = ("lexv2", "local")
+QUEUES = ("sqlite",)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("json", "text")
+
+# Local mode: the bridge signs, answers and records everything itself, on loopback.
+LOCAL_APP_SECRET = "local-app-secret"
+LOCAL_VERIFY_TOKEN = "local-verify-token"
+LOCAL_PAGE_ACCESS_TOKEN = "local-page-token"
+LOCAL_PAGE_ID = "100000000000001"
+LOCAL_LEX_BOT_ID = "LOCALBOT01"
+LOCAL_LEX_ALIAS_ID = "TSTALIASID"
+LOCAL_PREFIX = "/local"
+
+_LEX_BOT_ID = re.compile(r"^[0-9A-Za-z]{10}$")
+_LEX_ALIAS_ID = re.compile(r"^[0-9A-Za-z]{1,100}$")
+_LOCALE = re.compile(r"^[a-z]{2}_[A-Z]{2}$")
+_GRAPH_VERSION = re.compile(r"^v\d+\.\d+$")
+_URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bridge needs to know, validated."""
+
+    app_secret: str = field(repr=False)
+    verify_token: str = field(repr=False)
+    page_access_token: str = field(repr=False)
+    page_id: str | None = None
+    mode: str = "production"
+    graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v25.0"
+    graph_timeout: float = 10.0
+    bot: str = "lexv2"
+    lex_bot_id: str = ""
+    lex_bot_alias_id: str = ""
+    lex_locale_id: str = "en_US"
+    lex_endpoint_url: str | None = None
+    aws_region: str | None = None
+    lex_read_timeout: float = 40.0
+    fallback_text: str = "Sorry, something went wrong on our side. Please try again in a moment."
+    sender_actions: bool = True
+    db_path: Path = Path("var/bridge.db")
+    queue: str = "sqlite"
+    port: int = 8000
+    web_workers: int = 2
+    web_threads: int = 8
+    max_body_bytes: int = 1024 * 1024
+    delivery_threads: int = 4
+    poll_interval: float = 0.2
+    max_attempts: int = 8
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    @property
+    def is_local(self) -> bool:
+        """Local mode: Graph inbox and (with BRIDGE_BOT=local) Lex served by the bridge."""
+        return self.mode == "local"
+
+    @property
+    def host(self) -> str:
+        """Address to listen on: loopback only in local mode."""
+        return "127.0.0.1" if self.is_local else "0.0.0.0"
+
+    @property
+    def local_base_url(self) -> str:
+        """Where this bridge's own local endpoints are reached."""
+        return f"http://127.0.0.1:{self.port}{LOCAL_PREFIX}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from environment variables; raise ``ConfigError`` listing all problems."""
+        env = _Reader(environ)
+        mode = env.choice("BRIDGE_MODE", MODES, "production")
+        local = mode == "local"
+        port = env.integer("PORT", 8000, low=1, high=65535)
+        bot = env.choice("BRIDGE_BOT", BOTS, "local" if local else "lexv2")
+        if bot == "local" and not local:
+            env.problem("BRIDGE_BOT=local needs BRIDGE_MODE=local (the sample bot runs only there)")
+        lex = _lex_settings(env, bot, port)
+        settings = cls(
+            app_secret=env.secret(
+                "FB_APP_SECRET",
+                LOCAL_APP_SECRET if local else None,
+                "the App Secret from App settings › Basic",
+            ),
+            verify_token=env.secret(
+                "FB_VERIFY_TOKEN",
+                LOCAL_VERIFY_TOKEN if local else None,
+                "any string you also type into the webhook's Verify Token",
+            ),
+            page_access_token=env.secret(
+                "FB_PAGE_ACCESS_TOKEN",
+                LOCAL_PAGE_ACCESS_TOKEN if local else None,
+                "the Page access token (starts with EAA…)",
+            ),
+            page_id=env.matching(
+                "FB_PAGE_ID",
+                re.compile(r"^\d{1,30}$"),
+                "digits, e.g. 1234567890",
+                LOCAL_PAGE_ID if local else None,
+            ),
+            mode=mode,
+            graph_api_url=env.matching(
+                "FB_GRAPH_API_URL",
+                _URL,
+                "a URL such as https://graph.facebook.com",
+                f"http://127.0.0.1:{port}{LOCAL_PREFIX}/graph"
+                if local
+                else "https://graph.facebook.com",
+            ).rstrip("/"),
+            graph_api_version=env.matching(
+                "FB_GRAPH_API_VERSION", _GRAPH_VERSION, "a pinned version such as v25.0", "v25.0"
+            ),
+            graph_timeout=env.number("FB_GRAPH_TIMEOUT", 10.0, low=0.5, high=120),
+            bot=bot,
+            lex_bot_id=lex[0],
+            lex_bot_alias_id=lex[1],
+            lex_locale_id=lex[2],
+            lex_endpoint_url=lex[3],
+            # botocore reads only AWS_DEFAULT_REGION; AWS_REGION (what other SDKs and the CLI
+            # read first) is passed on explicitly. Unset: boto3's own chain decides.
+            aws_region=env.text("AWS_REGION", "") or None,
+            lex_read_timeout=env.number("LEX_READ_TIMEOUT", 40.0, low=31, high=300),
+            fallback_text=env.text("BRIDGE_FALLBACK_TEXT", cls.fallback_text),
+            sender_actions=env.boolean("BRIDGE_SENDER_ACTIONS", True),
+            db_path=Path(env.text("BRIDGE_DB", "var/bridge.db")),
+            queue=env.choice("BRIDGE_QUEUE", QUEUES, "sqlite"),
+            port=port,
+            web_workers=env.integer("WEB_CONCURRENCY", 2, low=1, high=64),
+            web_threads=env.integer("BRIDGE_WEB_THREADS", 8, low=1, high=256),
+            max_body_bytes=env.integer(
+                "BRIDGE_MAX_BODY_BYTES", 1024 * 1024, low=1024, high=64 * 1024 * 1024
+            ),
+            delivery_threads=env.integer("BRIDGE_DELIVERY_THREADS", 4, low=0, high=256),
+            poll_interval=env.number("BRIDGE_POLL_INTERVAL", 0.2, low=0.01, high=10),
+            max_attempts=env.integer("BRIDGE_MAX_ATTEMPTS", 8, low=1, high=100),
+            log_level=env.choice("LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
+            log_format=env.choice("LOG_FORMAT", LOG_FORMATS, "json"),
+        )
+        if env.problems:
+            raise ConfigError(env.problems)
+        return settings
+
+
+def _lex_settings(env: _Reader, bot: str, port: int) -> tuple[str, str, str, str | None]:
+    """Bot id, alias id, locale and endpoint override for the chosen backend."""
+    locale = env.matching("LEX_LOCALE_ID", _LOCALE, "a locale such as en_US or ko_KR", "en_US")
+    if bot == "local":
+        return (
+            LOCAL_LEX_BOT_ID,
+            LOCAL_LEX_ALIAS_ID,
+            locale,
+            f"http://127.0.0.1:{port}{LOCAL_PREFIX}/lex",
+        )
+    bot_id = env.matching(
+        "LEX_BOT_ID", _LEX_BOT_ID, "the 10-character bot id, e.g. ABCDE12345", "", required=True
+    )
+    alias_id = env.matching(
+        "LEX_BOT_ALIAS_ID",
+        _LEX_ALIAS_ID,
+        "the alias id (not its name), e.g. TSTALIASID or 1A2B3C4D5E",
+        "",
+        required=True,
+    )
+    return bot_id, alias_id, locale, None
+
+
+class _Reader:
+    """Reads variables and collects every problem instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self.problems: list[str] = []
+
+    def problem(self, message: str) -> None:
+        self.problems.append(message)
+
+    def _raw(self, name: str) -> str | None:
+        value = self._environ.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def text(self, name: str, default: str) -> str:
+        return self._raw(name) or default
+
+    def secret(self, name: str, default: str | None, hint: str) -> str:
+        value = self._raw(name) or default
+        if value is None:
+            self.problem(f"{name} is missing: set it to {hint}")
+            return ""
+        return value
+
+    def matching(
+        self, name: str, pattern: re.Pattern[str], hint: str, default: T, *, required: bool = False
+    ) -> str | T:
+        value = self._raw(name)
+        if value is None:
+            if required:
+                self.problem(f"{name} is missing: set it to {hint}")
+            return default
+        if not pattern.match(value):
+            self.problem(f"{name} is malformed: expected {hint}")
+        return value
+
+    def choice(
+        self, name: str, options: tuple[str, ...], default: str, *, upper: bool = False
+    ) -> str:
+        value = self._raw(name)
+        if value is None:
+            return default
+        value = value.upper() if upper else value.lower()
+        if value not in options:
+            self.problem(f"{name}={value!r} is not allowed: expected one of {', '.join(options)}")
+            return default
+        return value
+
+    def _parsed(self, name: str, default: T, parse: Callable[[str], T], hint: str) -> T:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            return parse(value)
+        except ValueError:
+            self.problem(f"{name}={value!r} is malformed: expected {hint}")
+            return default
+
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        hint = f"a whole number from {low} to {high}"
+        number = self._parsed(name, default, int, hint)
+        if not low <= number <= high:
+            self.problem(f"{name}={number} is out of range: expected {hint}")
+        return number
+
+    def number(self, name: str, default: float, *, low: float, high: float) -> float:
+        hint = f"a number from {low:g} to {high:g}"
+        number = self._parsed(name, default, float, hint)
+        if not low <= number <= high:
+            self.problem(f"{name}={number:g} is out of range: expected {hint}")
+        return number
+
+    def boolean(self, name: str, default: bool) -> bool:
+        def parse(value: str) -> bool:
+            lowered = value.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+
+        return self._parsed(name, default, parse, "true or false")

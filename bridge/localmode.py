@@ -1,0 +1,259 @@
+"""Local mode: a Lex V2 runtime endpoint and a Graph API inbox, served by the bridge itself.
+
+Only registered when ``BRIDGE_MODE=local`` and only answering loopback clients. The Lex
+endpoint speaks the real RecognizeText wire format (boto3 is pointed at it), the inbox
+checks each Send API call the way Graph does (token, appsecret_proof, Messenger's limits)
+and records it. Both keep their state in one SQLite file so every server process sees it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from bridge.bots import local as sample_bot
+from bridge.config import LOCAL_LEX_BOT_ID, LOCAL_PREFIX, Settings
+from bridge.graph import SENDER_ACTIONS
+from bridge.limits import message_problems
+from bridge.signature import appsecret_proof, tokens_match
+
+bp = Blueprint("local", __name__, url_prefix=LOCAL_PREFIX)
+
+_LEX_TEXT = (
+    "/lex/bots/<bot_id>/botAliases/<alias_id>/botLocales/<locale_id>/sessions/<session_id>/text"
+)
+PROOF_WINDOW = 300
+CARD_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="382" height="200"
+viewBox="0 0 382 200">
+<rect width="382" height="200" fill="#0866ff"/><circle cx="96" cy="100" r="56" fill="#fff"/>
+<path d="M66 118l22-34 16 18 20-22 -6 38z" fill="#0866ff"/>
+<text x="170" y="92" font-family="sans-serif" font-size="26" fill="#fff">Messenger</text>
+<text x="170" y="126" font-family="sans-serif" font-size="26" fill="#fff">Lex Bridge</text></svg>"""
+
+
+class LocalStore:
+    """The inbox of sends and the sample bot's sessions, in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db().executescript(
+            "CREATE TABLE IF NOT EXISTS inbox (seq INTEGER PRIMARY KEY, recipient TEXT NOT NULL,"
+            " body TEXT NOT NULL, at REAL NOT NULL);"
+            "CREATE INDEX IF NOT EXISTS inbox_recipient ON inbox (recipient, seq);"
+            "CREATE TABLE IF NOT EXISTS lex_sessions (session_id TEXT PRIMARY KEY,"
+            " attributes TEXT NOT NULL);"
+        )
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            self._local.db = db
+        return db
+
+    def record(self, recipient: str, body: dict[str, Any]) -> int:
+        cursor = self._db().execute(
+            "INSERT INTO inbox (recipient, body, at) VALUES (?, ?, ?)",
+            (recipient, json.dumps(body, ensure_ascii=False), time.time()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def entries(self, *, recipient: str | None, after: int) -> list[dict[str, Any]]:
+        sql = "SELECT seq, recipient, body, at FROM inbox WHERE seq > ?"
+        params: list[object] = [after]
+        if recipient:
+            sql += " AND recipient = ?"
+            params.append(recipient)
+        rows = self._db().execute(sql + " ORDER BY seq", params).fetchall()
+        return [
+            {"seq": seq, "recipient": to, "body": json.loads(body), "at": at}
+            for seq, to, body, at in rows
+        ]
+
+    def session(self, session_id: str) -> dict[str, str]:
+        row = (
+            self._db()
+            .execute("SELECT attributes FROM lex_sessions WHERE session_id = ?", (session_id,))
+            .fetchone()
+        )
+        return {} if row is None else dict(json.loads(row[0]))
+
+    def save_session(self, session_id: str, attributes: dict[str, str]) -> None:
+        self._db().execute(
+            "INSERT INTO lex_sessions (session_id, attributes) VALUES (?, ?)"
+            " ON CONFLICT (session_id) DO UPDATE SET attributes = excluded.attributes",
+            (session_id, json.dumps(attributes, ensure_ascii=False)),
+        )
+
+
+def local_store_path(settings: Settings) -> Path:
+    """The local-mode state file, beside the queue database."""
+    return settings.db_path.with_name(settings.db_path.stem + "-local.db")
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Register the local endpoints on ``app``."""
+    app.extensions["bridge_local"] = LocalStore(local_store_path(settings))
+    app.register_blueprint(bp)
+
+
+def _store() -> LocalStore:
+    store: LocalStore = current_app.extensions["bridge_local"]
+    return store
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["bridge"].settings
+    return settings
+
+
+@bp.before_request
+def _loopback_only() -> Response | None:
+    try:
+        loopback = ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        loopback = False
+    return None if loopback else Response("Not Found", status=404, mimetype="text/plain")
+
+
+# --- Lex V2 runtime -----------------------------------------------------------------------
+
+
+def _lex_error(status: int, error_type: str, message: str) -> Response:
+    response = jsonify({"message": message})
+    response.status_code = status
+    response.headers["x-amzn-ErrorType"] = error_type
+    return response
+
+
+@bp.post(_LEX_TEXT)
+def recognize_text(bot_id: str, alias_id: str, locale_id: str, session_id: str) -> Response:
+    """RecognizeText for the sample bot, in Lex V2's rest-json wire format."""
+    if bot_id != LOCAL_LEX_BOT_ID:
+        return _lex_error(404, "ResourceNotFoundException", f"bot {bot_id} not found")
+    body = request.get_json(silent=True)
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not 1 <= len(text.encode("utf-16-le")) // 2 <= 1024:
+        return _lex_error(400, "ValidationException", "text must be 1-1024 characters")
+    store = _store()
+    session_state = body.get("sessionState") if isinstance(body, dict) else None
+    stored = store.session(session_id)
+    if isinstance(session_state, dict) and isinstance(session_state.get("sessionAttributes"), dict):
+        stored = dict(session_state["sessionAttributes"])  # a sent map replaces, as in Lex
+    turn = sample_bot.respond(text, stored, asset_base=f"{_settings().local_base_url}/assets")
+    store.save_session(session_id, turn.session_attributes)
+    attributes = body.get("requestAttributes") if isinstance(body, dict) else None
+    return jsonify(
+        sample_bot.recognize_text_response(
+            session_id=session_id,
+            turn=turn,
+            request_attributes=attributes if isinstance(attributes, dict) else {},
+        )
+    )
+
+
+@bp.get("/assets/card.svg")
+def card_image() -> Response:
+    return Response(CARD_SVG, mimetype="image/svg+xml")
+
+
+# --- Graph API inbox -----------------------------------------------------------------------
+
+
+def _graph_error(status: int, code: int, message: str, subcode: int | None = None) -> Response:
+    error: dict[str, Any] = {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "LOCAL",
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    response = jsonify({"error": error})
+    response.status_code = status
+    return response
+
+
+@bp.post("/graph/<version>/me/messages")
+def send_api(version: str) -> Response:
+    """Check a Send API call as Graph would, record it, and answer like Graph."""
+    settings = _settings()
+    problem = _auth_problem(settings)
+    if problem:
+        return _graph_error(401, 190, problem)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _graph_error(400, 100, "(#100) The request body must be a JSON object")
+    recipient = body.get("recipient")
+    psid = recipient.get("id") if isinstance(recipient, dict) else None
+    if not isinstance(psid, str) or not psid:
+        return _graph_error(400, 100, "(#100) The parameter recipient is required")
+    invalid = _invalid_send(body)
+    if invalid:
+        return _graph_error(400, 100, f"(#100) {invalid}")
+    seq = _store().record(psid, body)
+    return jsonify({"recipient_id": psid, "message_id": f"m_local_{seq}"})
+
+
+def _auth_problem(settings: Settings) -> str | None:
+    header = request.headers.get("Authorization", "")
+    token = (
+        header[len("Bearer ") :]
+        if header.startswith("Bearer ")
+        else request.args.get("access_token")
+    )
+    if not tokens_match(settings.page_access_token, token):
+        return "Invalid OAuth access token"
+    proof = request.args.get("appsecret_proof", "")
+    moment = request.args.get("appsecret_time", "")
+    if not moment.isdigit() or abs(time.time() - int(moment)) > PROOF_WINDOW:
+        return "appsecret_time is missing or expired"
+    if not tokens_match(
+        appsecret_proof(settings.app_secret, settings.page_access_token, int(moment)), proof
+    ):
+        return "Invalid appsecret_proof provided in the API argument"
+    return None
+
+
+def _invalid_send(body: dict[str, Any]) -> str | None:
+    action = body.get("sender_action")
+    if action is not None:
+        if "message" in body:
+            return "sender_action cannot be sent with a message"
+        return None if action in SENDER_ACTIONS else f"unknown sender_action {action!r}"
+    if body.get("messaging_type") != "RESPONSE":
+        return "messaging_type must be RESPONSE for a reply"
+    problems = message_problems(body.get("message"))
+    return "; ".join(problems) if problems else None
+
+
+@bp.get("/graph/inbox")
+def inbox() -> Response:
+    """What the bridge sent, oldest first: ``?recipient=<psid>&after=<seq>``."""
+    after = request.args.get("after", "0")
+    entries = _store().entries(
+        recipient=request.args.get("recipient"), after=int(after) if after.isdigit() else 0
+    )
+    return jsonify(
+        {
+            "entries": entries,
+            "last": entries[-1]["seq"] if entries else int(after) if after.isdigit() else 0,
+        }
+    )
+
+
+@bp.get("/status")
+def status() -> Response:
+    """The queue state of the job for an event key (mid): queued, running, done or dead."""
+    key = request.args.get("key", "")
+    return jsonify({"key": key, "state": current_app.extensions["bridge"].queue.state_of(key)})

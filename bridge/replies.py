@@ -1,0 +1,50 @@
+"""Channel-neutral replies: what a bot said, before it is rendered for Messenger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Plain text; may be longer than Messenger allows (rendering splits it)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered to the user; tapping it sends ``value`` back to the bot."""
+
+    title: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A card: title, optional subtitle and image, and choices (Lex ImageResponseCard)."""
+
+    title: str
+    subtitle: str | None = None
+    image_url: str | None = None
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Ssml:
+    """Speech markup; only its text is shown in a chat."""
+
+    ssml: str
+
+
+@dataclass(frozen=True, slots=True)
+class Custom:
+    """A bot's custom payload, as the raw string the bot returned."""
+
+    content: str
+
+
+Reply = Text | Ssml | Card | Custom
+
+JsonObject = dict[str, Any]

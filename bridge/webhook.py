@@ -1,0 +1,108 @@
+"""The webhook: GET handshake, POST receive (verify → parse → enqueue → 200).
+
+Nothing slow happens here: Meta wants a 200 within 5 s, retries otherwise, and unsubscribes
+the Page after an hour of failures. The 200 is sent only after the events are committed.
+https://developers.facebook.com/docs/messenger-platform/webhooks
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from bridge import events
+from bridge.errors import QueueError
+from bridge.queue import NewJob
+from bridge.signature import SIGNATURE_HEADER, is_valid_signature, tokens_match
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhook", __name__)
+
+
+def _plain(body: str, status: int) -> Response:
+    return Response(body, status=status, mimetype="text/plain")
+
+
+@bp.get("/webhook")
+def verify() -> Response:
+    """Meta's subscription handshake: echo ``hub.challenge`` if the verify token matches."""
+    services = current_app.extensions["bridge"]
+    mode = request.args.get("hub.mode")
+    token = request.args.get("hub.verify_token")
+    challenge = request.args.get("hub.challenge")
+    if mode == "subscribe" and challenge and tokens_match(services.settings.verify_token, token):
+        log.info("webhook verified by Meta")
+        return _plain(challenge, 200)
+    log.warning("webhook verification refused")
+    return _plain("Forbidden", 403)
+
+
+@bp.post("/webhook")
+def receive() -> Response:
+    """Verify the signature over the raw bytes, parse, enqueue durably, then answer 200."""
+    services = current_app.extensions["bridge"]
+    settings = services.settings
+    length = request.content_length
+    if length is not None and length > settings.max_body_bytes:
+        log.warning("webhook rejected: body too large", extra={"bytes": length})
+        return _plain("Payload Too Large", 413)
+    body = request.get_data(cache=False)
+    if len(body) > settings.max_body_bytes:
+        log.warning("webhook rejected: body too large", extra={"bytes": len(body)})
+        return _plain("Payload Too Large", 413)
+    if not is_valid_signature(settings.app_secret, body, request.headers.get(SIGNATURE_HEADER)):
+        log.warning("webhook rejected: bad signature")
+        return _plain("Forbidden", 403)
+    try:
+        decoded: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        log.warning("webhook rejected: body is not JSON")
+        return _plain("Bad Request", 400)
+    parsed = events.parse_webhook(decoded, page_id=settings.page_id)
+    if not parsed.well_formed:
+        log.warning(
+            "webhook ignored: not a Messenger page delivery",
+            extra={"reason": parsed.skipped[0].reason},
+        )
+    elif parsed.skipped:
+        log.debug(
+            "webhook items skipped",
+            extra={"skipped": dict(Counter(s.reason for s in parsed.skipped))},
+        )
+    if parsed.events:
+        now = time.time()
+        jobs = [to_new_job(event, now) for event in parsed.events]
+        try:
+            result = services.queue.put(jobs, now=now)
+        except QueueError:
+            # The only 5xx: Meta will redeliver, and nothing was acknowledged.
+            log.exception("webhook could not enqueue")
+            return _plain("Service Unavailable", 503)
+        if result.added:
+            services.wake()
+        log.info(
+            "webhook accepted",
+            extra={
+                "events": len(jobs),
+                "added": result.added,
+                "duplicates": result.duplicates,
+                "mids": [job.key for job in jobs],
+            },
+        )
+    return _plain("EVENT_RECEIVED", 200)
+
+
+def to_new_job(event: events.Event, now: float) -> NewJob:
+    """A queue job for an event, ordered by Messenger's timestamp (arrival time if absent)."""
+    return NewJob(
+        key=events.dedupe_key(event),
+        conversation=events.conversation_key(event),
+        order_ts=event.timestamp or int(now * 1000),
+        payload=events.to_json(event),
+    )

@@ -1,0 +1,47 @@
+"""The README and config.example.env stay in step with the settings the code reads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def variables_read_by_config() -> set[str]:
+    source = (ROOT / "bridge" / "config.py").read_text()
+    return set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', source))
+
+
+def test_config_reads_the_documented_contract() -> None:
+    names = variables_read_by_config()
+    assert {
+        "FB_APP_SECRET",
+        "FB_VERIFY_TOKEN",
+        "FB_PAGE_ACCESS_TOKEN",
+        "FB_PAGE_ID",
+        "FB_GRAPH_API_URL",
+        "FB_GRAPH_API_VERSION",
+        "BRIDGE_BOT",
+        "LEX_BOT_ID",
+        "LEX_BOT_ALIAS_ID",
+        "LEX_LOCALE_ID",
+        "BRIDGE_DB",
+        "BRIDGE_QUEUE",
+        "PORT",
+        "LOG_LEVEL",
+        "LOG_FORMAT",
+    } <= names
+
+
+def test_every_setting_is_in_the_example_env_and_the_readme() -> None:
+    example = (ROOT / "config.example.env").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for name in sorted(variables_read_by_config()):
+        assert re.search(rf"^#?{name}=", example, re.MULTILINE), f"{name} not in example env"
+        assert f"`{name}`" in readme, f"{name} not in README"
+
+
+def test_the_readme_opens_with_the_two_commands() -> None:
+    opening = "\n".join((ROOT / "README.md").read_text().splitlines()[:20])
+    assert "make demo" in opening and "make test" in opening
