@@ -13,6 +13,7 @@ from typing import Any
 
 from bridge.config import Settings
 from bridge.errors import ConfigError
+from bridge.queue.sqlite import SqliteQueue
 
 try:
     _settings = Settings.from_env(os.environ)
@@ -33,6 +34,11 @@ proc_name = "messenger-lex-bridge"
 # gunicorn's control socket lives at one fixed path per user; the bridge does not use it, and
 # two servers on one host (tests, local mode beside production) would fight over it.
 control_socket_disable = True
+
+
+def on_starting(server: Any) -> None:
+    """Create the queue database once, in the master, before the workers start."""
+    SqliteQueue(_settings.db_path).close()
 
 
 def post_worker_init(worker: Any) -> None:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Keys of a messaging item that name an event type we know and deliberately skip.
 _SKIPPED_KINDS = (
@@ -158,14 +161,13 @@ def _message_event(
     message: dict[str, Any], page_id: str, sender_id: str, timestamp: int
 ) -> Event | Skipped:
     mid = _str(message.get("mid"))
-    text = message.get("text")
     if not mid:
         return Skipped("no_mid")
-    text = text if isinstance(text, str) else ""
+    text = _text(message.get("text"))
     quick_reply = message.get("quick_reply")
     if isinstance(quick_reply, dict):
-        payload = quick_reply.get("payload")
-        if isinstance(payload, str) and payload.strip():
+        payload = _text(quick_reply.get("payload"))
+        if payload.strip():
             return QuickReply(page_id, sender_id, timestamp, mid, text, payload)
     if not text.strip():
         return Skipped("attachment" if message.get("attachments") else "no_text")
@@ -175,12 +177,12 @@ def _message_event(
 def _postback_event(
     postback: dict[str, Any], page_id: str, sender_id: str, timestamp: int
 ) -> Event | Skipped:
-    title = postback.get("title") if isinstance(postback.get("title"), str) else ""
-    payload = postback.get("payload") if isinstance(postback.get("payload"), str) else ""
-    if not (payload or "").strip() and not (title or "").strip():
+    title = _text(postback.get("title"))
+    payload = _text(postback.get("payload"))
+    if not payload.strip() and not title.strip():
         return Skipped("empty_postback")
     mid = _str(postback.get("mid")) or None
-    return Postback(page_id, sender_id, timestamp, mid, title or "", payload or "")
+    return Postback(page_id, sender_id, timestamp, mid, title, payload)
 
 
 def bot_input(event: Event) -> str:
@@ -232,10 +234,17 @@ def _id_of(party: object) -> str:
 
 def _str(value: object) -> str:
     if isinstance(value, str):
-        return value
+        return _text(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return ""
+
+
+def _text(value: object) -> str:
+    """A string field, with lone surrogates (valid JSON escapes, invalid Unicode) replaced."""
+    if not isinstance(value, str):
+        return ""
+    return _LONE_SURROGATE.sub("\ufffd", value)
 
 
 def _millis(value: object, fallback: object = None) -> int:

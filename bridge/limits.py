@@ -1,59 +1,109 @@
-"""Check a Send API message object against Messenger's documented limits; pure.
+"""Messenger's Send API limits, and a check of a message object against them; pure.
 
-Used by the local Graph inbox to refuse, as Graph would (error 100), what real Messenger
-refuses, so a rendering bug shows in local mode and in tests rather than in production.
+Rendering keeps these limits; a bot's custom payload is passed through only if it keeps them
+too; the local Graph inbox refuses what breaks them, as Graph would (error 100, which cannot
+be retried), so a bug shows in local mode and in tests rather than in production.
+Lengths are counted in UTF-16 code units, never fewer than the characters Meta counts.
+https://developers.facebook.com/docs/messenger-platform/reference/send-api/
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bridge.render import (
-    BUTTON_TEMPLATE_TEXT_MAX,
-    BUTTON_TITLE_MAX,
-    BUTTONS_MAX,
-    ELEMENT_SUBTITLE_MAX,
-    ELEMENT_TITLE_MAX,
-    ELEMENTS_MAX,
-    PAYLOAD_MAX,
-    QUICK_REPLIES_MAX,
-    QUICK_REPLY_TITLE_MAX,
-    TEXT_MAX,
-    is_valid_message,
-)
+TEXT_MAX = 2000  # a text must be strictly shorter than this
+METADATA_MAX = 1000  # strictly shorter than this
+QUICK_REPLIES_MAX = 13
+QUICK_REPLY_TITLE_MAX = 20
+PAYLOAD_MAX = 1000  # postback and quick-reply payloads
+BUTTONS_MAX = 3  # per generic-template element, and per button template
+BUTTON_TITLE_MAX = 20
+ELEMENT_TITLE_MAX = 80
+ELEMENT_SUBTITLE_MAX = 80
+ELEMENTS_MAX = 10
+BUTTON_TEMPLATE_TEXT_MAX = 640
+ATTACHMENTS_MAX = 30
+
+_MESSAGE_KEYS = frozenset({"text", "attachment", "attachments", "quick_replies", "metadata"})
+_BODY_KEYS = ("text", "attachment", "attachments")
 
 
-def _units(text: str) -> int:
+def units(text: str) -> int:
+    """Length in UTF-16 code units (an emoji counts 2); lone surrogates count 1."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+def is_valid_message(obj: object) -> bool:
+    """True if ``obj`` is a Send API message object that keeps every limit."""
+    return not message_problems(obj)
+
+
 def message_problems(message: object) -> list[str]:
-    """Every limit ``message`` breaks; empty when Messenger would accept it."""
-    if not is_valid_message(message):
-        return ["message is not a Messenger message object"]
-    assert isinstance(message, dict)
-    problems: list[str] = []
-    if len(message.get("quick_replies") or []) > QUICK_REPLIES_MAX:
-        problems.append(f"at most {QUICK_REPLIES_MAX} quick replies")
-    text = message.get("text")
-    if isinstance(text, str) and _units(text) >= TEXT_MAX:
-        problems.append(f"text must be shorter than {TEXT_MAX} characters")
-    for reply in message.get("quick_replies") or []:
+    """Every way ``message`` breaks Messenger's rules; empty when Graph would accept it."""
+    if not isinstance(message, dict):
+        return ["message must be an object"]
+    unknown = sorted(set(message) - _MESSAGE_KEYS)
+    if unknown:
+        return [f"unknown message field(s): {', '.join(unknown)}"]
+    bodies = [key for key in _BODY_KEYS if key in message]
+    if len(bodies) != 1:
+        return ["a message needs exactly one of text, attachment, attachments"]
+    problems = _body_problems(bodies[0], message[bodies[0]])
+    if "quick_replies" in message:
+        problems += _quick_replies_problems(message["quick_replies"])
+    metadata = message.get("metadata", "")
+    if not isinstance(metadata, str) or units(metadata) >= METADATA_MAX:
+        problems.append(f"metadata must be a string shorter than {METADATA_MAX} characters")
+    return problems
+
+
+def _body_problems(key: str, value: object) -> list[str]:
+    if key == "text":
+        if not isinstance(value, str) or not value.strip():
+            return ["text must be a non-empty string"]
+        return (
+            [] if units(value) < TEXT_MAX else [f"text must be shorter than {TEXT_MAX} characters"]
+        )
+    if key == "attachments":
+        if (
+            not isinstance(value, list)
+            or not 0 < len(value) <= ATTACHMENTS_MAX
+            or not all(isinstance(item, dict) for item in value)
+        ):
+            return [f"attachments must be a list of 1-{ATTACHMENTS_MAX} objects"]
+        return []
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        return ["attachment must be an object with a type"]
+    if value["type"] != "template":
+        return []
+    payload = value.get("payload")
+    if not isinstance(payload, dict):
+        return ["a template attachment needs a payload object"]
+    return _template_problems(payload)
+
+
+def _quick_replies_problems(replies: object) -> list[str]:
+    if not isinstance(replies, list) or not all(isinstance(reply, dict) for reply in replies):
+        return ["quick_replies must be a list of objects"]
+    problems = (
+        [] if len(replies) <= QUICK_REPLIES_MAX else [f"at most {QUICK_REPLIES_MAX} quick replies"]
+    )
+    for reply in replies:
         problems += _quick_reply_problems(reply)
-    attachment = message.get("attachment") or {}
-    if attachment.get("type") == "template":
-        problems += _template_problems(attachment.get("payload") or {})
     return problems
 
 
 def _quick_reply_problems(reply: dict[str, Any]) -> list[str]:
-    if reply.get("content_type") != "text":
+    kind = reply.get("content_type")
+    if not isinstance(kind, str):
+        return ["a quick reply needs a content_type"]
+    if kind != "text":
         return []
     title, payload = reply.get("title"), reply.get("payload")
     problems = []
-    if not isinstance(title, str) or not title or _units(title) > QUICK_REPLY_TITLE_MAX:
+    if not isinstance(title, str) or not title or units(title) > QUICK_REPLY_TITLE_MAX:
         problems.append(f"quick reply title must be 1-{QUICK_REPLY_TITLE_MAX} characters")
-    if not isinstance(payload, str | int) or _units(str(payload)) > PAYLOAD_MAX:
+    if not isinstance(payload, str | int) or units(str(payload)) > PAYLOAD_MAX:
         problems.append(f"quick reply payload must be at most {PAYLOAD_MAX} characters")
     return problems
 
@@ -68,7 +118,7 @@ def _template_problems(payload: dict[str, Any]) -> list[str]:
     if kind == "button":
         text = payload.get("text")
         problems = _buttons_problems(payload.get("buttons"), required=True)
-        if not isinstance(text, str) or not text or _units(text) > BUTTON_TEMPLATE_TEXT_MAX:
+        if not isinstance(text, str) or not text or units(text) > BUTTON_TEMPLATE_TEXT_MAX:
             problems.append(f"button template text must be 1-{BUTTON_TEMPLATE_TEXT_MAX} characters")
         return problems
     return []
@@ -79,11 +129,11 @@ def _element_problems(element: object) -> list[str]:
         return ["a template element must be an object"]
     problems = _buttons_problems(element.get("buttons"), required=False)
     title = element.get("title")
-    if not isinstance(title, str) or not title or _units(title) > ELEMENT_TITLE_MAX:
+    if not isinstance(title, str) or not title or units(title) > ELEMENT_TITLE_MAX:
         problems.append(f"element title must be 1-{ELEMENT_TITLE_MAX} characters")
     subtitle = element.get("subtitle")
     if subtitle is not None and (
-        not isinstance(subtitle, str) or _units(subtitle) > ELEMENT_SUBTITLE_MAX
+        not isinstance(subtitle, str) or units(subtitle) > ELEMENT_SUBTITLE_MAX
     ):
         problems.append(f"element subtitle must be at most {ELEMENT_SUBTITLE_MAX} characters")
     if not any(element.get(key) for key in ("subtitle", "image_url", "default_action", "buttons")):
@@ -101,11 +151,8 @@ def _buttons_problems(buttons: object, *, required: bool) -> list[str]:
         if not isinstance(button, dict) or not isinstance(button.get("title"), str):
             problems.append("a button needs a title")
             continue
-        if not button["title"] or _units(button["title"]) > BUTTON_TITLE_MAX:
+        if not button["title"] or units(button["title"]) > BUTTON_TITLE_MAX:
             problems.append(f"button title must be 1-{BUTTON_TITLE_MAX} characters")
-        if (
-            button.get("type") == "postback"
-            and _units(str(button.get("payload", ""))) > PAYLOAD_MAX
-        ):
+        if button.get("type") == "postback" and units(str(button.get("payload", ""))) > PAYLOAD_MAX:
             problems.append(f"postback payload must be at most {PAYLOAD_MAX} characters")
     return problems

@@ -21,7 +21,8 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from bridge.bots import local as sample_bot
 from bridge.config import LOCAL_LEX_BOT_ID, LOCAL_PREFIX, Settings
 from bridge.graph import SENDER_ACTIONS
-from bridge.limits import message_problems
+from bridge.limits import message_problems, units
+from bridge.queue.sqlite import while_locked
 from bridge.signature import appsecret_proof, tokens_match
 
 bp = Blueprint("local", __name__, url_prefix=LOCAL_PREFIX)
@@ -38,6 +39,14 @@ viewBox="0 0 382 200">
 <text x="170" y="126" font-family="sans-serif" font-size="26" fill="#fff">Lex Bridge</text></svg>"""
 
 
+_LOCAL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (seq INTEGER PRIMARY KEY, recipient TEXT NOT NULL,
+                                  body TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS inbox_recipient ON inbox (recipient, seq);
+CREATE TABLE IF NOT EXISTS lex_sessions (session_id TEXT PRIMARY KEY, attributes TEXT NOT NULL);
+"""
+
+
 class LocalStore:
     """The inbox of sends and the sample bot's sessions, in one SQLite file."""
 
@@ -45,19 +54,13 @@ class LocalStore:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db().executescript(
-            "CREATE TABLE IF NOT EXISTS inbox (seq INTEGER PRIMARY KEY, recipient TEXT NOT NULL,"
-            " body TEXT NOT NULL, at REAL NOT NULL);"
-            "CREATE INDEX IF NOT EXISTS inbox_recipient ON inbox (recipient, seq);"
-            "CREATE TABLE IF NOT EXISTS lex_sessions (session_id TEXT PRIMARY KEY,"
-            " attributes TEXT NOT NULL);"
-        )
+        while_locked(lambda: self._db().executescript(_LOCAL_SCHEMA), path, 10)
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            opened = db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            while_locked(lambda: opened.execute("PRAGMA journal_mode=WAL"), self.path, 10)
             self._local.db = db
         return db
 
@@ -136,6 +139,15 @@ def _lex_error(status: int, error_type: str, message: str) -> Response:
     return response
 
 
+def _is_unicode(text: str) -> bool:
+    """False for text with lone surrogates (valid JSON escapes, but not valid Unicode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @bp.post(_LEX_TEXT)
 def recognize_text(bot_id: str, alias_id: str, locale_id: str, session_id: str) -> Response:
     """RecognizeText for the sample bot, in Lex V2's rest-json wire format."""
@@ -143,13 +155,16 @@ def recognize_text(bot_id: str, alias_id: str, locale_id: str, session_id: str) 
         return _lex_error(404, "ResourceNotFoundException", f"bot {bot_id} not found")
     body = request.get_json(silent=True)
     text = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(text, str) or not 1 <= len(text.encode("utf-16-le")) // 2 <= 1024:
+    if not isinstance(text, str) or not 1 <= units(text) <= 1024 or not _is_unicode(text):
         return _lex_error(400, "ValidationException", "text must be 1-1024 characters")
     store = _store()
     session_state = body.get("sessionState") if isinstance(body, dict) else None
     stored = store.session(session_id)
-    if isinstance(session_state, dict) and isinstance(session_state.get("sessionAttributes"), dict):
-        stored = dict(session_state["sessionAttributes"])  # a sent map replaces, as in Lex
+    sent = session_state.get("sessionAttributes") if isinstance(session_state, dict) else None
+    if sent is not None:
+        if not isinstance(sent, dict) or not all(isinstance(v, str) for v in sent.values()):
+            return _lex_error(400, "ValidationException", "sessionAttributes must map to strings")
+        stored = dict(sent)  # a sent map replaces the stored one, as in Lex
     turn = sample_bot.respond(text, stored, asset_base=f"{_settings().local_base_url}/assets")
     store.save_session(session_id, turn.session_attributes)
     attributes = body.get("requestAttributes") if isinstance(body, dict) else None
@@ -202,6 +217,8 @@ def send_api(version: str) -> Response:
     if invalid:
         return _graph_error(400, 100, f"(#100) {invalid}")
     seq = _store().record(psid, body)
+    if "sender_action" in body:
+        return jsonify({"recipient_id": psid})  # Graph gives no message id for an action
     return jsonify({"recipient_id": psid, "message_id": f"m_local_{seq}"})
 
 

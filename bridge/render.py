@@ -1,7 +1,7 @@
 """Turn neutral replies into Send API message objects that respect every Messenger limit.
 
 Pure and total: no I/O, and any ``Reply`` renders to zero or more messages within the limits
-below (a bot's custom payload is only checked for the shape of a message object).
+in ``bridge.limits`` (a bot's custom payload is passed through only if it keeps them too).
 Limits: https://developers.facebook.com/docs/messenger-platform/reference/send-api/
 Lengths are counted in UTF-16 code units, never fewer than the characters Meta counts.
 """
@@ -18,20 +18,18 @@ from typing import Any, assert_never
 
 import regex
 
+from bridge.limits import (
+    BUTTON_TITLE_MAX,
+    BUTTONS_MAX,
+    ELEMENT_SUBTITLE_MAX,
+    ELEMENT_TITLE_MAX,
+    PAYLOAD_MAX,
+    QUICK_REPLIES_MAX,
+    QUICK_REPLY_TITLE_MAX,
+    TEXT_MAX,
+    message_problems,
+)
 from bridge.replies import Button, Card, Custom, JsonObject, Reply, Ssml, Text
-
-TEXT_MAX = 2000  # a text must be strictly shorter than this
-METADATA_MAX = 1000  # strictly shorter than this
-QUICK_REPLIES_MAX = 13
-QUICK_REPLY_TITLE_MAX = 20
-PAYLOAD_MAX = 1000  # postback and quick-reply payloads
-BUTTONS_MAX = 3  # per generic-template element
-BUTTON_TITLE_MAX = 20
-ELEMENT_TITLE_MAX = 80
-ELEMENT_SUBTITLE_MAX = 80
-ELEMENTS_MAX = 10
-BUTTON_TEMPLATE_TEXT_MAX = 640
-ATTACHMENTS_MAX = 30
 
 ELLIPSIS = "…"
 PLACEHOLDER_TEXT = ELLIPSIS  # stands in for a blank card title where Meta requires text
@@ -47,8 +45,6 @@ _SEPARATING_TAG = regex.compile(r"<\s*/?\s*(?:break|p|s)\b[^>]*>", regex.IGNOREC
 _TAG = regex.compile(r"<[^>]*>")
 _BLANKS = regex.compile(r"[ \t]+")
 _BLANKS_AROUND_NEWLINE = regex.compile(r" ?\n ?")
-_MESSAGE_KEYS = frozenset({"text", "attachment", "attachments", "quick_replies", "metadata"})
-_BODY_KEYS = ("text", "attachment", "attachments")
 
 
 def render(reply: Reply) -> list[JsonObject]:
@@ -170,52 +166,7 @@ def _parse_message(content: str) -> JsonObject | None:
         return None
     if isinstance(obj, dict) and obj.keys() == {"message"}:
         obj = obj["message"]
-    return obj if is_valid_message(obj) else None
-
-
-def is_valid_message(obj: object) -> bool:
-    """True if ``obj`` has the shape of a Send API message object (text, attachment(s), ...)."""
-    if not isinstance(obj, dict) or not obj.keys() <= _MESSAGE_KEYS:
-        return False
-    bodies = [key for key in _BODY_KEYS if key in obj]
-    return (
-        len(bodies) == 1
-        and _is_valid_body(bodies[0], obj[bodies[0]])
-        and ("quick_replies" not in obj or _is_valid_quick_replies(obj["quick_replies"]))
-        and ("metadata" not in obj or _is_valid_metadata(obj["metadata"]))
-    )
-
-
-def _is_valid_body(key: str, value: object) -> bool:
-    """Check the one of text, attachment or attachments that a message carries."""
-    if key == "text":
-        return isinstance(value, str) and not _is_blank(value) and _utf16_len(value) < TEXT_MAX
-    if key == "attachment":
-        return _is_typed(value, "type")
-    return (
-        isinstance(value, list)
-        and 0 < len(value) <= ATTACHMENTS_MAX
-        and all(isinstance(item, dict) for item in value)
-    )
-
-
-def _is_valid_quick_replies(value: object) -> bool:
-    """A list of at most ``QUICK_REPLIES_MAX`` objects, each with a ``content_type``."""
-    return (
-        isinstance(value, list)
-        and len(value) <= QUICK_REPLIES_MAX
-        and all(_is_typed(item, "content_type") for item in value)
-    )
-
-
-def _is_valid_metadata(value: object) -> bool:
-    """A string shorter than ``METADATA_MAX``."""
-    return isinstance(value, str) and _utf16_len(value) < METADATA_MAX
-
-
-def _is_typed(value: object, key: str) -> bool:
-    """True if ``value`` is an object whose ``key`` is a string."""
-    return isinstance(value, dict) and isinstance(value.get(key), str)
+    return obj if isinstance(obj, dict) and not message_problems(obj) else None
 
 
 # --- SSML ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bridge.config import Settings
+from bridge.config import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
 from bridge.events import Event, bot_input
 from bridge.graph import GraphClient
 from bridge.queue.sqlite import SqliteQueue
@@ -51,7 +51,13 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def local_settings(settings: Settings) -> Settings:
-    return replace(settings, mode="local", bot="local")
+    return replace(
+        settings,
+        mode="local",
+        bot="local",
+        lex_bot_id=LOCAL_LEX_BOT_ID,
+        lex_bot_alias_id=LOCAL_LEX_ALIAS_ID,
+    )
 
 
 @pytest.fixture

@@ -606,3 +606,10 @@ def test_to_json_from_json_round_trip(event: Event) -> None:
 def test_from_json_with_an_unknown_kind_raises_value_error(stored: str) -> None:
     with pytest.raises(ValueError, match="unknown stored event kind"):
         from_json(stored)
+
+
+def test_a_quick_reply_without_text_still_carries_its_payload() -> None:
+    item = message_item({"mid": "m_q", "quick_reply": {"payload": "PICK_A"}})
+    [event] = parse_webhook(body_with(item, time=1)).events
+    assert isinstance(event, QuickReply)
+    assert bot_input(event) == "PICK_A"

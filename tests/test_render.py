@@ -9,18 +9,20 @@ from typing import Any
 import pytest
 import regex
 
-from bridge.render import (
+from bridge.limits import (
     BUTTON_TITLE_MAX,
     BUTTONS_MAX,
     ELEMENT_SUBTITLE_MAX,
     ELEMENT_TITLE_MAX,
     METADATA_MAX,
     PAYLOAD_MAX,
-    PLACEHOLDER_TEXT,
     QUICK_REPLIES_MAX,
     QUICK_REPLY_TITLE_MAX,
     TEXT_MAX,
     is_valid_message,
+)
+from bridge.render import (
+    PLACEHOLDER_TEXT,
     render,
     split_text,
     ssml_to_text,
@@ -392,7 +394,11 @@ def test_pathological_custom_payloads_do_not_raise(content: str) -> None:
         {"attachment": {"type": "image", "payload": {"url": "https://example.com/1.png"}}},
         {"attachments": [{"type": "image"}] * 30},
         {"text": "hi", "quick_replies": []},
-        {"text": "hi", "quick_replies": [{"content_type": "text"}] * QUICK_REPLIES_MAX},
+        {
+            "text": "hi",
+            "quick_replies": [{"content_type": "text", "title": "t", "payload": "p"}]
+            * QUICK_REPLIES_MAX,
+        },
         {"text": "hi", "metadata": "m" * (METADATA_MAX - 1)},
     ],
 )

@@ -279,3 +279,18 @@ def test_logs_carry_ids_but_never_message_text_or_secrets(
     assert "m_logged" in text
     assert "my private words" not in text
     assert TEST_SECRET not in text
+
+
+def test_a_lone_surrogate_is_stored_as_a_replacement_character(
+    client: FlaskClient, queue: SqliteQueue
+) -> None:
+    raw = (
+        b'{"object":"page","entry":[{"id":"1","time":1,"messaging":[{"sender":{"id":"7"},'
+        b'"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"m_sur",'
+        b'"text":"a\\ud800b","quick_reply":{"payload":"\\udc00"}}}]}]}'
+    )
+    assert post(client, raw).status_code == 200
+    job = queue.claim(owner="t", now=0, lease=1)
+    assert job is not None
+    stored = json.loads(job.payload)
+    assert (stored["text"], stored["payload"]) == ("a\ufffdb", "\ufffd")

@@ -60,7 +60,8 @@ MENU = card(
 
 def respond(text: str, session: dict[str, str], *, asset_base: str) -> Turn:
     """One turn of the sample bot; pure: the caller stores the session."""
-    turns = int(session.get("turns", "0")) + 1
+    counted = session.get("turns", "0")
+    turns = (int(counted) if counted.isascii() and counted.isdigit() else 0) + 1
     state = {**session, "turns": str(turns)}
     word = text.strip().lower()
     if word in GREETINGS:

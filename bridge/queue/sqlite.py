@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bridge.errors import QueueError
@@ -57,6 +59,23 @@ LIMIT 1
 """
 
 
+def while_locked(operation: Callable[[], object], path: Path, timeout: float) -> None:
+    """Run a setup step, retrying while another process holds the lock it needs.
+
+    Switching a new database to WAL takes an exclusive lock without waiting on the busy
+    handler, so server processes starting together would otherwise fail to boot.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            operation()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise QueueError(f"cannot open database {path}: {exc}") from exc
+            time.sleep(0.01)
+
+
 class SqliteQueue:
     """Durable FIFO-per-conversation queue on one SQLite file; safe across threads and processes."""
 
@@ -67,7 +86,7 @@ class SqliteQueue:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection().executescript(SCHEMA)
+        while_locked(lambda: self._connection().executescript(SCHEMA), path, busy_timeout)
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -79,11 +98,14 @@ class SqliteQueue:
                     isolation_level=None,
                     check_same_thread=False,
                 )
-                connection.execute("PRAGMA journal_mode=WAL")
-                # FULL: a committed job survives power loss too, not only a killed process.
-                connection.execute("PRAGMA synchronous=FULL")
             except sqlite3.Error as exc:
                 raise QueueError(f"cannot open queue database {self.path}: {exc}") from exc
+            opened = connection
+            while_locked(
+                lambda: opened.execute("PRAGMA journal_mode=WAL"), self.path, self._busy_timeout
+            )
+            # FULL: a committed job survives power loss too, not only a killed process.
+            connection.execute("PRAGMA synchronous=FULL")
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
