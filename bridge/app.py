@@ -22,7 +22,7 @@ from bridge.graph import GraphClient
 from bridge.logs import configure_logging
 from bridge.queue import Queue
 from bridge.queue.sqlite import SqliteQueue
-from bridge.worker import Delivery, TurnHandler
+from bridge.worker import Delivery, Limits, TurnHandler
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +50,28 @@ class Services:
         count = self.settings.delivery_threads if threads is None else threads
         if count <= 0 or self.delivery is not None:
             return self.delivery
+        settings = self.settings
         handler = TurnHandler(
             queue=self.queue,
             bot=self.bot,
             graph=self.graph,
-            fallback_text=self.settings.fallback_text,
-            sender_actions=self.settings.sender_actions,
+            fallback_text=settings.fallback_text,
+            sender_actions=settings.sender_actions,
+            answer_deadline=settings.answer_deadline,
+            typing_refresh=settings.typing_refresh,
+            bot_threads=count,
         )
         self.delivery = Delivery(
             self.queue,
             handler,
             threads=count,
-            poll_interval=self.settings.poll_interval,
-            max_attempts=self.settings.max_attempts,
-            lease=self.settings.lex_read_timeout + SEND_ALLOWANCE,
+            poll_interval=settings.poll_interval,
+            limits=Limits(
+                max_attempts=settings.max_attempts,
+                lease=settings.lex_read_timeout + SEND_ALLOWANCE,
+                max_event_age=settings.max_event_age,
+                probe_interval=settings.probe_interval,
+            ),
         )
         self.delivery.start()
         return self.delivery

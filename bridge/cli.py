@@ -9,14 +9,19 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from bridge import __version__
 from bridge.config import LOCAL_APP_SECRET, LOCAL_PAGE_ID, Settings
 from bridge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bridge.queue.sqlite import SqliteQueue
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
@@ -147,3 +152,91 @@ def chat(url: str, psid: str, page_id: str, secret: str, timeout: float) -> None
     from bridge.chat import ChatSession
 
     ChatSession(url=url, psid=psid, page_id=page_id, secret=secret, timeout=timeout).run()
+
+
+@main.group("queue")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="BRIDGE_DB",
+    default=Path("var/bridge.db"),
+    show_default="BRIDGE_DB or var/bridge.db",
+    help="The queue database.",
+)
+@click.pass_context
+def queue_group(ctx: click.Context, db: Path) -> None:
+    """Inspect and repair the delivery queue: stats, dead letters, requeue, purge."""
+    if not db.exists():
+        raise click.ClickException(f"no queue database at {db} (set BRIDGE_DB or --db)")
+    from bridge.queue.sqlite import SqliteQueue
+
+    ctx.obj = SqliteQueue(db)
+    ctx.call_on_close(ctx.obj.close)
+
+
+@queue_group.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def stats(queue: SqliteQueue, as_json: bool) -> None:
+    """Jobs by state, the oldest unfinished job, per-Page counts, Page holds, workers."""
+    from bridge import queuecli
+
+    now = time.time()
+    click.echo(
+        queuecli.stats_report(
+            queue.stats(now=now), queue.pages(), queue.workers(), now=now, as_json=as_json
+        )
+    )
+
+
+@queue_group.command()
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--dropped", is_flag=True, help="Also list jobs dropped on purpose.")
+@click.option(
+    "--show-text",
+    is_flag=True,
+    help="Include what the person wrote (hidden by default: it is personal data).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def dead(queue: SqliteQueue, limit: int, dropped: bool, show_text: bool, as_json: bool) -> None:
+    """Dead letters (newest first) with the reason each one failed."""
+    from bridge import queuecli
+
+    letters = queue.dead_letters(include_dropped=dropped, limit=limit)
+    click.echo(queuecli.dead_report(letters, show_text=show_text, as_json=as_json))
+
+
+@queue_group.command()
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Requeue every dead letter.")
+@click.option("--reason", help="Requeue dead letters whose reason contains this text.")
+@click.pass_obj
+def requeue(queue: SqliteQueue, ids: tuple[int, ...], everything: bool, reason: str | None) -> None:
+    """Put dead letters back in the queue with fresh attempts (by id, --reason or --all).
+
+    A running bridge picks them up within BRIDGE_POLL_INTERVAL.
+    """
+    if not (ids or everything or reason):
+        raise click.UsageError("name dead letters by id, or use --reason or --all")
+    count = queue.requeue(ids=list(ids) or None, reason=reason, everything=everything)
+    click.echo(f"requeued {count} dead letter{'' if count == 1 else 's'}")
+
+
+@queue_group.command()
+@click.option(
+    "--older-than",
+    "days",
+    type=float,
+    default=7.0,
+    show_default=True,
+    help="Days since the job finished.",
+)
+@click.pass_obj
+def purge(queue: SqliteQueue, days: float) -> None:
+    """Forget done and dropped jobs (delivery also does this hourly, after 7 days).
+
+    A purged event's mid no longer deduplicates a redelivery of it.
+    """
+    count = queue.purge(before=time.time() - days * 86400)
+    click.echo(f"purged {count} finished job{'' if count == 1 else 's'}")

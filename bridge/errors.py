@@ -57,7 +57,8 @@ class GraphError(BridgeError):
     """A Graph API call failed.
 
     ``status`` is the HTTP status (None when no response arrived), ``code`` and ``subcode``
-    are Graph's error code and subcode, ``fbtrace_id`` identifies the call for Meta support.
+    are Graph's error code and subcode, ``fbtrace_id`` identifies the call for Meta support,
+    ``retry_after`` is how long Graph asked us to wait (from its usage headers), if it did.
     """
 
     def __init__(
@@ -68,12 +69,14 @@ class GraphError(BridgeError):
         code: int | None = None,
         subcode: int | None = None,
         fbtrace_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.message = message
         self.status = status
         self.code = code
         self.subcode = subcode
         self.fbtrace_id = fbtrace_id
+        self.retry_after = retry_after
         super().__init__(self.describe())
 
     def describe(self) -> str:

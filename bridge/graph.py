@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from bridge.errors import GraphError
+from bridge.policy import usage_retry_after
 from bridge.signature import appsecret_proof
 
 log = logging.getLogger(__name__)
@@ -47,13 +50,50 @@ def build_send_request(
     """Build a ``POST /{version}/me/messages`` call for a Send API body."""
     return GraphRequest(
         url=f"{base_url}/{version}/me/messages",
-        params={
-            "appsecret_proof": appsecret_proof(app_secret, page_token, now),
-            "appsecret_time": str(now),
-        },
+        params=_proof(app_secret, page_token, now),
         headers={"Authorization": f"Bearer {page_token}"},
         json=body,
     )
+
+
+def build_probe_request(
+    *, base_url: str, version: str, page_token: str, app_secret: str, now: int
+) -> GraphRequest:
+    """Build ``GET /{version}/me``: succeeds only while the Page token works."""
+    return GraphRequest(
+        url=f"{base_url}/{version}/me",
+        params={**_proof(app_secret, page_token, now), "fields": "id"},
+        headers={"Authorization": f"Bearer {page_token}"},
+        json={},
+    )
+
+
+def _proof(app_secret: str, page_token: str, now: int) -> dict[str, str]:
+    return {
+        "appsecret_proof": appsecret_proof(app_secret, page_token, now),
+        "appsecret_time": str(now),
+    }
+
+
+def make_session(pool_size: int = 32) -> requests.Session:
+    """A session that reuses connections and retries only failed *connects* (the request never
+    left, so nothing can be sent twice); everything else is the queue's retry policy."""
+    retry = Retry(
+        total=2,
+        connect=2,
+        read=0,
+        status=0,
+        other=0,
+        redirect=0,
+        backoff_factor=0.1,
+        allowed_methods=None,
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 def message_body(recipient_id: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -66,17 +106,24 @@ def action_body(recipient_id: str, action: str) -> dict[str, Any]:
     return {"recipient": {"id": recipient_id}, "sender_action": action}
 
 
-def to_graph_error(status: int, payload: object) -> GraphError:
-    """Read Graph's error body ``{"error": {"message", "code", "error_subcode", "fbtrace_id"}}``."""
+def to_graph_error(
+    status: int, payload: object, headers: Mapping[str, str] | None = None
+) -> GraphError:
+    """Read Graph's error body ``{"error": {"message", "code", "error_subcode", "fbtrace_id"}}``
+    and how long its headers ask us to wait."""
+    retry_after = usage_retry_after(headers or {})
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):
-        return GraphError(f"HTTP {status} without a Graph error body", status=status)
+        return GraphError(
+            f"HTTP {status} without a Graph error body", status=status, retry_after=retry_after
+        )
     return GraphError(
         str(error.get("message") or "Graph API error"),
         status=status,
         code=_int(error.get("code")),
         subcode=_int(error.get("error_subcode")),
         fbtrace_id=str(error["fbtrace_id"]) if error.get("fbtrace_id") else None,
+        retry_after=retry_after,
     )
 
 
@@ -107,7 +154,7 @@ class GraphClient:
         self._page_token = page_token
         self._app_secret = app_secret
         self._timeout = timeout
-        self._session = session or requests.Session()
+        self._session = session or make_session()
         self._clock = clock
 
     def send_message(self, recipient_id: str, message: dict[str, Any]) -> str | None:
@@ -122,22 +169,41 @@ class GraphClient:
             raise ValueError(f"unknown sender action {action!r}")
         self._post(action_body(recipient_id, action))
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        request = build_send_request(
-            base_url=self._base_url,
-            version=self._version,
-            page_token=self._page_token,
-            app_secret=self._app_secret,
-            body=body,
-            now=int(self._clock()),
+    def probe(self) -> None:
+        """Check that the Page token works (used to resume a paused Page); raises GraphError."""
+        self._call(
+            "GET",
+            build_probe_request(
+                base_url=self._base_url,
+                version=self._version,
+                page_token=self._page_token,
+                app_secret=self._app_secret,
+                now=int(self._clock()),
+            ),
         )
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call(
+            "POST",
+            build_send_request(
+                base_url=self._base_url,
+                version=self._version,
+                page_token=self._page_token,
+                app_secret=self._app_secret,
+                body=body,
+                now=int(self._clock()),
+            ),
+        )
+
+    def _call(self, method: str, request: GraphRequest) -> dict[str, Any]:
         started = time.perf_counter()
         try:
-            response = self._session.post(
+            response = self._session.request(
+                method,
                 request.url,
                 params=request.params,
                 headers=request.headers,
-                json=request.json,
+                json=request.json if method == "POST" else None,
                 timeout=self._timeout,
             )
         except requests.Timeout as exc:
@@ -150,7 +216,7 @@ class GraphClient:
         except ValueError:
             payload = None
         if response.status_code >= 300:
-            raise to_graph_error(response.status_code, payload)
+            raise to_graph_error(response.status_code, payload, response.headers)
         log.debug(
             "graph call ok",
             extra={"status": response.status_code, "elapsed_ms": round(elapsed_ms, 1)},

@@ -4,6 +4,7 @@ Only registered when ``BRIDGE_MODE=local`` and only answering loopback clients. 
 endpoint speaks the real RecognizeText wire format (boto3 is pointed at it), the inbox
 checks each Send API call the way Graph does (token, appsecret_proof, Messenger's limits)
 and records it. Both keep their state in one SQLite file so every server process sees it.
+Both can be told to fail (``/local/faults``, see bridge/localfaults.py).
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from bridge import localfaults
 from bridge.bots import local as sample_bot
-from bridge.config import LOCAL_LEX_BOT_ID, LOCAL_PREFIX, Settings
+from bridge.config import LOCAL_LEX_BOT_ID, LOCAL_PAGE_ID, LOCAL_PREFIX, Settings
 from bridge.graph import SENDER_ACTIONS
 from bridge.limits import message_problems, units
 from bridge.queue.sqlite import while_locked
@@ -31,6 +35,8 @@ _LEX_TEXT = (
     "/lex/bots/<bot_id>/botAliases/<alias_id>/botLocales/<locale_id>/sessions/<session_id>/text"
 )
 PROOF_WINDOW = 300
+LOCAL_PAGE_NAME = "Local Test Page"
+_sleep = time.sleep  # a fault's delay; tests replace it
 CARD_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="382" height="200"
 viewBox="0 0 382 200">
 <rect width="382" height="200" fill="#0866ff"/><circle cx="96" cy="100" r="56" fill="#fff"/>
@@ -48,13 +54,15 @@ CREATE TABLE IF NOT EXISTS lex_sessions (session_id TEXT PRIMARY KEY, attributes
 
 
 class LocalStore:
-    """The inbox of sends and the sample bot's sessions, in one SQLite file."""
+    """The inbox of sends, the sample bot's sessions, the faults to inject and the Lex calls in
+    progress, in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
-        while_locked(lambda: self._db().executescript(_LOCAL_SCHEMA), path, 10)
+        schema = _LOCAL_SCHEMA + localfaults.SCHEMA
+        while_locked(lambda: self._db().executescript(schema), path, 10)
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -98,6 +106,32 @@ class LocalStore:
             (session_id, json.dumps(attributes, ensure_ascii=False)),
         )
 
+    def add_faults(self, target: str, faults: Sequence[object]) -> int:
+        """Validate and queue ``faults`` (each ``count`` times); raises ``FaultError``."""
+        return localfaults.add(self._db(), target, faults)
+
+    def take_fault(self, target: str) -> dict[str, Any] | None:
+        """The oldest fault for ``target``, consumed unless sticky; atomic across processes."""
+        return localfaults.take(self._db(), target)
+
+    def clear_faults(self, target: str | None = None) -> int:
+        return localfaults.clear(self._db(), target)
+
+    def list_faults(self) -> list[dict[str, Any]]:
+        return localfaults.pending(self._db())
+
+    @contextmanager
+    def lex_call(self) -> Iterator[None]:
+        """Count a RecognizeText call as in progress (in every process) while inside."""
+        call = localfaults.lex_call_started(self._db())
+        try:
+            yield
+        finally:
+            localfaults.lex_call_ended(self._db(), call)
+
+    def active_lex_calls(self) -> int:
+        return localfaults.lex_calls_active(self._db())
+
 
 def local_store_path(settings: Settings) -> Path:
     """The local-mode state file, beside the queue database."""
@@ -118,6 +152,14 @@ def _store() -> LocalStore:
 def _settings() -> Settings:
     settings: Settings = current_app.extensions["bridge"].settings
     return settings
+
+
+def _take_fault(target: str) -> dict[str, Any] | None:
+    """The next fault for ``target``, after waiting out its delay."""
+    fault = _store().take_fault(target)
+    if fault is not None:
+        _sleep(fault.get("delay", 0))
+    return fault
 
 
 @bp.before_request
@@ -150,7 +192,15 @@ def _is_unicode(text: str) -> bool:
 
 @bp.post(_LEX_TEXT)
 def recognize_text(bot_id: str, alias_id: str, locale_id: str, session_id: str) -> Response:
-    """RecognizeText for the sample bot, in Lex V2's rest-json wire format."""
+    """RecognizeText for the sample bot, in Lex V2's rest-json wire format (or a fault)."""
+    with _store().lex_call():
+        fault = _take_fault("lex")
+        if fault is not None and "status" in fault:
+            return _lex_error(fault["status"], fault["type"], fault["message"])
+        return _recognize_text(bot_id, session_id)
+
+
+def _recognize_text(bot_id: str, session_id: str) -> Response:
     if bot_id != LOCAL_LEX_BOT_ID:
         return _lex_error(404, "ResourceNotFoundException", f"bot {bot_id} not found")
     body = request.get_json(silent=True)
@@ -199,14 +249,30 @@ def _graph_error(status: int, code: int, message: str, subcode: int | None = Non
     return response
 
 
+def _graph_fault_error(fault: dict[str, Any]) -> Response:
+    return _graph_error(fault["status"], fault["code"], fault["message"], fault.get("subcode"))
+
+
+def _with_headers(response: Response, fault: dict[str, Any] | None) -> Response:
+    response.headers.update((fault or {}).get("headers", {}))
+    return response
+
+
 @bp.post("/graph/<version>/me/messages")
 def send_api(version: str) -> Response:
-    """Check a Send API call as Graph would, record it, and answer like Graph."""
-    settings = _settings()
-    problem = _auth_problem(settings)
+    """Check a Send API call as Graph would, record it, and answer like Graph (or a fault)."""
+    problem = _auth_problem(_settings())
     if problem:
         return _graph_error(401, 190, problem)
-    body = request.get_json(silent=True)
+    fault = _take_fault("graph")
+    if fault is None or "status" not in fault:
+        return _with_headers(_send(request.get_json(silent=True)), fault)
+    if fault.get("record"):
+        _send(request.get_json(silent=True))  # recorded if it is a valid send; answered below
+    return _with_headers(_graph_fault_error(fault), fault)
+
+
+def _send(body: object) -> Response:
     if not isinstance(body, dict):
         return _graph_error(400, 100, "(#100) The request body must be a JSON object")
     recipient = body.get("recipient")
@@ -254,6 +320,20 @@ def _invalid_send(body: dict[str, Any]) -> str | None:
     return "; ".join(problems) if problems else None
 
 
+@bp.get("/graph/<version>/me")
+def me(version: str) -> Response:
+    """The Page behind the token: what the bridge calls to probe a paused Page."""
+    settings = _settings()
+    problem = _auth_problem(settings)
+    if problem:
+        return _graph_error(401, 190, problem)
+    fault = _take_fault("graph")
+    if fault is not None and "status" in fault:
+        return _with_headers(_graph_fault_error(fault), fault)
+    page = {"id": settings.page_id or LOCAL_PAGE_ID, "name": LOCAL_PAGE_NAME}
+    return _with_headers(jsonify(page), fault)
+
+
 @bp.get("/graph/inbox")
 def inbox() -> Response:
     """What the bridge sent, oldest first: ``?recipient=<psid>&after=<seq>``."""
@@ -274,3 +354,51 @@ def status() -> Response:
     """The queue state of the job for an event key (mid): queued, running, done or dead."""
     key = request.args.get("key", "")
     return jsonify({"key": key, "state": current_app.extensions["bridge"].queue.state_of(key)})
+
+
+# --- faults and the Lex call count -----------------------------------------------------------
+
+
+def _control_error(status: int, message: str) -> Response:
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+def _unknown_target(target: str) -> Response:
+    known = ", ".join(localfaults.FAULT_TARGETS)
+    return _control_error(404, f"unknown fault target {target!r}: use one of {known}")
+
+
+@bp.post("/faults/<target>")
+def add_faults(target: str) -> Response:
+    """Queue a fault object, or a list of them, for the next calls to ``target``."""
+    if target not in localfaults.FAULT_TARGETS:
+        return _unknown_target(target)
+    body = request.get_json(silent=True, force=True)  # curl -d without a Content-Type works
+    if body is None:
+        return _control_error(400, "the body must be a JSON fault object or a list of them")
+    try:
+        queued = _store().add_faults(target, body if isinstance(body, list) else [body])
+    except localfaults.FaultError as exc:
+        return _control_error(400, str(exc))
+    return jsonify({"queued": queued})
+
+
+@bp.get("/faults")
+def list_faults() -> Response:
+    return jsonify({"faults": _store().list_faults()})
+
+
+@bp.delete("/faults")
+@bp.delete("/faults/<target>")
+def clear_faults(target: str | None = None) -> Response:
+    if target is not None and target not in localfaults.FAULT_TARGETS:
+        return _unknown_target(target)
+    return jsonify({"cleared": _store().clear_faults(target)})
+
+
+@bp.get("/lex/active")
+def lex_active() -> Response:
+    """RecognizeText calls in progress, in every server process."""
+    return jsonify({"active": _store().active_lex_calls()})

@@ -102,6 +102,7 @@ def to_new_job(event: events.Event, now: float) -> NewJob:
     """A queue job for an event, ordered by Messenger's timestamp (arrival time if absent)."""
     return NewJob(
         key=events.dedupe_key(event),
+        page=event.page_id,
         conversation=events.conversation_key(event),
         order_ts=event.timestamp or int(now * 1000),
         payload=events.to_json(event),

@@ -1,43 +1,45 @@
 """Delivery: claim a job → ask the bot once → render → send part by part → ack.
 
 The bot's rendered reply is stored on the job before the first send and each sent part is
-recorded, so a retried job never asks the bot again and resumes with the first unsent part.
-``Delivery`` runs the loop in named threads, inside each gunicorn worker process (started
-after fork) or alone in ``python -m bridge worker``; ``stop`` lets in-flight turns finish.
+recorded (the send ledger), so a retried job never asks the bot again and resumes with the
+first unsent part. Graph errors are handled by the policy in ``bridge.policy``: retry with
+backoff, hold the whole Page while throttled, pause it (one error log) until a probe works,
+or drop the job for a person who cannot be messaged. ``Delivery`` runs the loop in named
+threads, inside each gunicorn worker process (started after fork) or alone in
+``python -m bridge worker``, plus a housekeeping thread (heartbeat, recovery of jobs whose
+process died, probes of paused Pages, purge). ``stop`` lets in-flight turns finish, and
+releases those that cannot finish in time to the next process.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
+import secrets
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 
 from bridge import events
 from bridge.bots import Bot
 from bridge.errors import BotError, BotErrorKind, GraphError
 from bridge.graph import GraphClient
 from bridge.logs import hash_id
-from bridge.queue import Job, Message, Queue
+from bridge.policy import Action, classify, retry_delay, throttle_delay
+from bridge.queue import Job, Message, Queue, Worker
 from bridge.render import render
-from bridge.replies import Reply, Text
+from bridge.replies import Text
 
 log = logging.getLogger(__name__)
 
 DONE_RETENTION = 7 * 24 * 3600.0  # keep finished jobs (and their dedupe keys) for a week
 PURGE_EVERY = 3600.0
-BACKOFF_BASE = 1.0
-BACKOFF_CAP = 300.0
-
-
-def backoff(attempts: int, now: float, *, rng: Callable[[], float] = random.random) -> float:
-    """When a job that failed ``attempts`` times may run again: exponential, half jitter."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** max(0, attempts - 1))
-    return now + ceiling / 2 + rng() * ceiling / 2
+HEARTBEAT_EVERY = 2.0
+STALE_AFTER = 10.0  # a process silent this long is taken for dead; its jobs are released
 
 
 class RetryLater(Exception):
@@ -46,32 +48,118 @@ class RetryLater(Exception):
 
 @dataclass
 class TurnHandler:
-    """Runs one job to completion, or raises ``RetryLater``/``GraphError``."""
+    """Runs one job to completion, or raises ``RetryLater``/``GraphError``.
+
+    The bot is asked in a helper thread so the turn can keep the typing indicator alive
+    (Messenger drops it after 20 s) and answer the fallback text by ``answer_deadline``
+    (Meta wants every message answered within 30 s) even if the bot hangs.
+    """
 
     queue: Queue
     bot: Bot
     graph: GraphClient
     fallback_text: str
     sender_actions: bool = True
+    answer_deadline: float = 25.0
+    typing_refresh: float = 15.0
+    bot_threads: int = 4
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def handle(self, job: Job) -> None:
         event = events.from_json(job.payload)
-        messages = job.reply
+        messages, sent = job.reply, job.sent
         if messages is None:
-            messages = self._ask_bot(job, event)
-            if not self.queue.save_reply(job, messages):
-                raise RetryLater("lost the job's lease before storing the reply")
-        for index in range(job.sent, len(messages)):
-            self.graph.send_message(event.sender_id, messages[index])
+            messages, sent = self._ask_bot(job, event)
+        for index in range(sent, len(messages)):
+            self._send(job, event.sender_id, messages[index])
             if not self.queue.mark_sent(job, index + 1):
                 raise RetryLater("lost the job's lease while sending")
 
-    def _ask_bot(self, job: Job, event: events.Event) -> list[Message]:
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _send(self, job: Job, recipient_id: str, message: Message) -> None:
+        try:
+            self.graph.send_message(recipient_id, message)
+        except GraphError as exc:
+            if classify(exc).action is not Action.ASSUME_SENT:
+                raise
+            # Graph says the message may have gone out; sending it again risks a duplicate.
+            log.warning(
+                "Graph answered an error after possibly sending; not resending",
+                extra={"job_id": job.id, "mid": job.key, "error": exc.describe()},
+            )
+
+    def _ask_bot(self, job: Job, event: events.Event) -> tuple[list[Message], int]:
+        """Ask the bot once and store its rendered reply; returns it and how much was sent."""
         if self.sender_actions:
             self._sender_action(event.sender_id, "mark_seen")
             self._sender_action(event.sender_id, "typing_on")
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.bot_threads, thread_name_prefix="bridge-bot")
+        future = self._pool.submit(self._bot_replies, job, event)
+        early = self._wait_for_bot(job, event, future)
         try:
-            replies: list[Reply] = self.bot.respond(event)
+            messages, failed = future.result()
+        except RetryLater:
+            if not early:
+                raise
+            messages, failed = [], True
+        if early:
+            # The fallback already went out; a late answer still follows (Lex's dialog state
+            # expects the person to see it), a late failure adds nothing.
+            messages = early + ([] if failed else messages)
+        if not messages and self.sender_actions:
+            log.info("bot gave no reply", extra={"job_id": job.id, "mid": job.key})
+            self._sender_action(event.sender_id, "typing_off")
+        if not self.queue.save_reply(job, messages):
+            raise RetryLater("lost the job's lease before storing the reply")
+        return messages, len(early)
+
+    def _wait_for_bot(
+        self, job: Job, event: events.Event, future: Future[tuple[list[Message], bool]]
+    ) -> list[Message]:
+        """Keep typing alive while the bot works; past the deadline, send the fallback."""
+        started = last_typing = time.monotonic()
+        early: list[Message] = []
+        while True:
+            now = time.monotonic()
+            wakeups = [last_typing + self.typing_refresh]
+            if not early:
+                wakeups.append(started + self.answer_deadline)
+            try:
+                future.result(timeout=max(0.0, min(wakeups) - now))
+                return early
+            except FutureTimeout:
+                pass
+            except Exception:  # the outcome is read (and handled) by the caller
+                return early
+            now = time.monotonic()
+            if not early and now >= started + self.answer_deadline:
+                early = self._send_early_fallback(job, event)
+            elif now >= last_typing + self.typing_refresh:
+                if self.sender_actions:
+                    self._sender_action(event.sender_id, "typing_on")
+                last_typing = now
+
+    def _send_early_fallback(self, job: Job, event: events.Event) -> list[Message]:
+        early = render(Text(self.fallback_text))
+        if not self.queue.save_reply(job, early):
+            raise RetryLater("lost the job's lease before the fallback")
+        for index, message in enumerate(early):
+            self._send(job, event.sender_id, message)
+            self.queue.mark_sent(job, index + 1)
+        log.warning(
+            "bot did not answer in time; fallback text sent",
+            extra={"job_id": job.id, "mid": job.key, "deadline_s": self.answer_deadline},
+        )
+        return early
+
+    def _bot_replies(self, job: Job, event: events.Event) -> tuple[list[Message], bool]:
+        """The bot's reply rendered, and whether it is the fallback for a failed turn."""
+        try:
+            replies = self.bot.respond(event)
         except BotError as exc:
             if exc.kind is BotErrorKind.RETRY:
                 raise RetryLater(f"bot: {exc}") from exc
@@ -81,12 +169,8 @@ class TurnHandler:
                 "bot failed; answering the fallback text",
                 extra={"job_id": job.id, "mid": job.key, "error": str(exc)},
             )
-            replies = [Text(self.fallback_text)]
-        messages = [message for reply in replies for message in render(reply)]
-        if not messages and self.sender_actions:
-            log.info("bot gave no reply", extra={"job_id": job.id, "mid": job.key})
-            self._sender_action(event.sender_id, "typing_off")
-        return messages
+            return render(Text(self.fallback_text)), True
+        return [message for reply in replies for message in render(reply)], False
 
     def _sender_action(self, recipient_id: str, action: str) -> None:
         # Indicators are cosmetic: a failure is logged and the turn goes on.
@@ -96,8 +180,18 @@ class TurnHandler:
             log.warning("sender action failed", extra={"action": action, "error": exc.describe()})
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How long and how often delivery keeps trying."""
+
+    max_attempts: int = 8
+    lease: float = 100.0
+    max_event_age: float = 24 * 3600.0
+    probe_interval: float = 30.0
+
+
 class Delivery:
-    """Threads that claim and handle jobs until stopped."""
+    """Threads that claim and handle jobs until stopped, and one that keeps house."""
 
     def __init__(
         self,
@@ -106,34 +200,56 @@ class Delivery:
         *,
         threads: int,
         poll_interval: float,
-        max_attempts: int,
-        lease: float,
+        limits: Limits,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._queue = queue
         self._handler = handler
         self._thread_count = threads
         self._poll_interval = poll_interval
-        self._max_attempts = max_attempts
-        self._lease = lease
+        self._limits = limits
         self._clock = clock
         self._stopping = threading.Event()
         self._wakeup = threading.Condition()
         self._pending_wakeups = 0
         self._threads: list[threading.Thread] = []
+        self._housekeeper: threading.Thread | None = None
+        self._current: dict[str, Job] = {}
+        self._throttles: dict[str, int] = {}
         self._last_purge = 0.0
-        self._owner_prefix = f"{socket.gethostname()}:{os.getpid()}"
+        self._last_probe = 0.0
+        self._identity = self._new_identity()
+
+    @staticmethod
+    def _new_identity() -> Worker:
+        host, pid = socket.gethostname(), os.getpid()
+        return Worker(f"{host}:{pid}:{secrets.token_hex(4)}", host, pid, 0.0)
+
+    @property
+    def process(self) -> str:
+        return self._identity.process
 
     def start(self) -> None:
-        """Start the delivery threads (call after fork, in the process that will run them)."""
-        self._owner_prefix = f"{socket.gethostname()}:{os.getpid()}"
+        """Start delivery in this process (call after fork, in the process that will run it)."""
+        self._identity = self._new_identity()
+        self.keep_house()  # first: release what a previous incarnation left running
+        self._housekeeper = threading.Thread(
+            target=self._keep_house_loop, name="bridge-housekeeping", daemon=True
+        )
+        self._housekeeper.start()
         for number in range(self._thread_count):
             thread = threading.Thread(
-                target=self._run, args=(number,), name=f"bridge-delivery-{number}", daemon=True
+                target=self._run,
+                args=(f"{self.process}:{number}",),
+                name=f"bridge-delivery-{number}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)
-        log.info("delivery started", extra={"threads": self._thread_count})
+        log.info(
+            "delivery started",
+            extra={"threads": self._thread_count, "worker_process": self.process},
+        )
 
     def wake(self) -> None:
         """New work was committed in this process: wake an idle thread now."""
@@ -146,34 +262,60 @@ class Delivery:
         return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
     def stop(self, timeout: float) -> bool:
-        """Stop claiming, let in-flight turns finish within ``timeout``; True if all finished."""
+        """Stop claiming; let in-flight turns finish within ``timeout``, then release the rest
+        to the queue for the next process. True if every turn finished."""
         self._stopping.set()
         with self._wakeup:
             self._wakeup.notify_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        drained = not any(thread.is_alive() for thread in self._threads)
-        log.info("delivery stopped", extra={"drained": drained})
-        return drained
+        unfinished = list(self._current.values())
+        released = sum(
+            self._queue.retry(job, at=self._clock(), error="released at shutdown", refund=True)
+            for job in unfinished
+        )
+        self._handler.close()
+        # Forget this process, so nobody waits for its heartbeat to go stale.
+        self._queue.release_stale(now=self._clock(), stale_after=STALE_AFTER, dead=[self.process])
+        log.info("delivery stopped", extra={"drained": not unfinished, "released": released})
+        return not unfinished
+
+    # --- one job ---------------------------------------------------------------------------
 
     def run_once(self, owner: str) -> bool:
         """Claim and handle one job; False when there was nothing to do."""
-        now = self._clock()
-        job = self._queue.claim(owner=owner, now=now, lease=self._lease)
+        job = self._queue.claim(
+            owner=owner, process=self.process, now=self._clock(), lease=self._limits.lease
+        )
         if job is None:
-            self._maybe_purge(now)
             return False
+        self._current[owner] = job
+        try:
+            self._run_job(job)
+        finally:
+            self._current.pop(owner, None)
+        return True
+
+    def _run_job(self, job: Job) -> None:
         started = time.perf_counter()
+        now = self._clock()
+        age = now - job.order_ts / 1000
+        if age > self._limits.max_event_age:
+            self._expire(job, age, now)
+            return
         try:
             self._handler.handle(job)
-        except (RetryLater, GraphError) as exc:
-            self._fail(job, str(exc))
+        except RetryLater as exc:
+            self._retry(job, str(exc))
+        except GraphError as exc:
+            self._graph_failed(job, exc)
         except Exception as exc:  # a bug must not kill the thread or lose the job
             log.exception("unexpected error while handling a job", extra={"job_id": job.id})
-            self._fail(job, f"internal error: {type(exc).__name__}")
+            self._retry(job, f"internal error: {type(exc).__name__}")
         else:
             self._queue.ack(job, now=self._clock())
+            self._throttles.pop(job.page, None)
             log.info(
                 "turn delivered",
                 extra={
@@ -184,11 +326,20 @@ class Delivery:
                     "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
-        return True
 
-    def _fail(self, job: Job, error: str) -> None:
+    def _expire(self, job: Job, age: float, now: float) -> None:
+        if job.attempts > 1 or job.reply is not None:
+            reason = f"too old after {job.attempts - 1} attempts; last error: {job.last_error}"
+            self._queue.bury(job, reason=reason, now=now)
+        else:
+            self._queue.drop(job, reason=f"too old when first handled ({age:.0f} s)", now=now)
+        log.warning(
+            "event too old to answer", extra={"job_id": job.id, "mid": job.key, "age_s": round(age)}
+        )
+
+    def _retry(self, job: Job, error: str) -> None:
         now = self._clock()
-        if job.attempts >= self._max_attempts:
+        if job.attempts >= self._limits.max_attempts:
             self._queue.bury(job, reason=error, now=now)
             log.error(
                 "job gave up after %d attempts",
@@ -196,7 +347,7 @@ class Delivery:
                 extra={"job_id": job.id, "mid": job.key, "error": error},
             )
             return
-        at = backoff(job.attempts, now)
+        at = now + retry_delay(job.attempts)
         self._queue.retry(job, at=at, error=error)
         log.warning(
             "job will be retried",
@@ -209,16 +360,102 @@ class Delivery:
             },
         )
 
-    def _maybe_purge(self, now: float) -> None:
-        if now - self._last_purge < PURGE_EVERY:
-            return
-        self._last_purge = now
-        purged = self._queue.purge(before=now - DONE_RETENTION)
-        if purged:
-            log.info("purged finished jobs", extra={"count": purged})
+    def _graph_failed(self, job: Job, error: GraphError) -> None:
+        decision = classify(error)
+        now = self._clock()
+        context = {
+            "job_id": job.id,
+            "mid": job.key,
+            "page": job.page,
+            "error": error.describe(),
+            "decision": decision.action.value,
+        }
+        if decision.action is Action.THROTTLE:
+            count = self._throttles[job.page] = self._throttles.get(job.page, 0) + 1
+            delay = throttle_delay(error, count)
+            self._queue.block_page(job.page, until=now + delay, reason=decision.reason, now=now)
+            self._queue.retry(job, at=now + delay, error=decision.reason, refund=True)
+            log.warning(
+                "Page throttled by Graph; holding its sends",
+                extra={**context, "hold_s": round(delay, 1)},
+            )
+        elif decision.action is Action.PAUSE:
+            if self._queue.pause_page(job.page, reason=decision.reason, now=now):
+                log.error(
+                    "Page paused: sending stops until a probe succeeds; fix the cause "
+                    "(e.g. a new Page access token)",
+                    extra=context,
+                )
+            self._queue.retry(job, at=now, error=decision.reason, refund=True)
+        elif decision.action is Action.DROP or (
+            decision.action is Action.RETRY_ONCE and job.attempts >= 2
+        ):
+            self._queue.drop(job, reason=decision.reason, now=now)
+            log.warning("message cannot be delivered to this person; not retrying", extra=context)
+        elif decision.action is Action.ASSUME_SENT:
+            self._queue.ack(job, now=now)
+        else:
+            self._retry(job, decision.reason)
 
-    def _run(self, number: int) -> None:
-        owner = f"{self._owner_prefix}:{number}"
+    # --- housekeeping ------------------------------------------------------------------------
+
+    def keep_house(self) -> None:
+        """Heartbeat, release jobs of dead processes, probe paused Pages, purge old jobs."""
+        now = self._clock()
+        self._queue.heartbeat(
+            Worker(self._identity.process, self._identity.host, self._identity.pid, now)
+        )
+        released = self._queue.release_stale(
+            now=now, stale_after=STALE_AFTER, dead=self._dead_neighbours()
+        )
+        if released:
+            log.warning("released jobs of a stopped worker", extra={"count": released})
+            self.wake()
+        if now - self._last_probe >= self._limits.probe_interval:
+            self._last_probe = now
+            self._probe_paused_pages()
+        if now - self._last_purge >= PURGE_EVERY:
+            self._last_purge = now
+            purged = self._queue.purge(before=now - DONE_RETENTION)
+            if purged:
+                log.info("purged finished jobs", extra={"count": purged})
+
+    def _dead_neighbours(self) -> list[str]:
+        """Processes on this host that reported before but no longer exist."""
+        me = self._identity
+        dead = []
+        for worker in self._queue.workers():
+            if worker.host != me.host or worker.process == me.process:
+                continue
+            if worker.pid == me.pid or not _pid_alive(worker.pid):
+                dead.append(worker.process)  # gone, or its pid now belongs to us
+        return dead
+
+    def _probe_paused_pages(self) -> None:
+        for page in self._queue.pages():
+            if not page.paused:
+                continue
+            try:
+                self._handler.graph.probe()
+            except GraphError as exc:
+                log.debug(
+                    "paused Page still failing", extra={"page": page.page, "error": exc.describe()}
+                )
+                continue
+            if self._queue.resume_page(page.page):
+                log.warning("Page resumed: the probe succeeded", extra={"page": page.page})
+                self.wake()
+
+    def _keep_house_loop(self) -> None:
+        while not self._stopping.wait(HEARTBEAT_EVERY):
+            try:
+                self.keep_house()
+            except Exception:
+                log.exception("housekeeping failed; trying again shortly")
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def _run(self, owner: str) -> None:
         while not self._stopping.is_set():
             try:
                 worked = self.run_once(owner)
@@ -233,3 +470,13 @@ class Delivery:
             if self._pending_wakeups == 0 and not self._stopping.is_set():
                 self._wakeup.wait(self._poll_interval)
             self._pending_wakeups = max(0, self._pending_wakeups - 1)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True

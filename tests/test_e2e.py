@@ -14,105 +14,16 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 
 from bridge.config import LOCAL_APP_SECRET, LOCAL_PAGE_ID
 from bridge.limits import TEXT_MAX
 from bridge.signature import sign
-from tests.conftest import wait_for
+from tests.server import ROOT, START_MS, Bridge, body_of, start_bridge, stop_bridge, text
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Bridge:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    http: requests.Session
-
-    def post(self, body: bytes, secret: str = LOCAL_APP_SECRET) -> requests.Response:
-        return self.http.post(
-            f"{self.url}/webhook",
-            data=body,
-            timeout=10,
-            headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(secret, body)},
-        )
-
-    def inbox(self, psid: str) -> list[dict[str, Any]]:
-        response = self.http.get(
-            f"{self.url}/local/graph/inbox", params={"recipient": psid}, timeout=10
-        )
-        return [entry["body"] for entry in response.json()["entries"]]
-
-    def messages(self, psid: str) -> list[dict[str, Any]]:
-        return [body["message"] for body in self.inbox(psid) if "message" in body]
-
-    def state(self, mid: str) -> str | None:
-        state = self.http.get(f"{self.url}/local/status", params={"key": mid}, timeout=10)
-        return state.json()["state"]  # type: ignore[no-any-return]
-
-    def wait_done(self, *mids: str) -> None:
-        wait_for(
-            lambda: all(self.state(mid) == "done" for mid in mids),
-            timeout=30,
-            what=f"jobs {mids} done",
-        )
-
-
-def start_bridge(tmp: Path, **env: str) -> Bridge:
-    port = free_port()
-    log = tmp / "server.log"
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("FB_", "LEX_", "BRIDGE_"))},
-        "BRIDGE_MODE": "local",
-        "PORT": str(port),
-        "BRIDGE_DB": str(tmp / "bridge.db"),
-        "WEB_CONCURRENCY": "2",
-        "BRIDGE_DELIVERY_THREADS": "4",
-        "BRIDGE_POLL_INTERVAL": "0.05",
-        "LOG_FORMAT": "json",
-        **env,
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    bridge = Bridge(f"http://127.0.0.1:{port}", process, log, requests.Session())
-
-    def up() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{log.read_text()}")
-        try:
-            return requests.get(f"{bridge.url}/webhook", timeout=1).status_code == 403
-        except requests.ConnectionError:
-            return False
-
-    wait_for(up, timeout=30, interval=0.1, what="server start")
-    return bridge
-
-
-def stop_bridge(bridge: Bridge) -> int:
-    bridge.process.send_signal(signal.SIGTERM)
-    code = bridge.process.wait(timeout=60)
-    bridge.http.close()
-    return code
 
 
 @pytest.fixture(scope="module")
@@ -120,21 +31,6 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
     server = start_bridge(tmp_path_factory.mktemp("bridge"))
     yield server
     assert stop_bridge(server) == 0, server.log.read_text()
-
-
-def body_of(*items: dict[str, Any], page_id: str = LOCAL_PAGE_ID) -> bytes:
-    return json.dumps(
-        {"object": "page", "entry": [{"id": page_id, "time": 1, "messaging": list(items)}]}
-    ).encode()
-
-
-def text(psid: str, words: str, mid: str, ts: int = 1) -> dict[str, Any]:
-    return {
-        "sender": {"id": psid},
-        "recipient": {"id": LOCAL_PAGE_ID},
-        "timestamp": ts,
-        "message": {"mid": mid, "text": words},
-    }
 
 
 def test_a_message_is_answered_with_seen_and_typing_first(bridge: Bridge) -> None:
@@ -201,7 +97,7 @@ def test_a_card_becomes_a_generic_template_and_a_tap_comes_back(bridge: Bridge) 
     tap = {
         "sender": {"id": psid},
         "recipient": {"id": LOCAL_PAGE_ID},
-        "timestamp": 2,
+        "timestamp": START_MS + 2,
         "postback": {"mid": "m_tap", "title": "Count my turns", "payload": "count"},
     }
     bridge.post(body_of(tap))

@@ -11,12 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from bridge.queue import NewJob, PutResult
+from bridge.queue import NewJob, PutResult, Worker
 from bridge.queue.sqlite import SqliteQueue
 
 
 def job(key: str, conversation: str = "p:1", ts: int = 1000, payload: str = "{}") -> NewJob:
-    return NewJob(key=key, conversation=conversation, order_ts=ts, payload=payload)
+    return NewJob(
+        key=key,
+        page=conversation.split(":")[0],
+        conversation=conversation,
+        order_ts=ts,
+        payload=payload,
+    )
 
 
 def test_put_commits_and_dedupes_on_key(queue: SqliteQueue) -> None:
@@ -33,13 +39,13 @@ def test_a_conversation_runs_one_turn_at_a_time_in_timestamp_order(queue: Sqlite
     queue.put(
         [job("a2", "p:a", ts=2000), job("a1", "p:a", ts=1000), job("b1", "p:b", ts=1500)], now=0
     )
-    first = queue.claim(owner="w1", now=10, lease=30)
+    first = queue.claim(owner="w1", process="proc", now=10, lease=30)
     assert first is not None and first.key == "a1"
-    second = queue.claim(owner="w2", now=10, lease=30)
+    second = queue.claim(owner="w2", process="proc", now=10, lease=30)
     assert second is not None and second.key == "b1"  # a2 waits behind a1
-    assert queue.claim(owner="w3", now=10, lease=30) is None
+    assert queue.claim(owner="w3", process="proc", now=10, lease=30) is None
     assert queue.ack(first, now=11)
-    third = queue.claim(owner="w3", now=11, lease=30)
+    third = queue.claim(owner="w3", process="proc", now=11, lease=30)
     assert third is not None and third.key == "a2"
 
 
@@ -47,7 +53,7 @@ def test_same_timestamp_keeps_arrival_order(queue: SqliteQueue) -> None:
     queue.put([job("x"), job("y"), job("z")], now=0)
     order = []
     for _ in range(3):
-        claimed = queue.claim(owner="w", now=1, lease=30)
+        claimed = queue.claim(owner="w", process="proc", now=1, lease=30)
         assert claimed is not None
         order.append(claimed.key)
         queue.ack(claimed, now=1)
@@ -58,12 +64,12 @@ def test_a_late_event_with_an_earlier_timestamp_waits_for_the_running_turn(
     queue: SqliteQueue,
 ) -> None:
     queue.put([job("a2", "p:a", ts=2000)], now=0)
-    running = queue.claim(owner="w1", now=1, lease=30)
+    running = queue.claim(owner="w1", process="proc", now=1, lease=30)
     assert running is not None
     queue.put([job("a1", "p:a", ts=1000)], now=2)  # redelivered late by Meta
-    assert queue.claim(owner="w2", now=3, lease=30) is None
+    assert queue.claim(owner="w2", process="proc", now=3, lease=30) is None
     queue.ack(running, now=4)
-    late = queue.claim(owner="w2", now=5, lease=30)
+    late = queue.claim(owner="w2", process="proc", now=5, lease=30)
     assert late is not None and late.key == "a1"
 
 
@@ -71,10 +77,12 @@ def test_an_expired_lease_makes_the_job_claimable_and_fences_the_old_owner(
     queue: SqliteQueue,
 ) -> None:
     queue.put([job("m1"), job("m2")], now=0)
-    stale = queue.claim(owner="dead-worker", now=0, lease=10)
+    stale = queue.claim(owner="dead-worker", process="proc", now=0, lease=10)
     assert stale is not None and stale.attempts == 1
-    assert queue.claim(owner="w2", now=5, lease=10) is None  # m2 stays behind m1
-    taken_over = queue.claim(owner="w2", now=11, lease=10)
+    assert queue.claim(owner="w2", process="proc", now=5, lease=10) is None  # m2 waits
+    assert queue.release_stale(now=5, stale_after=60, dead=[]) == 0  # lease still good
+    assert queue.release_stale(now=11, stale_after=60, dead=[]) == 1
+    taken_over = queue.claim(owner="w2", process="proc", now=11, lease=10)
     assert taken_over is not None and taken_over.key == "m1" and taken_over.attempts == 2
     # The old owner can no longer change the job.
     assert not queue.save_reply(stale, [{"text": "late"}])
@@ -86,41 +94,41 @@ def test_an_expired_lease_makes_the_job_claimable_and_fences_the_old_owner(
 
 def test_reply_and_send_ledger_survive_a_retry(queue: SqliteQueue) -> None:
     queue.put([job("m1")], now=0)
-    claimed = queue.claim(owner="w", now=0, lease=30)
+    claimed = queue.claim(owner="w", process="proc", now=0, lease=30)
     assert claimed is not None and claimed.reply is None and claimed.sent == 0
     messages = [{"text": "one"}, {"text": "deux ✓"}]
     assert queue.save_reply(claimed, messages)
     assert queue.mark_sent(claimed, 1)
     assert queue.retry(claimed, at=5, error="graph down")
-    assert queue.claim(owner="w", now=4, lease=30) is None  # not before its retry time
-    again = queue.claim(owner="w", now=5, lease=30)
+    assert queue.claim(owner="w", process="proc", now=4, lease=30) is None  # not before at=5
+    again = queue.claim(owner="w", process="proc", now=5, lease=30)
     assert again is not None
     assert again.reply == messages and again.sent == 1 and again.attempts == 2
 
 
 def test_a_retried_job_keeps_later_jobs_of_its_conversation_waiting(queue: SqliteQueue) -> None:
     queue.put([job("a1", "p:a", 1), job("a2", "p:a", 2), job("b1", "p:b", 3)], now=0)
-    first = queue.claim(owner="w", now=0, lease=30)
+    first = queue.claim(owner="w", process="proc", now=0, lease=30)
     assert first is not None and first.key == "a1"
     queue.retry(first, at=100, error="later")
-    other = queue.claim(owner="w", now=1, lease=30)
+    other = queue.claim(owner="w", process="proc", now=1, lease=30)
     assert other is not None and other.key == "b1"
-    assert queue.claim(owner="w", now=1, lease=30) is None
+    assert queue.claim(owner="w", process="proc", now=1, lease=30) is None
 
 
 def test_bury_makes_a_dead_letter_and_unblocks_the_conversation(queue: SqliteQueue) -> None:
     queue.put([job("a1", ts=1), job("a2", ts=2)], now=0)
-    first = queue.claim(owner="w", now=0, lease=30)
+    first = queue.claim(owner="w", process="proc", now=0, lease=30)
     assert first is not None
     assert queue.bury(first, reason="gave up", now=1)
     assert queue.state_of("a1") == "dead"
-    nxt = queue.claim(owner="w", now=1, lease=30)
+    nxt = queue.claim(owner="w", process="proc", now=1, lease=30)
     assert nxt is not None and nxt.key == "a2"
 
 
 def test_stats_and_purge(queue: SqliteQueue) -> None:
     queue.put([job("a", "p:a"), job("b", "p:b")], now=100)
-    claimed = queue.claim(owner="w", now=100, lease=30)
+    claimed = queue.claim(owner="w", process="proc", now=100, lease=30)
     assert claimed is not None
     queue.ack(claimed, now=110)
     stats = queue.stats(now=130)
@@ -146,7 +154,7 @@ def test_concurrent_claimers_never_overlap_a_conversation_and_keep_order(
     def claimer(name: str) -> None:
         q = SqliteQueue(path)  # one object per thread, as separate processes would have
         while True:
-            claimed = q.claim(owner=name, now=1, lease=60)
+            claimed = q.claim(owner=name, process="proc", now=1, lease=60)
             if claimed is None:
                 if q.stats(now=1)["queued"] == 0:
                     break
@@ -178,7 +186,8 @@ from pathlib import Path
 from bridge.queue import NewJob
 from bridge.queue.sqlite import SqliteQueue
 q = SqliteQueue(Path(sys.argv[1]))
-q.put([NewJob(key=f"m{n}", conversation="p:1", order_ts=n, payload="{}") for n in range(50)],
+q.put([NewJob(key=f"m{n}", page="p", conversation="p:1", order_ts=n, payload="{}")
+       for n in range(50)],
       now=1.0)
 print("committed", flush=True)
 sys.stdin.read()  # wait to be killed
@@ -205,7 +214,110 @@ def test_a_committed_put_survives_kill_9(tmp_path: Path) -> None:
     survivor = SqliteQueue(path)
     try:
         assert survivor.stats(now=2)["queued"] == 50
-        claimed = survivor.claim(owner="w", now=2, lease=30)
+        claimed = survivor.claim(owner="w", process="proc", now=2, lease=30)
         assert claimed is not None and claimed.key == "m0"
     finally:
         survivor.close()
+
+
+def test_jobs_of_a_silent_or_dead_process_are_released_at_once(queue: SqliteQueue) -> None:
+    queue.put(
+        [job("a1", "p:a", 1), job("a2", "p:a", 2), job("b1", "p:b", 1), job("c1", "p:c", 1)], now=0
+    )
+    a1 = queue.claim(owner="old:0", process="old", now=0, lease=1000)
+    b1 = queue.claim(owner="gone:0", process="gone", now=0, lease=1000)
+    c1 = queue.claim(owner="alive:0", process="alive", now=0, lease=1000)
+    assert a1 and b1 and c1
+    queue.heartbeat(Worker("old", "h", 1, heartbeat=0))
+    queue.heartbeat(Worker("gone", "h", 2, heartbeat=95))
+    queue.heartbeat(Worker("alive", "h", 3, heartbeat=95))
+    # "old" stopped reporting 100 s ago; "gone" is known dead; "alive" keeps its job.
+    assert queue.release_stale(now=100, stale_after=10, dead=["gone"]) == 2
+    assert [w.process for w in queue.workers()] == ["alive"]
+    again = queue.claim(owner="new:0", process="new", now=100, lease=10)
+    assert again is not None and again.key == "a1"  # ahead of a2: order kept
+    assert queue.state_of("c1") == "running"
+    assert not queue.ack(a1, now=101)  # the dead owner is fenced off
+
+
+def test_a_throttled_or_paused_page_holds_only_its_own_jobs(queue: SqliteQueue) -> None:
+    queue.put([job("x1", "px:1", 1), job("y1", "py:1", 2)], now=0)
+    queue.block_page("px", until=50, reason="rate limited (613)", now=0)
+    first = queue.claim(owner="w", process="p", now=1, lease=30)
+    assert first is not None and first.key == "y1"
+    assert queue.claim(owner="w", process="p", now=1, lease=30) is None
+    queue.block_page("px", until=20, reason="rate limited (613)", now=2)  # never shortened
+    assert queue.claim(owner="w", process="p", now=30, lease=30) is None
+    assert queue.pause_page("py", reason="token expired (190)", now=3)
+    assert not queue.pause_page("py", reason="token expired (190)", now=4)  # already paused
+    queue.put([job("y2", "py:1", 5)], now=5)
+    queue.ack(first, now=5)
+    got = queue.claim(owner="w", process="p", now=51, lease=30)
+    assert got is not None and got.key == "x1"
+    assert queue.claim(owner="w", process="p", now=51, lease=30) is None  # py is paused
+    [px, py] = queue.pages()
+    assert (px.page, px.blocked_until, px.paused) == ("px", 50, False)
+    assert (py.page, py.paused, py.reason) == ("py", True, "token expired (190)")
+    assert queue.resume_page("py") and not queue.resume_page("py")
+    resumed = queue.claim(owner="w", process="p", now=52, lease=30)
+    assert resumed is not None and resumed.key == "y2"
+
+
+def test_refunded_retries_do_not_use_up_attempts(queue: SqliteQueue) -> None:
+    queue.put([job("m1")], now=0)
+    for n in range(3):
+        claimed = queue.claim(owner="w", process="p", now=n, lease=30)
+        assert claimed is not None and claimed.attempts == 1
+        assert queue.retry(claimed, at=n, error="page paused", refund=True)
+
+
+def test_dead_letters_dropped_jobs_and_requeue(queue: SqliteQueue) -> None:
+    queue.put([job("d1", "p:1"), job("d2", "p:2"), job("x1", "p:3")], now=0)
+    for key, end in (("d1", "bury"), ("d2", "bury"), ("x1", "drop")):
+        claimed = queue.claim(owner="w", process="p", now=1, lease=30)
+        assert claimed is not None and claimed.key == key
+        reason = "Graph unreachable" if key == "d1" else "rate limited (613)"
+        if end == "bury":
+            queue.bury(claimed, reason=reason, now=2)
+        else:
+            queue.drop(claimed, reason="outside the 24-hour window (10/2018278)", now=2)
+    letters = queue.dead_letters()
+    assert sorted(d.key for d in letters) == ["d1", "d2"]
+    assert {d.reason for d in letters} == {"Graph unreachable", "rate limited (613)"}
+    assert len(queue.dead_letters(include_dropped=True)) == 3
+    assert queue.requeue() == 0  # nothing chosen, nothing changed
+    assert queue.requeue(reason="613") == 1
+    assert queue.state_of("d2") == "queued"
+    d1 = next(d for d in letters if d.key == "d1")
+    assert queue.requeue(ids=[d1.id]) == 1
+    assert queue.requeue(everything=True) == 0  # the dropped job is not a dead letter
+    requeued = queue.claim(owner="w", process="p", now=3, lease=30)
+    assert requeued is not None and requeued.attempts == 1  # fresh attempts
+    stats = queue.stats(now=3)
+    assert (stats["dead"], stats["dropped"], stats["running"], stats["queued"]) == (0, 1, 1, 1)
+    assert stats["pages"] == {"p": 2}
+
+
+def test_an_old_database_gains_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
+            " conversation TEXT NOT NULL, order_ts INTEGER NOT NULL, payload TEXT NOT NULL,"
+            " state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+            " not_before REAL NOT NULL DEFAULT 0, owner TEXT, lease_until REAL NOT NULL"
+            " DEFAULT 0, reply TEXT, sent INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+            " created_at REAL NOT NULL, finished_at REAL)"
+        )
+        old.execute(
+            "INSERT INTO jobs (key, conversation, order_ts, payload, created_at)"
+            " VALUES ('m_old', 'p:1', 1, '{}', 0)"
+        )
+    upgraded = SqliteQueue(path)
+    try:
+        claimed = upgraded.claim(owner="w", process="p", now=1, lease=30)
+        assert claimed is not None and claimed.key == "m_old"
+    finally:
+        upgraded.close()

@@ -78,7 +78,7 @@ def test_a_signed_text_is_committed_before_the_200(client: FlaskClient, queue: S
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "EVENT_RECEIVED"
     assert queue.state_of("m_1") == "queued"
-    job = queue.claim(owner="t", now=0, lease=1)
+    job = queue.claim(owner="t", process="t", now=0, lease=1)
     assert job is not None and job.conversation == f"{PAGE_ID}:7"
 
 
@@ -126,7 +126,7 @@ def test_the_signature_covers_the_raw_bytes_as_meta_escapes_them(
         b'"text":"\\uc548\\ub155 a\\u0040b.c \\/ \\ud83d\\ude00"}}]}]}'
     )
     assert post(client, raw).status_code == 200
-    job = queue.claim(owner="t", now=0, lease=1)
+    job = queue.claim(owner="t", process="t", now=0, lease=1)
     assert job is not None and json.loads(job.payload)["text"] == "안녕 a@b.c / 😀"
     reserialised = json.dumps(json.loads(raw), ensure_ascii=False).encode()
     assert post(client, reserialised, signed_headers(raw)).status_code == 403
@@ -290,7 +290,7 @@ def test_a_lone_surrogate_is_stored_as_a_replacement_character(
         b'"text":"a\\ud800b","quick_reply":{"payload":"\\udc00"}}}]}]}'
     )
     assert post(client, raw).status_code == 200
-    job = queue.claim(owner="t", now=0, lease=1)
+    job = queue.claim(owner="t", process="t", now=0, lease=1)
     assert job is not None
     stored = json.loads(job.payload)
     assert (stored["text"], stored["payload"]) == ("a\ufffdb", "\ufffd")

@@ -1,8 +1,10 @@
-"""Delivery: one turn per event, replies sent in order, retries resume where they stopped."""
+"""Delivery: one turn per event, replies in order, the failure policy, recovery and drain."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,14 +16,25 @@ from bridge import events
 from bridge.errors import BotError, BotErrorKind
 from bridge.events import Event, TextMessage
 from bridge.graph import GraphClient
+from bridge.queue import Worker
 from bridge.queue.sqlite import SqliteQueue
 from bridge.replies import Button, Card, Reply, Text
 from bridge.webhook import to_new_job
-from bridge.worker import Delivery, TurnHandler, backoff
+from bridge.worker import Delivery, Limits, TurnHandler
 from tests.conftest import GRAPH, ScriptedBot, wait_for
 
 SEND_URL = f"{GRAPH}/v25.0/me/messages"
+PROBE_URL = f"{GRAPH}/v25.0/me"
 FALLBACK = "Sorry, try again."
+NOW_MS = 1_700_000_000_000
+
+
+class Clock:
+    def __init__(self, start: float = NOW_MS / 1000) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture
@@ -35,30 +48,78 @@ def ok(mock: responses.RequestsMock, times: int = 1) -> None:
         mock.post(SEND_URL, json={"recipient_id": "1", "message_id": "m_out"})
 
 
+def fail(
+    mock: responses.RequestsMock,
+    status: int,
+    code: int,
+    subcode: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    error: dict[str, Any] = {
+        "message": "x",
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "T",
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    mock.post(SEND_URL, status=status, json={"error": error}, headers=headers or {})
+
+
 def sent(mock: responses.RequestsMock) -> list[dict[str, Any]]:
-    return [json.loads(call.request.body or b"{}") for call in mock.calls]
+    return [
+        json.loads(call.request.body or b"{}")
+        for call in mock.calls
+        if call.request.method == "POST"
+    ]
+
+
+def texts(mock: responses.RequestsMock, psid: str | None = None) -> list[str]:
+    return [
+        b["message"].get("text", "<template>")
+        for b in sent(mock)
+        if "message" in b and (psid is None or b["recipient"]["id"] == psid)
+    ]
 
 
 def enqueue(queue: SqliteQueue, *evs: Event) -> None:
     queue.put([to_new_job(event, 0) for event in evs], now=0)
 
 
-def text(psid: str, body: str, mid: str, ts: int = 1) -> TextMessage:
-    return TextMessage(page_id="42", sender_id=psid, timestamp=ts, mid=mid, text=body)
+def text(psid: str, body: str, mid: str, ts: int = NOW_MS, page: str = "42") -> TextMessage:
+    return TextMessage(page_id=page, sender_id=psid, timestamp=ts, mid=mid, text=body)
 
 
-def handler(queue: SqliteQueue, bot: Any, graph: GraphClient, actions: bool = True) -> TurnHandler:
+def handler(
+    queue: SqliteQueue, bot: Any, graph: GraphClient, actions: bool = True, **kwargs: Any
+) -> TurnHandler:
     return TurnHandler(
-        queue=queue, bot=bot, graph=graph, fallback_text=FALLBACK, sender_actions=actions
+        queue=queue, bot=bot, graph=graph, fallback_text=FALLBACK, sender_actions=actions, **kwargs
     )
 
 
 def delivery(
-    queue: SqliteQueue, turn: TurnHandler, threads: int = 1, max_attempts: int = 3
+    queue: SqliteQueue,
+    turn: TurnHandler,
+    *,
+    threads: int = 1,
+    clock: Clock | None = None,
+    poll_interval: float = 0.01,
+    **limits: Any,
 ) -> Delivery:
+    limits.setdefault("max_attempts", 3)
+    limits.setdefault("lease", 30)
     return Delivery(
-        queue, turn, threads=threads, poll_interval=0.01, max_attempts=max_attempts, lease=30
+        queue,
+        turn,
+        threads=threads,
+        poll_interval=poll_interval,
+        limits=Limits(**limits),
+        clock=clock or Clock(),
     )
+
+
+# --- one turn --------------------------------------------------------------------------------
 
 
 def test_a_turn_marks_seen_types_asks_the_bot_once_and_sends_in_order(
@@ -91,83 +152,6 @@ def test_sender_actions_can_be_turned_off(
     assert [b.get("message") for b in sent(graph_api)] == [{"text": "echo: hi"}]
 
 
-def test_a_failed_send_is_retried_without_asking_the_bot_again(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    bot = ScriptedBot(lambda e: [Text("part one"), Text("part two")])
-    graph_api.post(SEND_URL, json={})  # mark_seen
-    graph_api.post(SEND_URL, json={})  # typing_on
-    graph_api.post(SEND_URL, json={"message_id": "m_a"})  # part one
-    graph_api.post(SEND_URL, status=500, json={"error": {"message": "x", "code": 2}})
-    graph_api.post(SEND_URL, json={"message_id": "m_b"})  # part two, on retry
-    enqueue(queue, text("7", "hi", "m1"))
-    clock = [1000.0]
-    worker = Delivery(
-        queue,
-        handler(queue, bot, graph),
-        threads=1,
-        poll_interval=0.01,
-        max_attempts=3,
-        lease=30,
-        clock=lambda: clock[0],
-    )
-    assert worker.run_once("w")
-    assert queue.state_of("m1") == "queued"
-    clock[0] += 1000  # past any backoff
-    assert worker.run_once("w")
-    assert queue.state_of("m1") == "done"
-    assert len(bot.turns) == 1
-    texts = [b["message"]["text"] for b in sent(graph_api) if "message" in b]
-    assert texts == ["part one", "part two", "part two"]  # the failed attempt, then the retry
-
-
-def test_a_retryable_bot_error_requeues_and_a_later_attempt_answers(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    calls = {"n": 0}
-
-    def flaky(event: Event) -> list[Reply]:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise BotError(BotErrorKind.RETRY, "ThrottlingException")
-        return [Text("finally")]
-
-    ok(graph_api, 10)
-    enqueue(queue, text("7", "hi", "m1"))
-    clock = [0.0]
-    worker = Delivery(
-        queue,
-        handler(queue, ScriptedBot(flaky), graph, actions=False),
-        threads=1,
-        poll_interval=0.01,
-        max_attempts=3,
-        lease=30,
-        clock=lambda: clock[0],
-    )
-    worker.run_once("w")
-    assert queue.state_of("m1") == "queued" and sent(graph_api) == []
-    clock[0] = 10_000
-    worker.run_once("w")
-    assert [b["message"]["text"] for b in sent(graph_api)] == ["finally"]
-
-
-@pytest.mark.parametrize("kind", [BotErrorKind.FALLBACK, BotErrorKind.CONFIG])
-def test_a_failed_turn_answers_the_fallback_text_once(
-    kind: BotErrorKind,
-    queue: SqliteQueue,
-    graph: GraphClient,
-    graph_api: responses.RequestsMock,
-) -> None:
-    def broken(event: Event) -> list[Reply]:
-        raise BotError(kind, "DependencyFailedException")
-
-    ok(graph_api)
-    enqueue(queue, text("7", "hi", "m1"))
-    delivery(queue, handler(queue, ScriptedBot(broken), graph, actions=False)).run_once("w")
-    assert [b["message"] for b in sent(graph_api)] == [{"text": FALLBACK}]
-    assert queue.state_of("m1") == "done"
-
-
 def test_no_reply_turns_typing_off(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
@@ -185,36 +169,72 @@ def test_no_reply_turns_typing_off(
 def test_a_failing_sender_action_does_not_stop_the_turn(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
-    graph_api.post(SEND_URL, status=400, json={"error": {"message": "x", "code": 100}})
-    graph_api.post(SEND_URL, status=400, json={"error": {"message": "x", "code": 100}})
+    fail(graph_api, 400, 100)
+    fail(graph_api, 400, 100)
     ok(graph_api)
     enqueue(queue, text("7", "hi", "m1"))
     delivery(queue, handler(queue, ScriptedBot(), graph)).run_once("w")
     assert queue.state_of("m1") == "done"
-    assert sent(graph_api)[-1]["message"] == {"text": "echo: hi"}
+    assert texts(graph_api) == ["echo: hi"]
 
 
-def test_a_job_that_keeps_failing_becomes_a_dead_letter(
+# --- one Lex turn per event, the send ledger ----------------------------------------------------
+
+
+def test_a_failed_send_is_retried_without_asking_the_bot_again(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    bot = ScriptedBot(lambda e: [Text("part one"), Text("part two")])
+    ok(graph_api)  # part one
+    fail(graph_api, 500, 2)  # part two fails
+    ok(graph_api)  # part two, on retry
+    enqueue(queue, text("7", "hi", "m1"))
+    clock = Clock()
+    worker = delivery(queue, handler(queue, bot, graph, actions=False), clock=clock)
+    assert worker.run_once("w")
+    assert queue.state_of("m1") == "queued"
+    clock.now += 1000  # past any backoff
+    assert worker.run_once("w")
+    assert queue.state_of("m1") == "done"
+    assert len(bot.turns) == 1
+    assert texts(graph_api) == ["part one", "part two", "part two"]  # failed try, then retry
+
+
+def test_graph_500_three_times_then_ok_is_delivered_once(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    for _ in range(3):
+        fail(graph_api, 500, 2)
+    ok(graph_api)
+    enqueue(queue, text("7", "hi", "m1"))
+    clock = Clock()
+    bot = ScriptedBot()
+    worker = delivery(queue, handler(queue, bot, graph, actions=False), clock=clock, max_attempts=5)
+    for _ in range(4):
+        clock.now += 1000
+        worker.run_once("w")
+    assert queue.state_of("m1") == "done"
+    assert len(bot.turns) == 1
+    statuses = [getattr(call.response, "status_code", None) for call in graph_api.calls]
+    assert statuses == [500, 500, 500, 200]
+
+
+def test_a_job_that_keeps_failing_becomes_a_dead_letter_with_its_reason(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
     for _ in range(5):
-        graph_api.post(SEND_URL, status=503, json={"error": {"message": "x", "code": 2}})
+        fail(graph_api, 503, 2)
     enqueue(queue, text("7", "hi", "m1"))
-    clock = [0.0]
-    worker = Delivery(
-        queue,
-        handler(queue, ScriptedBot(), graph, actions=False),
-        threads=1,
-        poll_interval=0.01,
-        max_attempts=2,
-        lease=30,
-        clock=lambda: clock[0],
+    clock = Clock()
+    worker = delivery(
+        queue, handler(queue, ScriptedBot(), graph, actions=False), max_attempts=2, clock=clock
     )
     worker.run_once("w")
-    clock[0] = 10_000
+    clock.now += 10_000
     worker.run_once("w")
     assert queue.state_of("m1") == "dead"
-    assert queue.claim(owner="w", now=20_000, lease=30) is None
+    [letter] = queue.dead_letters()
+    assert letter.key == "m1" and "(2)" in (letter.reason or "")
 
 
 def test_a_bug_in_a_turn_keeps_the_job(
@@ -228,18 +248,215 @@ def test_a_bug_in_a_turn_keeps_the_job(
     assert queue.state_of("m1") == "queued"
 
 
-def test_backoff_grows_and_is_capped() -> None:
-    assert backoff(1, 100, rng=lambda: 0.0) == 100.5
-    assert backoff(1, 100, rng=lambda: 1.0) == 101.0
-    assert backoff(4, 0, rng=lambda: 1.0) == 8.0
-    assert backoff(40, 0, rng=lambda: 1.0) == 300.0
+# --- Lex failure policy ------------------------------------------------------------------------
+
+
+def test_lex_throttled_once_is_retried_and_delivered(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    calls = {"n": 0}
+
+    def flaky(event: Event) -> list[Reply]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise BotError(BotErrorKind.RETRY, "ThrottlingException")
+        return [Text("finally")]
+
+    ok(graph_api, 10)
+    enqueue(queue, text("7", "hi", "m1"))
+    clock = Clock()
+    worker = delivery(queue, handler(queue, ScriptedBot(flaky), graph, actions=False), clock=clock)
+    worker.run_once("w")
+    assert queue.state_of("m1") == "queued" and sent(graph_api) == []
+    clock.now += 1000
+    worker.run_once("w")
+    assert texts(graph_api) == ["finally"]
+
+
+@pytest.mark.parametrize("kind", [BotErrorKind.FALLBACK, BotErrorKind.CONFIG])
+def test_a_failed_turn_answers_the_fallback_text_once(
+    kind: BotErrorKind,
+    queue: SqliteQueue,
+    graph: GraphClient,
+    graph_api: responses.RequestsMock,
+) -> None:
+    def broken(event: Event) -> list[Reply]:
+        raise BotError(kind, "DependencyFailedException")
+
+    ok(graph_api)
+    enqueue(queue, text("7", "hi", "m1"))
+    delivery(queue, handler(queue, ScriptedBot(broken), graph, actions=False)).run_once("w")
+    assert texts(graph_api) == [FALLBACK]
+    assert queue.state_of("m1") == "done"
+
+
+def test_a_hanging_bot_gets_the_fallback_by_the_deadline_and_the_late_answer_follows(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    release = threading.Event()
+    fallback_seen = threading.Event()
+
+    def slow(event: Event) -> list[Reply]:
+        assert fallback_seen.wait(10)
+        return [Text("late answer")]
+
+    def on_send(request: Any) -> tuple[int, dict[str, str], str]:
+        if json.loads(request.body).get("message") == {"text": FALLBACK}:
+            fallback_seen.set()
+        return 200, {}, json.dumps({"recipient_id": "7", "message_id": "m"})
+
+    graph_api.add_callback(responses.POST, SEND_URL, callback=on_send)
+    enqueue(queue, text("7", "hi", "m1"))
+    turn = handler(
+        queue, ScriptedBot(slow), graph, actions=True, answer_deadline=0.2, typing_refresh=0.05
+    )
+    delivery(queue, turn).run_once("w")
+    release.set()
+    bodies = sent(graph_api)
+    actions = [b.get("sender_action") for b in bodies if "sender_action" in b]
+    assert actions[:2] == ["mark_seen", "typing_on"] and actions.count("typing_on") >= 2
+    assert texts(graph_api) == [FALLBACK, "late answer"]
+    assert queue.state_of("m1") == "done"
+
+
+def test_a_bot_that_fails_after_the_deadline_adds_nothing(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    fallback_seen = threading.Event()
+
+    def slow_failure(event: Event) -> list[Reply]:
+        assert fallback_seen.wait(10)
+        raise BotError(BotErrorKind.FALLBACK, "ReadTimeoutError")
+
+    def on_send(request: Any) -> tuple[int, dict[str, str], str]:
+        fallback_seen.set()
+        return 200, {}, json.dumps({"recipient_id": "7", "message_id": "m"})
+
+    graph_api.add_callback(responses.POST, SEND_URL, callback=on_send)
+    enqueue(queue, text("7", "hi", "m1"))
+    turn = handler(queue, ScriptedBot(slow_failure), graph, actions=False, answer_deadline=0.1)
+    delivery(queue, turn).run_once("w")
+    assert texts(graph_api) == [FALLBACK]
+    assert queue.state_of("m1") == "done"
+
+
+# --- Graph failure policy --------------------------------------------------------------------
+
+
+def test_permanent_errors_drop_the_job_and_others_keep_being_served(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    fail(graph_api, 400, 10, 2018278)  # outside the window
+    fail(graph_api, 400, 551, 1545041)  # person unavailable
+    ok(graph_api)
+    enqueue(queue, text("7", "a", "m1"), text("8", "b", "m2"), text("9", "c", "m3"))
+    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
+    for _ in range(3):
+        worker.run_once("w")
+    assert [queue.state_of(m) for m in ("m1", "m2", "m3")] == ["dropped", "dropped", "done"]
+    assert len(graph_api.calls) == 3  # no retry loop
+    reasons = {d.key: d.reason for d in queue.dead_letters(include_dropped=True)}
+    assert "2018278" in (reasons["m1"] or "") and "551" in (reasons["m2"] or "")
+
+
+def test_throttling_holds_the_page_then_delivers(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    fail(graph_api, 400, 613, headers={"Retry-After": "30"})
+    ok(graph_api, 2)
+    enqueue(queue, text("7", "a", "m1"), text("8", "b", "m2", page="other"))
+    clock = Clock()
+    worker = delivery(
+        queue, handler(queue, ScriptedBot(), graph, actions=False), clock=clock, max_attempts=1
+    )
+    worker.run_once("w")  # m1 throttled: its Page is held, the attempt is refunded
+    [page] = queue.pages()
+    assert page.page == "42" and page.blocked_until >= clock.now + 30
+    worker.run_once("w")  # another Page is not held
+    assert queue.state_of("m2") == "done"
+    assert not worker.run_once("w")  # nothing claimable while held
+    clock.now += 31
+    assert worker.run_once("w")
+    assert queue.state_of("m1") == "done"  # not buried although max_attempts is 1
+
+
+def test_an_invalid_token_pauses_the_page_once_and_a_probe_resumes_it(
+    queue: SqliteQueue,
+    graph: GraphClient,
+    graph_api: responses.RequestsMock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    fail(graph_api, 401, 190)
+    graph_api.get(PROBE_URL, status=401, json={"error": {"message": "x", "code": 190}})
+    graph_api.get(PROBE_URL, json={"id": "42"})
+    ok(graph_api, 2)
+    enqueue(queue, text("7", "a", "m1"), text("8", "b", "m2"))
+    clock = Clock()
+    worker = delivery(
+        queue,
+        handler(queue, ScriptedBot(), graph, actions=False),
+        clock=clock,
+        probe_interval=5,
+        max_attempts=1,
+    )
+    worker.run_once("w")  # m1: 190 → Page paused
+    assert not worker.run_once("w")  # m2 (another user, same Page) is held too
+    assert queue.state_of("m1") == "queued" and queue.state_of("m2") == "queued"
+    paused_logs = [r for r in caplog.records if "Page paused" in r.getMessage()]
+    assert len(paused_logs) == 1 and paused_logs[0].levelno == logging.ERROR
+    worker.keep_house()  # probe fails: still paused
+    assert queue.pages()[0].paused
+    clock.now += 6
+    worker.keep_house()  # probe works: resumed
+    assert not queue.pages()[0].paused
+    while worker.run_once("w"):
+        pass
+    assert queue.state_of("m1") == "done" and queue.state_of("m2") == "done"
+
+
+def test_an_ambiguous_send_is_not_repeated(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    fail(graph_api, 500, 1, 1357046)
+    ok(graph_api)
+    enqueue(queue, text("7", "a", "m1"))
+    bot = ScriptedBot(lambda e: [Text("one"), Text("two")])
+    delivery(queue, handler(queue, bot, graph, actions=False)).run_once("w")
+    assert queue.state_of("m1") == "done"
+    assert texts(graph_api) == ["one", "two"]  # "one" is not sent a second time
+
+
+# --- limits ----------------------------------------------------------------------------------
+
+
+def test_an_event_older_than_the_limit_is_dropped_unanswered(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    enqueue(
+        queue,
+        text("7", "a", "m_old", ts=NOW_MS - 25 * 3600 * 1000),
+        text("7", "b", "m_new", ts=NOW_MS),
+    )
+    ok(graph_api)
+    bot = ScriptedBot()
+    worker = delivery(queue, handler(queue, bot, graph, actions=False), max_event_age=24 * 3600)
+    worker.run_once("w")
+    worker.run_once("w")
+    assert queue.state_of("m_old") == "dropped" and queue.state_of("m_new") == "done"
+    assert [e.mid for e in bot.turns] == ["m_new"]
+
+
+# --- threads, recovery, drain ------------------------------------------------------------------
 
 
 def test_threads_deliver_every_conversation_in_order(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
     ok(graph_api, 200)
-    evs = [text(f"u{u}", f"msg {i}", f"m-{u}-{i}", ts=i) for i in range(6) for u in range(4)]
+    evs = [
+        text(f"u{u}", f"msg {i}", f"m-{u}-{i}", ts=NOW_MS + i) for i in range(6) for u in range(4)
+    ]
     enqueue(queue, *evs)
     worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False), threads=4)
     worker.start()
@@ -247,24 +464,15 @@ def test_threads_deliver_every_conversation_in_order(
         wait_for(lambda: queue.stats(now=0)["done"] == len(evs), what="all jobs done")
     finally:
         assert worker.stop(timeout=5)
-    per_user: dict[str, list[str]] = {}
-    for body in sent(graph_api):
-        per_user.setdefault(body["recipient"]["id"], []).append(body["message"]["text"])
-    assert per_user == {f"u{u}": [f"echo: msg {i}" for i in range(6)] for u in range(4)}
+    for u in range(4):
+        assert texts(graph_api, f"u{u}") == [f"echo: msg {i}" for i in range(6)]
 
 
 def test_wake_starts_work_without_waiting_for_the_poll(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
     ok(graph_api)
-    worker = Delivery(
-        queue,
-        handler(queue, ScriptedBot(), graph, actions=False),
-        threads=1,
-        poll_interval=60,
-        max_attempts=3,
-        lease=30,
-    )
+    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False), poll_interval=60)
     worker.start()
     try:
         wait_for(worker.is_alive, what="thread start")
@@ -301,6 +509,48 @@ def test_stop_lets_the_turn_in_flight_finish(
     assert not worker.is_alive()
 
 
+def test_stop_releases_a_turn_that_cannot_finish_in_time(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def stuck(event: Event) -> list[Reply]:
+        entered.set()
+        release.wait(10)
+        return [Text("too late")]
+
+    enqueue(queue, text("7", "hi", "m1"), text("7", "next", "m2", ts=NOW_MS + 1))
+    worker = delivery(
+        queue, handler(queue, ScriptedBot(stuck), graph, actions=False, answer_deadline=29)
+    )
+    worker.start()
+    assert entered.wait(10)
+    assert worker.stop(timeout=0.2) is False
+    release.set()
+    assert queue.state_of("m1") == "queued"  # back in the queue, ahead of m2
+    nxt = queue.claim(owner="next", process="next", now=NOW_MS / 1000, lease=30)
+    assert nxt is not None and nxt.key == "m1" and nxt.attempts == 1  # the attempt was refunded
+
+
+def test_a_restart_releases_what_a_dead_process_on_this_host_left_running(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    enqueue(queue, text("7", "hi", "m1"))
+    orphan = queue.claim(owner="ghost:0", process="ghost", now=NOW_MS / 1000, lease=3600)
+    assert orphan is not None
+    import socket
+
+    dead_pid = 2**22 + 12345  # above the default pid_max: no such process
+    assert not os.path.exists(f"/proc/{dead_pid}")
+    queue.heartbeat(Worker("ghost", socket.gethostname(), dead_pid, heartbeat=NOW_MS / 1000))
+    ok(graph_api)
+    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
+    worker.keep_house()  # what start() does first, before any lease or heartbeat runs out
+    assert worker.run_once("w")
+    assert queue.state_of("m1") == "done"
+
+
 def test_stored_events_round_trip_through_the_queue(queue: SqliteQueue) -> None:
     event = events.Postback(
         page_id="42",
@@ -311,7 +561,7 @@ def test_stored_events_round_trip_through_the_queue(queue: SqliteQueue) -> None:
         payload="GET_STARTED",
     )
     enqueue(queue, event)
-    claimed = queue.claim(owner="w", now=1, lease=30)
+    claimed = queue.claim(owner="w", process="p", now=1, lease=30)
     assert claimed is not None
     assert events.from_json(claimed.payload) == event
-    assert claimed.conversation == "42:7"
+    assert (claimed.conversation, claimed.page) == ("42:7", "42")

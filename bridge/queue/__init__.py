@@ -2,6 +2,10 @@
 
 ``Queue`` is what the webhook, the worker and the CLI use; ``sqlite.SqliteQueue`` is the
 embedded backend that makes one container a complete bridge.
+
+A job's life: ``queued`` → ``running`` (claimed, with a lease) → ``done`` (answered),
+``dropped`` (deliberately not answered: too old, or the person cannot be messaged) or
+``dead`` (a dead letter: attempts exhausted; ``requeue`` brings it back).
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from typing import Any, Protocol
 
 Message = dict[str, Any]
 
+STATES = ("queued", "running", "done", "dropped", "dead")
+
 
 @dataclass(frozen=True, slots=True)
 class NewJob:
     """What the webhook enqueues for one event."""
 
     key: str
+    page: str
     conversation: str
     order_ts: int
     payload: str
@@ -28,12 +35,15 @@ class Job:
 
     id: int
     key: str
+    page: str
     conversation: str
+    order_ts: int
     payload: str
     attempts: int
     owner: str
     reply: list[Message] | None
     sent: int
+    last_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +54,46 @@ class PutResult:
     duplicates: int
 
 
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """Whether a Page may be sent to: throttled until a time, or paused until a probe works."""
+
+    page: str
+    blocked_until: float
+    paused: bool
+    reason: str | None
+    since: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A job that ended without an answer (dead or dropped), with why."""
+
+    id: int
+    key: str
+    page: str
+    conversation: str
+    state: str
+    attempts: int
+    reason: str | None
+    finished_at: float | None
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """A process that claims jobs, as it last reported itself."""
+
+    process: str
+    host: str
+    pid: int
+    heartbeat: float
+
+
 class Queue(Protocol):
     def put(self, jobs: list[NewJob], *, now: float) -> PutResult: ...
 
-    def claim(self, *, owner: str, now: float, lease: float) -> Job | None: ...
+    def claim(self, *, owner: str, process: str, now: float, lease: float) -> Job | None: ...
 
     def save_reply(self, job: Job, messages: list[Message]) -> bool: ...
 
@@ -55,13 +101,37 @@ class Queue(Protocol):
 
     def ack(self, job: Job, *, now: float) -> bool: ...
 
-    def retry(self, job: Job, *, at: float, error: str) -> bool: ...
+    def retry(self, job: Job, *, at: float, error: str, refund: bool = False) -> bool: ...
+
+    def drop(self, job: Job, *, reason: str, now: float) -> bool: ...
 
     def bury(self, job: Job, *, reason: str, now: float) -> bool: ...
 
+    def heartbeat(self, worker: Worker) -> None: ...
+
+    def workers(self) -> list[Worker]: ...
+
+    def release_stale(self, *, now: float, stale_after: float, dead: list[str]) -> int: ...
+
+    def block_page(self, page: str, *, until: float, reason: str, now: float) -> None: ...
+
+    def pause_page(self, page: str, *, reason: str, now: float) -> bool: ...
+
+    def resume_page(self, page: str) -> bool: ...
+
+    def pages(self) -> list[PageState]: ...
+
     def state_of(self, key: str) -> str | None: ...
 
-    def stats(self, *, now: float) -> dict[str, float]: ...
+    def stats(self, *, now: float) -> dict[str, Any]: ...
+
+    def dead_letters(
+        self, *, include_dropped: bool = False, limit: int = 100
+    ) -> list[DeadLetter]: ...
+
+    def requeue(
+        self, *, ids: list[int] | None = None, reason: str | None = None, everything: bool = False
+    ) -> int: ...
 
     def purge(self, *, before: float) -> int: ...
 

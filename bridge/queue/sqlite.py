@@ -5,6 +5,8 @@ The ``key`` (the event's mid) is unique, which absorbs Meta's redeliveries. A co
 jobs are claimed strictly one at a time, oldest first by Messenger timestamp then arrival;
 different conversations are claimed concurrently. Every change to a claimed job names its
 ``owner``, so a worker whose lease ran out cannot touch a job another worker took over.
+Processes report a heartbeat; the running jobs of a process that stopped reporting (or whose
+lease ran out) go back to the queue, ahead of their conversation's later jobs.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bridge.errors import QueueError
-from bridge.queue import Job, Message, NewJob, PutResult
+from bridge.queue import DeadLetter, Job, Message, NewJob, PageState, PutResult, Worker
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id           INTEGER PRIMARY KEY,
     key          TEXT NOT NULL UNIQUE,
+    page         TEXT NOT NULL DEFAULT '',
     conversation TEXT NOT NULL,
     order_ts     INTEGER NOT NULL,
     payload      TEXT NOT NULL,
@@ -30,6 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts     INTEGER NOT NULL DEFAULT 0,
     not_before   REAL NOT NULL DEFAULT 0,
     owner        TEXT,
+    process      TEXT,
     lease_until  REAL NOT NULL DEFAULT 0,
     reply        TEXT,
     sent         INTEGER NOT NULL DEFAULT 0,
@@ -40,20 +46,40 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (state, order_ts, id);
 CREATE INDEX IF NOT EXISTS jobs_conversation ON jobs (conversation, state, order_ts, id);
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS pages (
+    page          TEXT PRIMARY KEY,
+    blocked_until REAL NOT NULL DEFAULT 0,
+    paused        INTEGER NOT NULL DEFAULT 0,
+    reason        TEXT,
+    since         REAL
+);
+CREATE TABLE IF NOT EXISTS workers (
+    process   TEXT PRIMARY KEY,
+    host      TEXT NOT NULL,
+    pid       INTEGER NOT NULL,
+    heartbeat REAL NOT NULL
+);
 """
 
-# The head of each conversation is its oldest unfinished job; only a head may be claimed, and
-# only while no other job of that conversation holds a live lease.
+# Columns added after the first release, for databases created before them.
+_ADDED_COLUMNS = {"page": "TEXT NOT NULL DEFAULT ''", "process": "TEXT"}
+
+_JOB_COLUMNS = "id, key, page, conversation, order_ts, payload, attempts, reply, sent, last_error"
+
+# Only the head of a conversation (its oldest unfinished job) may be claimed, and only while no
+# job of that conversation is running and its Page is neither throttled nor paused.
 _CLAIMABLE = """
 SELECT j.id FROM jobs AS j
-WHERE ((j.state = 'queued' AND j.not_before <= :now)
-       OR (j.state = 'running' AND j.lease_until <= :now))
+WHERE j.state = 'queued' AND j.not_before <= :now
   AND NOT EXISTS (
       SELECT 1 FROM jobs AS k
       WHERE k.conversation = j.conversation AND k.id != j.id
-        AND k.state IN ('queued', 'running')
-        AND (k.order_ts < j.order_ts OR (k.order_ts = j.order_ts AND k.id < j.id)
-             OR (k.state = 'running' AND k.lease_until > :now)))
+        AND (k.state = 'running'
+             OR (k.state = 'queued'
+                 AND (k.order_ts < j.order_ts OR (k.order_ts = j.order_ts AND k.id < j.id)))))
+  AND NOT EXISTS (
+      SELECT 1 FROM pages AS p
+      WHERE p.page = j.page AND (p.paused = 1 OR p.blocked_until > :now))
 ORDER BY j.order_ts, j.id
 LIMIT 1
 """
@@ -83,10 +109,18 @@ class SqliteQueue:
         self.path = path
         self._busy_timeout = busy_timeout
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        while_locked(lambda: self._connection().executescript(SCHEMA), path, busy_timeout)
+        while_locked(self._create_schema, path, busy_timeout)
+
+    def _create_schema(self) -> None:
+        connection = self._connection()
+        connection.executescript(SCHEMA)
+        present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
+        for column, definition in _ADDED_COLUMNS.items():
+            if column not in present:
+                connection.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -108,145 +142,302 @@ class SqliteQueue:
             connection.execute("PRAGMA synchronous=FULL")
             self._local.connection = connection
             with self._lock:
-                self._connections.append(connection)
+                self._connections.append((threading.current_thread(), connection))
         return connection
 
-    def _write(self, sql: str, params: dict[str, object]) -> bool:
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locking) transaction; any SQLite error becomes ``QueueError``."""
+        connection = self._connection()
         try:
-            cursor = self._connection().execute(sql, params)
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise QueueError(f"{what} failed: {exc}") from exc
+
+    def _write(self, sql: str, params: dict[str, object] | list[object]) -> int:
+        try:
+            return self._connection().execute(sql, params).rowcount
         except sqlite3.Error as exc:
             raise QueueError(f"queue write failed: {exc}") from exc
-        return cursor.rowcount == 1
+
+    def _read(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[Any]:
+        try:
+            return self._connection().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise QueueError(f"queue read failed: {exc}") from exc
+
+    # --- the webhook's side ----------------------------------------------------------------
 
     def put(self, jobs: list[NewJob], *, now: float) -> PutResult:
         """Commit new jobs in one transaction; a key already present counts as a duplicate."""
         if not jobs:
             return PutResult(0, 0)
-        connection = self._connection()
         added = 0
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                for job in jobs:
-                    cursor = connection.execute(
-                        "INSERT OR IGNORE INTO jobs (key, conversation, order_ts, payload,"
-                        " created_at) VALUES (?, ?, ?, ?, ?)",
-                        (job.key, job.conversation, job.order_ts, job.payload, now),
-                    )
-                    added += cursor.rowcount
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise QueueError(f"enqueue failed: {exc}") from exc
+        with self._transaction("enqueue") as connection:
+            for job in jobs:
+                cursor = connection.execute(
+                    "INSERT OR IGNORE INTO jobs (key, page, conversation, order_ts, payload,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (job.key, job.page, job.conversation, job.order_ts, job.payload, now),
+                )
+                added += cursor.rowcount
         return PutResult(added, len(jobs) - added)
 
-    def claim(self, *, owner: str, now: float, lease: float) -> Job | None:
+    # --- delivery's side -------------------------------------------------------------------
+
+    def claim(self, *, owner: str, process: str, now: float, lease: float) -> Job | None:
         """Take the oldest claimable job for ``lease`` seconds, or None if there is none."""
-        connection = self._connection()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                row = connection.execute(_CLAIMABLE, {"now": now}).fetchone()
-                if row is None:
-                    connection.execute("COMMIT")
-                    return None
-                claimed = connection.execute(
-                    "UPDATE jobs SET state = 'running', owner = ?, lease_until = ?,"
-                    " attempts = attempts + 1 WHERE id = ?"
-                    " RETURNING id, key, conversation, payload, attempts, reply, sent",
-                    (owner, now + lease, row[0]),
-                ).fetchone()
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise QueueError(f"claim failed: {exc}") from exc
-        job_id, key, conversation, payload, attempts, reply, sent = claimed
+        with self._transaction("claim") as connection:
+            row = connection.execute(_CLAIMABLE, {"now": now}).fetchone()
+            if row is None:
+                return None
+            claimed = connection.execute(
+                "UPDATE jobs SET state = 'running', owner = ?, process = ?, lease_until = ?,"
+                f" attempts = attempts + 1 WHERE id = ? RETURNING {_JOB_COLUMNS}",
+                (owner, process, now + lease, row[0]),
+            ).fetchone()
+        job_id, key, page, conversation, order_ts, payload, attempts, reply, sent, error = claimed
         return Job(
             id=job_id,
             key=key,
+            page=page,
             conversation=conversation,
+            order_ts=order_ts,
             payload=payload,
             attempts=attempts,
             owner=owner,
             reply=None if reply is None else json.loads(reply),
             sent=sent,
+            last_error=error,
         )
+
+    def _finish_running(self, job: Job, assignments: str, params: dict[str, object]) -> bool:
+        sql = (
+            f"UPDATE jobs SET {assignments} WHERE id = :id AND owner = :owner AND state = 'running'"
+        )
+        return self._write(sql, {**params, "id": job.id, "owner": job.owner}) == 1
 
     def save_reply(self, job: Job, messages: list[Message]) -> bool:
         """Store the bot's rendered reply so a retry never asks the bot again."""
-        return self._write(
-            "UPDATE jobs SET reply = :reply"
-            " WHERE id = :id AND owner = :owner AND state = 'running'",
-            {"reply": json.dumps(messages, ensure_ascii=False), "id": job.id, "owner": job.owner},
+        return self._finish_running(
+            job, "reply = :reply", {"reply": json.dumps(messages, ensure_ascii=False)}
         )
 
     def mark_sent(self, job: Job, count: int) -> bool:
-        """Record that the first ``count`` reply messages reached the Graph API."""
-        return self._write(
-            "UPDATE jobs SET sent = :count WHERE id = :id AND owner = :owner AND state = 'running'",
-            {"count": count, "id": job.id, "owner": job.owner},
-        )
+        """Record that the first ``count`` reply messages reached the Graph API (the ledger)."""
+        return self._finish_running(job, "sent = :count", {"count": count})
 
     def ack(self, job: Job, *, now: float) -> bool:
         """The job is done: its whole reply was sent."""
-        return self._write(
-            "UPDATE jobs SET state = 'done', owner = NULL, finished_at = :now, last_error = NULL"
-            " WHERE id = :id AND owner = :owner AND state = 'running'",
-            {"now": now, "id": job.id, "owner": job.owner},
+        return self._finish_running(
+            job,
+            "state = 'done', owner = NULL, process = NULL, finished_at = :now, last_error = NULL",
+            {"now": now},
         )
 
-    def retry(self, job: Job, *, at: float, error: str) -> bool:
-        """Give the job back, claimable again from ``at``; it stays at its conversation's head."""
-        return self._write(
-            "UPDATE jobs SET state = 'queued', owner = NULL, not_before = :at, lease_until = 0,"
-            " last_error = :error WHERE id = :id AND owner = :owner AND state = 'running'",
-            {"at": at, "error": error, "id": job.id, "owner": job.owner},
+    def retry(self, job: Job, *, at: float, error: str, refund: bool = False) -> bool:
+        """Give the job back, claimable from ``at``; it stays at its conversation's head.
+
+        ``refund``: the attempt does not count (the Page was throttled or paused, or the
+        process is shutting down), so waiting never exhausts a job.
+        """
+        return self._finish_running(
+            job,
+            "state = 'queued', owner = NULL, process = NULL, not_before = :at,"
+            " lease_until = 0, last_error = :error, attempts = attempts - :refund",
+            {"at": at, "error": error, "refund": 1 if refund else 0},
+        )
+
+    def drop(self, job: Job, *, reason: str, now: float) -> bool:
+        """End the job unanswered on purpose (too old; the person cannot be messaged)."""
+        return self._finish_running(
+            job,
+            "state = 'dropped', owner = NULL, process = NULL, finished_at = :now,"
+            " last_error = :reason",
+            {"now": now, "reason": reason},
         )
 
     def bury(self, job: Job, *, reason: str, now: float) -> bool:
         """Give up on the job: it becomes a dead letter with its reason."""
-        return self._write(
-            "UPDATE jobs SET state = 'dead', owner = NULL, finished_at = :now, last_error = :reason"
-            " WHERE id = :id AND owner = :owner AND state = 'running'",
-            {"now": now, "reason": reason, "id": job.id, "owner": job.owner},
+        return self._finish_running(
+            job,
+            "state = 'dead', owner = NULL, process = NULL, finished_at = :now,"
+            " last_error = :reason",
+            {"now": now, "reason": reason},
         )
 
-    def state_of(self, key: str) -> str | None:
-        """The state of the job for an event key (queued, running, done, dead), if known."""
-        row = self._connection().execute("SELECT state FROM jobs WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+    # --- liveness ----------------------------------------------------------------------------
 
-    def stats(self, *, now: float) -> dict[str, float]:
-        """Jobs by state and the age in seconds of the oldest unfinished one."""
-        connection = self._connection()
-        counts = dict(connection.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"))
-        oldest = connection.execute(
+    def heartbeat(self, worker: Worker) -> None:
+        """Record that ``worker.process`` is alive."""
+        self._write(
+            "INSERT INTO workers (process, host, pid, heartbeat) VALUES (:p, :h, :pid, :t)"
+            " ON CONFLICT (process) DO UPDATE SET heartbeat = excluded.heartbeat",
+            {"p": worker.process, "h": worker.host, "pid": worker.pid, "t": worker.heartbeat},
+        )
+
+    def workers(self) -> list[Worker]:
+        """Every process that reported a heartbeat (and was not yet forgotten)."""
+        rows = self._read("SELECT process, host, pid, heartbeat FROM workers ORDER BY process")
+        return [Worker(*row) for row in rows]
+
+    def release_stale(self, *, now: float, stale_after: float, dead: list[str]) -> int:
+        """Requeue running jobs whose lease ran out, whose process stopped reporting, or whose
+        process is known dead; forget those processes. Returns how many jobs were released."""
+        with self._transaction("release") as connection:
+            stale = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT process FROM workers WHERE heartbeat < ?", (now - stale_after,)
+                )
+            ]
+            gone = sorted(set(stale) | set(dead))
+            marks = ",".join("?" * len(gone))
+            released = connection.execute(
+                "UPDATE jobs SET state = 'queued', owner = NULL, process = NULL, lease_until = 0,"
+                " last_error = 'released: its worker stopped'"
+                " WHERE state = 'running' AND (lease_until <= ? OR process IS NULL"
+                f" OR process IN ({marks}))",
+                (now, *gone),
+            ).rowcount
+            if gone:
+                connection.execute(f"DELETE FROM workers WHERE process IN ({marks})", gone)
+        return released
+
+    # --- Pages ---------------------------------------------------------------------------------
+
+    def block_page(self, page: str, *, until: float, reason: str, now: float) -> None:
+        """Hold every send to ``page`` until ``until`` (a throttle; never shortens one)."""
+        self._write(
+            "INSERT INTO pages (page, blocked_until, reason, since)"
+            " VALUES (:page, :until, :reason, :now)"
+            " ON CONFLICT (page) DO UPDATE SET blocked_until = MAX(blocked_until, :until),"
+            " reason = :reason, since = :now",
+            {"page": page, "until": until, "reason": reason, "now": now},
+        )
+
+    def pause_page(self, page: str, *, reason: str, now: float) -> bool:
+        """Stop sending to ``page`` until resumed; True only for the call that paused it."""
+        return (
+            self._write(
+                "INSERT INTO pages (page, paused, reason, since) VALUES (:page, 1, :reason, :now)"
+                " ON CONFLICT (page) DO UPDATE SET paused = 1, reason = :reason, since = :now"
+                " WHERE paused = 0",
+                {"page": page, "reason": reason, "now": now},
+            )
+            == 1
+        )
+
+    def resume_page(self, page: str) -> bool:
+        """Allow sending to ``page`` again; True only for the call that resumed it."""
+        return (
+            self._write(
+                "UPDATE pages SET paused = 0 WHERE page = :page AND paused = 1", {"page": page}
+            )
+            == 1
+        )
+
+    def pages(self) -> list[PageState]:
+        """Every Page that was ever throttled or paused, and its state."""
+        rows = self._read(
+            "SELECT page, blocked_until, paused, reason, since FROM pages ORDER BY page"
+        )
+        return [
+            PageState(page, until, bool(paused), reason, since)
+            for page, until, paused, reason, since in rows
+        ]
+
+    # --- inspection and repair -----------------------------------------------------------------
+
+    def state_of(self, key: str) -> str | None:
+        """The state of the job for an event key (queued, running, done, dropped, dead)."""
+        rows = self._read("SELECT state FROM jobs WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def stats(self, *, now: float) -> dict[str, Any]:
+        """Counts by state (queued split into ready and retrying), the oldest unfinished job's
+        age in seconds, and unfinished jobs per Page."""
+        counts = dict(self._read("SELECT state, COUNT(*) FROM jobs GROUP BY state"))
+        retrying = self._read(
+            "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND (not_before > ? OR attempts > 0)",
+            (now,),
+        )[0][0]
+        oldest = self._read(
             "SELECT MIN(created_at) FROM jobs WHERE state IN ('queued', 'running')"
-        ).fetchone()[0]
-        result: dict[str, float] = {
-            state: float(counts.get(state, 0)) for state in ("queued", "running", "done", "dead")
+        )[0][0]
+        per_page = dict(
+            self._read(
+                "SELECT page, COUNT(*) FROM jobs WHERE state IN ('queued', 'running') GROUP BY page"
+            )
+        )
+        return {
+            "queued": counts.get("queued", 0),
+            "retrying": retrying,
+            "running": counts.get("running", 0),
+            "done": counts.get("done", 0),
+            "dropped": counts.get("dropped", 0),
+            "dead": counts.get("dead", 0),
+            "oldest_age": 0.0 if oldest is None else max(0.0, now - oldest),
+            "pages": per_page,
         }
-        result["oldest_age"] = 0.0 if oldest is None else max(0.0, now - oldest)
-        return result
+
+    def dead_letters(self, *, include_dropped: bool = False, limit: int = 100) -> list[DeadLetter]:
+        """Dead letters (and, if asked, dropped jobs), newest first."""
+        states = "'dead', 'dropped'" if include_dropped else "'dead'"
+        rows = self._read(
+            "SELECT id, key, page, conversation, state, attempts, last_error, finished_at, payload"
+            f" FROM jobs WHERE state IN ({states}) ORDER BY finished_at DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [DeadLetter(*row) for row in rows]
+
+    def requeue(
+        self, *, ids: list[int] | None = None, reason: str | None = None, everything: bool = False
+    ) -> int:
+        """Put dead letters back in the queue with fresh attempts: by id, by a substring of
+        their reason, or all of them. Returns how many were requeued."""
+        where = "state = 'dead'"
+        params: list[object] = []
+        if ids:
+            where += f" AND id IN ({','.join('?' * len(ids))})"
+            params += ids
+        if reason:
+            where += " AND instr(last_error, ?) > 0"
+            params.append(reason)
+        if not (ids or reason or everything):
+            return 0
+        return self._write(
+            "UPDATE jobs SET state = 'queued', attempts = 0, not_before = 0, finished_at = NULL,"
+            f" owner = NULL, process = NULL WHERE {where}",
+            params,
+        )
 
     def purge(self, *, before: float) -> int:
-        """Forget finished jobs older than ``before``; their keys stop deduplicating."""
-        try:
-            cursor = self._connection().execute(
-                "DELETE FROM jobs WHERE state = 'done' AND finished_at < ?", (before,)
-            )
-        except sqlite3.Error as exc:
-            raise QueueError(f"purge failed: {exc}") from exc
-        return cursor.rowcount
+        """Forget done and dropped jobs finished before ``before``; their keys stop deduping."""
+        return self._write(
+            "DELETE FROM jobs WHERE state IN ('done', 'dropped') AND finished_at < :before",
+            {"before": before},
+        )
 
     def close(self) -> None:
-        """Close every connection this object opened."""
+        """Close the connections of this thread and of threads that ended.
+
+        A connection still used by a live thread (a delivery thread finishing a turn after a
+        shutdown released its job) is left to that thread: closing it under it is unsafe.
+        """
+        current = threading.current_thread()
         with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
+            keep = []
+            for thread, connection in self._connections:
+                if thread is current or not thread.is_alive():
+                    connection.close()
+                else:
+                    keep.append((thread, connection))
+            self._connections = keep
         self._local = threading.local()
