@@ -191,3 +191,31 @@ def test_events_older_than_the_limit_are_not_answered(bridge: Bridge) -> None:
     assert bridge.post(body_of(stale)).status_code == 200
     wait_state(bridge, "m_fold", "dropped")
     assert replies(bridge, "5900000000000001") == []
+
+
+def test_sigterm_during_a_turn_exits_cleanly_and_the_next_server_finishes_it(
+    tmp_path: Path,
+) -> None:
+    env = {**FAST, "BRIDGE_ANSWER_DEADLINE": "25", "FB_GRAPH_TIMEOUT": "2"}
+    first = start_bridge(tmp_path, "first.log", **env)
+    try:
+        add_fault(first, "lex", {"delay": 2})
+        say(first, "6000000000000001", "count", "m_term")
+        wait_for(
+            lambda: (
+                first.http.get(f"{first.url}/local/lex/active", timeout=5).json()["active"] == 1
+            ),
+            timeout=30,
+            what="the turn in flight",
+        )
+    finally:
+        assert stop_bridge(first) == 0  # SIGTERM: graceful, clean exit
+    drained = log_lines(first, "delivery stopped")
+    assert drained and all(r["drained"] is True for r in drained)
+    second = start_bridge(tmp_path, "second.log", **env)
+    try:
+        wait_state(second, "m_term", "done")
+        # Turn 1: the answer Lex gave the first server was kept, Lex was not asked again.
+        assert replies(second, "6000000000000001") == ["This is turn 1 of our conversation."]
+    finally:
+        assert stop_bridge(second) == 0
