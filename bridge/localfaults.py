@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from bridge.liveness import pid_alive
+
 FAULT_TARGETS = ("lex", "graph")
 MAX_DELAY = 120.0
 MAX_COUNT = 1000
@@ -295,20 +297,8 @@ def lex_call_ended(db: sqlite3.Connection, call: int) -> None:
 def lex_calls_active(db: sqlite3.Connection) -> int:
     """Calls in progress in live processes; rows of processes that died are dropped."""
     rows = db.execute("SELECT pid, COUNT(*) FROM lex_calls GROUP BY pid").fetchall()
-    dead = [pid for pid, _ in rows if not _alive(pid)]
+    dead = [pid for pid, _ in rows if not pid_alive(pid)]
     if dead:
         marks = ", ".join("?" * len(dead))
         db.execute(f"DELETE FROM lex_calls WHERE pid IN ({marks})", dead)
     return sum(count for pid, count in rows if pid not in dead)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid() or os.name != "posix":  # os.kill(pid, 0) terminates on Windows
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True

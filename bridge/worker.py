@@ -28,6 +28,7 @@ from bridge import events
 from bridge.bots import Bot
 from bridge.errors import BotError, BotErrorKind, GraphError
 from bridge.graph import GraphClient
+from bridge.liveness import pid_alive
 from bridge.logs import hash_id
 from bridge.policy import Action, classify, retry_delay, throttle_delay
 from bridge.queue import Job, Message, Queue, Worker
@@ -427,7 +428,7 @@ class Delivery:
         for worker in self._queue.workers():
             if worker.host != me.host or worker.process == me.process:
                 continue
-            if worker.pid == me.pid or not _pid_alive(worker.pid):
+            if worker.pid == me.pid or not pid_alive(worker.pid):
                 dead.append(worker.process)  # gone, or its pid now belongs to us
         return dead
 
@@ -470,13 +471,3 @@ class Delivery:
             if self._pending_wakeups == 0 and not self._stopping.is_set():
                 self._wakeup.wait(self._poll_interval)
             self._pending_wakeups = max(0, self._pending_wakeups - 1)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
