@@ -1,5 +1,5 @@
 # messenger-lex-bridge — the commands a newcomer needs.
-#   make demo   start the bridge in local mode (sample bot, local Graph inbox, loopback only)
+#   make demo   start the bridge in local mode (sample bot, local Graph inbox, emulator page)
 #   make chat   chat with it from a second terminal
 #   make test   lint, type-check and run every test
 
@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install demo chat serve worker lint format test clean
+.PHONY: install demo chat serve worker lint format test screenshot clean
 
 install: $(STAMP)
 
@@ -19,8 +19,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# make demo BOT=lexv2 talks to your Lex V2 bot (LEX_BOT_ID, LEX_BOT_ALIAS_ID, AWS_REGION and
+# AWS credentials in the environment) while Graph stays local.
 demo: install
-	$(BIN)/python -m bridge demo
+	$(if $(BOT),BRIDGE_BOT=$(BOT) )$(BIN)/python -m bridge demo
 
 chat: install
 	$(BIN)/python -m bridge chat
@@ -42,6 +44,10 @@ format: install
 
 test: lint
 	$(BIN)/pytest
+
+# Refresh the README's picture of the emulator (needs Debian's chromium).
+screenshot: install
+	UPDATE_SCREENSHOT=1 $(BIN)/pytest -q tests/test_emulator_browser.py -k screenshot
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

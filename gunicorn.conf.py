@@ -11,12 +11,14 @@ import os
 import sys
 from typing import Any
 
+from bridge.bots import make_bot
 from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.queue.sqlite import SqliteQueue
 
 try:
     _settings = Settings.from_env(os.environ)
+    make_bot(_settings)  # the bot's own checks (e.g. an AWS Region), before any worker starts
 except ConfigError as _error:
     print(f"messenger-lex-bridge: {_error}", file=sys.stderr)
     sys.exit(2)

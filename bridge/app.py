@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from bridge import localmode, webhook
+from bridge import emulator, localmode, webhook
 from bridge.bots import Bot, make_bot
 from bridge.config import Settings
 from bridge.graph import GraphClient
@@ -118,12 +118,13 @@ def create_app(
         settings = Settings.from_env(os.environ)
         configure_logging(settings.log_level, settings.log_format)
     services = build_services(settings, queue=queue, bot=bot, graph=graph)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # static files only where a blueprint says
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["bridge"] = services
     app.register_blueprint(webhook.bp)
     if settings.is_local:
         localmode.init_app(app, settings)
+        emulator.init_app(app, settings)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
     return app

@@ -27,9 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 
 
-def _settings_or_exit() -> Settings:
+def _settings_or_exit(*, check_bot: bool = False) -> Settings:
+    """The settings, or exit 2 naming every problem (with the bot's own checks if asked)."""
     try:
-        return Settings.from_env(os.environ)
+        settings = Settings.from_env(os.environ)
+        if check_bot:
+            from bridge.bots import make_bot
+
+            make_bot(settings)
+        return settings
     except ConfigError as error:
         click.echo(f"messenger-lex-bridge: {error}", err=True)
         sys.exit(2)
@@ -53,7 +59,7 @@ def main() -> None:
 @main.command()
 def serve() -> None:
     """Run the bridge: gunicorn -c gunicorn.conf.py wsgi:app (webhook and delivery)."""
-    _settings_or_exit()
+    _settings_or_exit(check_bot=True)
     _exec_gunicorn()
 
 
@@ -61,18 +67,21 @@ def serve() -> None:
 def demo() -> None:
     """Run the bridge in local mode: sample bot, local Graph inbox, loopback only.
 
-    No Facebook app and no AWS account needed. Set BRIDGE_BOT=lexv2 (with LEX_BOT_ID,
-    LEX_BOT_ALIAS_ID and AWS credentials) to talk to a real Lex bot instead.
+    No Facebook app and no AWS account needed. Open the printed URL for the Messenger
+    emulator. Set BRIDGE_BOT=lexv2 (with LEX_BOT_ID, LEX_BOT_ALIAS_ID, AWS_REGION and AWS
+    credentials) to talk to a real Lex bot instead; Graph stays local.
     """
     os.environ["BRIDGE_MODE"] = "local"
-    settings = _settings_or_exit()
+    settings = _settings_or_exit(check_bot=True)
     base = f"http://127.0.0.1:{settings.port}"
     bot = "the local sample bot" if settings.bot == "local" else f"Lex V2 {settings.lex_bot_id}"
     click.echo(
-        f"\nmessenger-lex-bridge {__version__} in local mode at {base}\n"
+        f"\nmessenger-lex-bridge {__version__} in local mode\n"
+        f"  open the Messenger emulator:  {base}/\n"
         f"  bot: {bot}\n"
-        f"  chat in a second terminal:  make chat   (or: python -m bridge chat --url {base})\n"
-        f"  what the bridge sent:       {base}/local/graph/inbox\n",
+        f"  or chat in a terminal:        make chat   (python -m bridge chat --url {base})\n"
+        f"  what the bridge sent:         {base}/local/graph/inbox\n"
+        f"  stop with Ctrl-C\n",
         err=True,
     )
     _exec_gunicorn()

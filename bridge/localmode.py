@@ -43,6 +43,17 @@ viewBox="0 0 382 200">
 <path d="M66 118l22-34 16 18 20-22 -6 38z" fill="#0866ff"/>
 <text x="170" y="92" font-family="sans-serif" font-size="26" fill="#fff">Messenger</text>
 <text x="170" y="126" font-family="sans-serif" font-size="26" fill="#fff">Lex Bridge</text></svg>"""
+CONDITIONS_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="382" height="200"
+viewBox="0 0 382 200">
+<rect width="382" height="200" fill="#e8f6f3"/>
+<rect x="48" y="34" width="112" height="140" rx="14" fill="#fff" stroke="#0f8b7d" stroke-width="4"/>
+<rect x="80" y="24" width="48" height="20" rx="6" fill="#0f8b7d"/>
+<path d="M94 70h20v20h20v20h-20v20h-20v-20h-20v-20h20z" fill="#e5484d"/>
+<g fill="#0f8b7d"><circle cx="200" cy="66" r="7"/><circle cx="200" cy="100" r="7"/>
+<circle cx="200" cy="134" r="7"/></g>
+<g fill="#9fd6cd"><rect x="218" y="60" width="118" height="12" rx="6"/>
+<rect x="218" y="94" width="96" height="12" rx="6"/><rect x="218" y="128" width="108" height="12"
+rx="6"/></g></svg>"""
 
 
 _LOCAL_SCHEMA = """
@@ -230,6 +241,12 @@ def _recognize_text(bot_id: str, session_id: str) -> Response:
 @bp.get("/assets/card.svg")
 def card_image() -> Response:
     return Response(CARD_SVG, mimetype="image/svg+xml")
+
+
+@bp.get("/assets/conditions.svg")
+def conditions_image() -> Response:
+    """The picture on the sample bot's list of conditions."""
+    return Response(CONDITIONS_SVG, mimetype="image/svg+xml")
 
 
 # --- Graph API inbox -----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from bridge.config import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
 from bridge.events import Postback, QuickReply, TextMessage, parse_webhook
 from bridge.signature import is_valid_signature, sign
 from tests.conftest import PAGE_ID, TEST_SECRET
+from tests.test_localmode import GREETING, NOTE
 
 PSID = "6789012345678901"
 NOW_MS = 1_700_000_000_123
@@ -78,13 +79,13 @@ def test_text_item() -> None:
 
 
 def test_choice_item_for_a_quick_reply() -> None:
-    item = choice_item(Choice("Show a card", "card", "quick_reply"), "m_3")
+    item = choice_item(Choice("List conditions", "list", "quick_reply"), "m_3")
     assert item == {
-        "message": {"mid": "m_3", "text": "Show a card", "quick_reply": {"payload": "card"}}
+        "message": {"mid": "m_3", "text": "List conditions", "quick_reply": {"payload": "list"}}
     }
     body = build_delivery(PAGE_ID, PSID, item, NOW_MS)
     assert parse_webhook(json.loads(body)).events == [
-        QuickReply(PAGE_ID, PSID, NOW_MS, "m_3", "Show a card", "card")
+        QuickReply(PAGE_ID, PSID, NOW_MS, "m_3", "List conditions", "list")
     ]
 
 
@@ -124,21 +125,21 @@ def test_describe_other_sender_actions_show_nothing(action: str) -> None:
 
 def test_describe_quick_replies_are_numbered_from_first() -> None:
     message = {
-        "text": "What would you like to try?",
+        "text": "What would you like to do?",
         "quick_replies": [
-            {"content_type": "text", "title": "Show a card", "payload": "card"},
-            {"content_type": "text", "title": "A long answer", "payload": "long"},
+            {"content_type": "text", "title": "List conditions", "payload": "list"},
+            {"content_type": "text", "title": "Check a symptom", "payload": "check a symptom"},
         ],
     }
     lines, choices = describe(send(message), first=4)
     assert lines == [
-        "bot> What would you like to try?",
-        "     (4) Show a card",
-        "     (5) A long answer",
+        "bot> What would you like to do?",
+        "     (4) List conditions",
+        "     (5) Check a symptom",
     ]
     assert choices == [
-        Choice("Show a card", "card", "quick_reply"),
-        Choice("A long answer", "long", "quick_reply"),
+        Choice("List conditions", "list", "quick_reply"),
+        Choice("Check a symptom", "check a symptom", "quick_reply"),
     ]
 
 
@@ -149,7 +150,7 @@ def test_describe_a_generic_template_with_image_and_buttons() -> None:
         "image_url": "http://127.0.0.1:8000/local/assets/card.svg",
         "buttons": [
             {"type": "postback", "title": "Say hello", "payload": "hello"},
-            {"type": "postback", "title": "Count my turns", "payload": "count"},
+            {"type": "postback", "title": "Count my turns", "payload": "#turns"},
         ],
     }
     second = {"title": "Second", "buttons": [{"type": "postback", "title": "Go", "payload": "go"}]}
@@ -175,7 +176,7 @@ def test_describe_a_generic_template_with_image_and_buttons() -> None:
     ]
     assert choices == [
         Choice("Say hello", "hello", "postback"),
-        Choice("Count my turns", "count", "postback"),
+        Choice("Count my turns", "#turns", "postback"),
         Choice("Go", "go", "postback"),
         Choice("More", "more", "quick_reply"),
     ]
@@ -257,24 +258,28 @@ def test_a_conversation_through_the_whole_bridge(bridge: tuple[Flask, int]) -> N
     with chat.http:
         chat.say("hello")
         greeting = out.getvalue().splitlines()
-        chat.say("1")  # the first choice of the menu: "Show a card"
+        chat.say("1")  # the first choice of the menu: "List conditions"
     card = out.getvalue().splitlines()[len(greeting) :]
     assert greeting == [
         "  (typing…)",
-        "bot> Hello! I am the bridge's sample bot.",
-        "bot> What would you like to try?",
-        "     (1) Show a card",
-        "     (2) A long answer",
-        "     (3) Count my turns",
+        "bot> " + GREETING,
+        "bot> " + NOTE,
+        "bot> What would you like to do?",
+        "     (1) List conditions",
+        "     (2) Check a symptom",
+        "     (3) Symptoms of flu",
     ]
     assert card == [
         "  (typing…)",
-        "bot> ┌ Messenger Lex Bridge",
-        "     │ A Lex card becomes a Messenger generic template.",
-        f"     │ [image] http://127.0.0.1:{port}/local/assets/card.svg",
-        "     │ [1] Say hello",
-        "     │ [2] Count my turns",
+        "bot> ┌ Common conditions (1/3)",
+        "     │ Tap one to see its symptoms",
+        f"     │ [image] http://127.0.0.1:{port}/local/assets/conditions.svg",
+        "     │ [1] Common cold",
+        "     │ [2] Influenza",
+        "     │ [3] COVID-19",
         "     └",
+        "     (4) Strep throat",
+        "     (5) More…",
     ]
     # The tap went back as a quick reply, and both turns finished.
     entries = app.test_client().get("/local/graph/inbox", query_string={"recipient": PSID})
@@ -282,6 +287,7 @@ def test_a_conversation_through_the_whole_bridge(bridge: tuple[Flask, int]) -> N
     assert [b.get("sender_action") for b in bodies] == [
         "mark_seen",
         "typing_on",
+        None,
         None,
         None,
         "mark_seen",

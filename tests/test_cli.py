@@ -93,3 +93,21 @@ def test_a_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["queue", "--db", str(tmp_path / "nope.db"), "stats"])
     assert result.exit_code == 1
     assert "no queue database" in result.output and "Traceback" not in result.output
+
+
+def test_demo_against_lex_without_a_region_stops_before_starting(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["demo"],
+        env={
+            "BRIDGE_MODE": "local",  # demo sets it; listing it here restores it after
+            "BRIDGE_BOT": "lexv2",
+            "LEX_BOT_ID": "ABCDE12345",
+            "LEX_BOT_ALIAS_ID": "TSTALIASID",
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "BRIDGE_DB": str(tmp_path / "b.db"),
+        },
+    )
+    assert result.exit_code == 2
+    assert "AWS_REGION is missing" in result.output
+    assert "open the Messenger emulator" not in result.output

@@ -22,6 +22,7 @@ from bridge.config import LOCAL_APP_SECRET, LOCAL_PAGE_ID
 from bridge.limits import TEXT_MAX
 from bridge.signature import sign
 from tests.server import ROOT, START_MS, Bridge, body_of, start_bridge, stop_bridge, text
+from tests.test_localmode import not_understood
 
 pytestmark = pytest.mark.e2e
 
@@ -34,11 +35,13 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
 
 
 def test_a_message_is_answered_with_seen_and_typing_first(bridge: Bridge) -> None:
-    assert bridge.post(body_of(text("3000000000000001", "hello there", "m_e2e_1"))).ok
+    assert bridge.post(body_of(text("3000000000000001", "good morning", "m_e2e_1"))).ok
     bridge.wait_done("m_e2e_1")
     inbox = bridge.inbox("3000000000000001")
     assert [b.get("sender_action") for b in inbox[:2]] == ["mark_seen", "typing_on"]
-    assert [m["text"] for m in bridge.messages("3000000000000001")] == ["You said: hello there"]
+    assert [m["text"] for m in bridge.messages("3000000000000001")] == [
+        not_understood("good morning")
+    ]
 
 
 def test_each_user_gets_answers_in_order_under_concurrency(bridge: Bridge) -> None:
@@ -58,7 +61,7 @@ def test_each_user_gets_answers_in_order_under_concurrency(bridge: Bridge) -> No
     bridge.wait_done(*(f"m_ord_{psid}_{i}" for psid in users for i in range(5)))
     for psid in users:
         assert [m["text"] for m in bridge.messages(psid)] == [
-            f"You said: {psid[-2:]} says {i}" for i in range(5)
+            not_understood(f"{psid[-2:]} says {i}") for i in range(5)
         ]
 
 
@@ -77,12 +80,12 @@ def test_a_redelivered_mid_is_answered_once(bridge: Bridge) -> None:
     bridge.wait_done("m_dup")
     assert bridge.post(body).status_code == 200  # after it was answered, too
     assert bridge.state("m_dup") == "done"
-    assert [m["text"] for m in bridge.messages("3200000000000001")] == ["You said: only once"]
+    assert [m["text"] for m in bridge.messages("3200000000000001")] == [not_understood("only once")]
 
 
 def test_a_card_becomes_a_generic_template_and_a_tap_comes_back(bridge: Bridge) -> None:
     psid = "3300000000000001"
-    bridge.post(body_of(text(psid, "card", "m_card")))
+    bridge.post(body_of(text(psid, "#card", "m_card")))
     bridge.wait_done("m_card")
     [message] = bridge.messages(psid)
     payload = message["attachment"]["payload"]
@@ -92,13 +95,13 @@ def test_a_card_becomes_a_generic_template_and_a_tap_comes_back(bridge: Bridge) 
     assert element["image_url"].endswith("/local/assets/card.svg")
     assert [(b["type"], b["title"], b["payload"]) for b in element["buttons"]] == [
         ("postback", "Say hello", "hello"),
-        ("postback", "Count my turns", "count"),
+        ("postback", "Count my turns", "#turns"),
     ]
     tap = {
         "sender": {"id": psid},
         "recipient": {"id": LOCAL_PAGE_ID},
         "timestamp": START_MS + 2,
-        "postback": {"mid": "m_tap", "title": "Count my turns", "payload": "count"},
+        "postback": {"mid": "m_tap", "title": "Count my turns", "payload": "#turns"},
     }
     bridge.post(body_of(tap))
     bridge.wait_done("m_tap")
@@ -107,7 +110,7 @@ def test_a_card_becomes_a_generic_template_and_a_tap_comes_back(bridge: Bridge) 
 
 def test_a_long_reply_is_split_in_order(bridge: Bridge) -> None:
     psid = "3400000000000001"
-    bridge.post(body_of(text(psid, "long", "m_long")))
+    bridge.post(body_of(text(psid, "#long", "m_long")))
     bridge.wait_done("m_long")
     parts = [m["text"] for m in bridge.messages(psid)]
     assert len(parts) >= 2
@@ -145,9 +148,12 @@ def test_a_batch_of_several_entries_is_fully_answered(bridge: Bridge) -> None:
     ).encode()
     assert bridge.post(body).ok
     bridge.wait_done("m_b1", "m_b2", "m_b3", "m_b4")
-    assert [m["text"] for m in bridge.messages(users[0])] == ["You said: first", "You said: fourth"]
-    assert [m["text"] for m in bridge.messages(users[1])] == ["You said: second"]
-    assert [m["text"] for m in bridge.messages(users[2])] == ["You said: third"]
+    assert [m["text"] for m in bridge.messages(users[0])] == [
+        not_understood("first"),
+        not_understood("fourth"),
+    ]
+    assert [m["text"] for m in bridge.messages(users[1])] == [not_understood("second")]
+    assert [m["text"] for m in bridge.messages(users[2])] == [not_understood("third")]
 
 
 def test_bad_input_gets_clear_answers(bridge: Bridge) -> None:
@@ -196,9 +202,9 @@ def test_the_terminal_chat_talks_through_the_webhook(bridge: Bridge) -> None:
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "bot> Hello! I am the bridge's sample bot." in out
-    assert "(1) Show a card" in out
-    assert "bot> ┌ Messenger Lex Bridge" in out  # picking 1 sent the quick reply's payload
+    assert "bot> Hi! I'm a symptom checker." in out
+    assert "(1) List conditions" in out
+    assert "bot> ┌ Common conditions (1/3)" in out  # picking 1 sent the quick reply's payload
 
 
 def test_a_bad_configuration_stops_startup_and_names_every_problem(tmp_path: Path) -> None:
@@ -249,7 +255,9 @@ def test_delivery_can_run_alone_in_bridge_worker(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
         )
         server.wait_done("m_w")
-        assert [m["text"] for m in server.messages(psid)] == ["You said: queued for the worker"]
+        assert [m["text"] for m in server.messages(psid)] == [
+            not_understood("queued for the worker")
+        ]
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0
     finally:

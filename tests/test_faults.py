@@ -202,8 +202,8 @@ def test_a_delay_really_waits(client: FlaskClient) -> None:
 def test_a_lex_fault_does_not_touch_the_session(client: FlaskClient) -> None:
     recognize(client, "hello")
     add(client, "lex", {"status": 429})
-    assert recognize(client, "count").status_code == 429
-    assert said(recognize(client, "count")) == ["This is turn 2 of our conversation."]
+    assert recognize(client, "#turns").status_code == 429
+    assert said(recognize(client, "#turns")) == ["This is turn 2 of our conversation."]
 
 
 # --- Graph faults ---------------------------------------------------------------------------

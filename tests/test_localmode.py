@@ -42,15 +42,31 @@ OTHER_PSID = "1234567890123456"
 LEX = f"/local/lex/bots/{LOCAL_LEX_BOT_ID}/botAliases/{LOCAL_LEX_ALIAS_ID}/botLocales/en_US"
 SEND = "/local/graph/v25.0/me/messages"
 GRINNING = "\U0001f600"  # 2 UTF-16 units
-GREETING = "Hello! I am the bridge's sample bot."
+GREETING = (
+    "Hi! I'm a symptom checker. I can list common conditions, tell you the usual symptoms of "
+    "one, and show which conditions can cause a symptom."
+)
+NOTE = (
+    "This is general information, not medical advice. If you are worried, or your symptoms "
+    "are severe or getting worse, see a doctor. In an emergency, call your local emergency "
+    "number."
+)
 MENU_CARD = {
-    "title": "What would you like to try?",
+    "title": "What would you like to do?",
     "buttons": [
-        {"text": "Show a card", "value": "card"},
-        {"text": "A long answer", "value": "long"},
-        {"text": "Count my turns", "value": "count"},
+        {"text": "List conditions", "value": "list"},
+        {"text": "Check a symptom", "value": "check a symptom"},
+        {"text": "Symptoms of flu", "value": "symptoms of flu"},
     ],
 }
+FRESH_SESSION = {"lang": "en", "turns": "1", "pending": "", "history": "[]", "page": "0"}
+
+
+def not_understood(text: str) -> str:
+    """The sample bot's fallback for English (or language-free) input: it quotes the input."""
+    return (
+        f'Sorry, I didn\'t understand "{text}". Try "list", "symptoms of flu" or "I have a fever".'
+    )
 
 
 @pytest.fixture
@@ -134,13 +150,14 @@ def test_hello_answers_in_the_recognize_text_shape(client: FlaskClient) -> None:
     data = response.get_json()
     assert data["messages"] == [
         {"contentType": "PlainText", "content": GREETING},
+        {"contentType": "PlainText", "content": NOTE},
         {"contentType": "ImageResponseCard", "imageResponseCard": MENU_CARD},
     ]
     state = data["sessionState"]
     assert state["dialogAction"] == {"type": "Close"}
     assert state["intent"]["name"] == "Welcome"
     assert state["intent"]["state"] == "Fulfilled"
-    assert state["sessionAttributes"] == {"turns": "1"}
+    assert state["sessionAttributes"] == FRESH_SESSION
     assert data["sessionId"] == PSID
     assert data["interpretations"][0]["intent"]["name"] == "Welcome"
 
@@ -153,8 +170,8 @@ def test_greetings_are_recognised_loosely(client: FlaskClient, text: str) -> Non
 def test_card_has_an_image_subtitle_and_buttons(
     client: FlaskClient, local_settings: Settings
 ) -> None:
-    data = recognize(client, "card").get_json()
-    assert data["sessionState"]["intent"]["name"] == "ShowCard"
+    data = recognize(client, "#card").get_json()
+    assert data["sessionState"]["intent"]["name"] == "Diagnostics"
     [message] = data["messages"]
     assert message["contentType"] == "ImageResponseCard"
     assert message["imageResponseCard"] == {
@@ -163,7 +180,7 @@ def test_card_has_an_image_subtitle_and_buttons(
         "imageUrl": f"{local_settings.local_base_url}/assets/card.svg",
         "buttons": [
             {"text": "Say hello", "value": "hello"},
-            {"text": "Count my turns", "value": "count"},
+            {"text": "Count my turns", "value": "#turns"},
         ],
     }
     assert message["imageResponseCard"]["imageUrl"] == (
@@ -172,7 +189,7 @@ def test_card_has_an_image_subtitle_and_buttons(
 
 
 def test_long_is_one_message_longer_than_messenger_allows(client: FlaskClient) -> None:
-    [content] = said(recognize(client, "long"))
+    [content] = said(recognize(client, "#long"))
     assert len(content) > 2000
     assert content.startswith("Part 1. ")
     assert content.count(LONG_PARAGRAPH) == 25
@@ -181,31 +198,38 @@ def test_long_is_one_message_longer_than_messenger_allows(client: FlaskClient) -
 
 def test_count_persists_per_session(client: FlaskClient) -> None:
     assert said(recognize(client, "hello"))[0] == GREETING
-    assert said(recognize(client, "count")) == ["This is turn 2 of our conversation."]
-    assert said(recognize(client, "count", session=OTHER_PSID)) == [
+    assert said(recognize(client, "#turns")) == ["This is turn 2 of our conversation."]
+    assert said(recognize(client, "#turns", session=OTHER_PSID)) == [
         "This is turn 1 of our conversation."
     ]
-    third = recognize(client, "count")
+    third = recognize(client, "#turns")
     assert said(third) == ["This is turn 3 of our conversation."]
-    assert third.get_json()["sessionState"]["sessionAttributes"] == {"turns": "3"}
+    assert third.get_json()["sessionState"]["sessionAttributes"]["turns"] == "3"
 
 
 def test_ssml(client: FlaskClient) -> None:
-    data = recognize(client, "ssml").get_json()
+    data = recognize(client, "#ssml").get_json()
     [message] = data["messages"]
     assert message["contentType"] == "SSML"
     assert message["content"].startswith("<speak>")
     assert message["content"].endswith("</speak>")
-    assert data["sessionState"]["intent"]["name"] == "Speak"
+    assert data["sessionState"]["intent"]["name"] == "Diagnostics"
 
 
-@pytest.mark.parametrize(
-    "text", ["What's the weather?", "안녕 세상 " + GRINNING, "naïve café", "cards please"]
-)
-def test_other_text_is_echoed(client: FlaskClient, text: str) -> None:
+@pytest.mark.parametrize("text", ["What's the weather?", "naïve café", "cards please", GRINNING])
+def test_other_text_gets_the_fallback_quoting_it(client: FlaskClient, text: str) -> None:
     response = recognize(client, text)
-    assert said(response) == [f"You said: {text}"]
-    assert response.get_json()["sessionState"]["intent"]["name"] == "Echo"
+    assert said(response) == [not_understood(text)]
+    assert response.get_json()["sessionState"]["intent"]["name"] == "FallbackIntent"
+
+
+def test_other_korean_text_gets_the_korean_fallback_quoting_it(client: FlaskClient) -> None:
+    text = "안녕 세상 " + GRINNING
+    response = recognize(client, text)
+    [answer] = said(response)
+    assert answer.startswith("죄송해요")
+    assert f'"{text}"' in answer
+    assert response.get_json()["sessionState"]["intent"]["name"] == "FallbackIntent"
 
 
 def test_request_attributes_come_back(client: FlaskClient) -> None:
@@ -261,34 +285,41 @@ def test_a_lone_surrogate_is_a_validation_error(client: FlaskClient) -> None:
 
 
 def test_a_non_numeric_turn_counter_does_not_break_the_endpoint(client: FlaskClient) -> None:
-    response = recognize(client, "count", sessionState={"sessionAttributes": {"turns": "many"}})
+    response = recognize(client, "#turns", sessionState={"sessionAttributes": {"turns": "many"}})
     assert response.status_code < 500
 
 
 @pytest.mark.parametrize("text", ["a" * 1024, GRINNING * 512], ids=["ascii", "emoji"])
 def test_1024_units_is_accepted(client: FlaskClient, text: str) -> None:
-    assert said(recognize(client, text)) == [f"You said: {text}"]
+    response = recognize(client, text)
+    assert response.status_code == 200
+    [answer] = said(response)  # the input, quoted back as far as Lex's 1024 units allow
+    assert answer.startswith("Sorry, I didn't understand \"" + text[:10])
+    assert answer.endswith('…". Try "list", "symptoms of flu" or "I have a fever".')
+    assert len(answer.encode("utf-16-le")) // 2 <= 1024
 
 
 def test_sent_session_attributes_replace_the_stored_map(client: FlaskClient) -> None:
     recognize(client, "hi")
     recognize(client, "hi")  # stored: turns=2
     sent = {"sessionAttributes": {"turns": "40", "topic": "weather"}}
-    data = recognize(client, "count", sessionState=sent).get_json()
+    data = recognize(client, "#turns", sessionState=sent).get_json()
     assert said(data) == ["This is turn 41 of our conversation."]
-    assert data["sessionState"]["sessionAttributes"] == {"turns": "41", "topic": "weather"}
+    attributes = data["sessionState"]["sessionAttributes"]
+    assert (attributes["turns"], attributes["topic"]) == ("41", "weather")
     # Without sessionState, the stored map (with the sent key) carries on.
-    data = recognize(client, "count").get_json()
-    assert data["sessionState"]["sessionAttributes"] == {"turns": "42", "topic": "weather"}
+    data = recognize(client, "#turns").get_json()
+    attributes = data["sessionState"]["sessionAttributes"]
+    assert (attributes["turns"], attributes["topic"]) == ("42", "weather")
     # An empty map wipes it: replace, not merge.
-    data = recognize(client, "count", sessionState={"sessionAttributes": {}}).get_json()
+    data = recognize(client, "#turns", sessionState={"sessionAttributes": {}}).get_json()
     assert said(data) == ["This is turn 1 of our conversation."]
-    assert data["sessionState"]["sessionAttributes"] == {"turns": "1"}
+    assert data["sessionState"]["sessionAttributes"] == {**FRESH_SESSION, "turns": "1"}
 
 
 def test_session_state_without_attributes_keeps_the_stored_map(client: FlaskClient) -> None:
     recognize(client, "hi")
-    data = recognize(client, "count", sessionState={"dialogAction": {"type": "ElicitIntent"}})
+    data = recognize(client, "#turns", sessionState={"dialogAction": {"type": "ElicitIntent"}})
     assert said(data) == ["This is turn 2 of our conversation."]
 
 
@@ -360,35 +391,36 @@ def test_boto3_reads_the_local_endpoint(
     try:
         assert bot.respond(event("hello")) == [
             Text(GREETING),
+            Text(NOTE),
             Card(
-                title="What would you like to try?",
+                title="What would you like to do?",
                 buttons=(
-                    Button("Show a card", "card"),
-                    Button("A long answer", "long"),
-                    Button("Count my turns", "count"),
+                    Button("List conditions", "list"),
+                    Button("Check a symptom", "check a symptom"),
+                    Button("Symptoms of flu", "symptoms of flu"),
                 ),
             ),
         ]
-        assert bot.respond(event("card")) == [
+        assert bot.respond(event("#card")) == [
             Card(
                 title="Messenger Lex Bridge",
                 subtitle="A Lex card becomes a Messenger generic template.",
                 image_url=f"http://127.0.0.1:{live_server.port}/local/assets/card.svg",
-                buttons=(Button("Say hello", "hello"), Button("Count my turns", "count")),
+                buttons=(Button("Say hello", "hello"), Button("Count my turns", "#turns")),
             )
         ]
-        assert bot.respond(event("count")) == [Text("This is turn 3 of our conversation.")]
-        assert bot.respond(event("count", psid=OTHER_PSID)) == [
+        assert bot.respond(event("#turns")) == [Text("This is turn 3 of our conversation.")]
+        assert bot.respond(event("#turns", psid=OTHER_PSID)) == [
             Text("This is turn 1 of our conversation.")
         ]
-        [ssml] = bot.respond(event("ssml"))
+        [ssml] = bot.respond(event("#ssml"))
         assert isinstance(ssml, Ssml)
         assert ssml.ssml.startswith("<speak>")
-        [long] = bot.respond(event("long"))
+        [long] = bot.respond(event("#long"))
         assert isinstance(long, Text)
         assert len(long.text) > 2000
-        assert bot.respond(event("안녕 세상 " + GRINNING)) == [
-            Text("You said: 안녕 세상 " + GRINNING)
+        assert bot.respond(event("What's up " + GRINNING)) == [
+            Text(not_understood("What's up " + GRINNING))
         ]
     finally:
         bot._client.close()
@@ -653,8 +685,9 @@ def test_status_follows_the_queue(client: FlaskClient, queue: SqliteQueue) -> No
     assert queue.state_of("m_status_1") == "queued"
 
 
-def test_card_image(client: FlaskClient) -> None:
-    response = client.get("/local/assets/card.svg")
+@pytest.mark.parametrize("name", ["card.svg", "conditions.svg"])
+def test_images(client: FlaskClient, name: str) -> None:
+    response = client.get(f"/local/assets/{name}")
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
     assert response.get_data(as_text=True).startswith("<svg")
@@ -668,6 +701,7 @@ ROUTES = [
     ("GET", "/local/graph/inbox"),
     ("GET", "/local/status?key=m_1"),
     ("GET", "/local/assets/card.svg"),
+    ("GET", "/local/assets/conditions.svg"),
 ]
 
 
