@@ -2,13 +2,14 @@
 #   make demo   start the bridge in local mode (sample bot, local Graph inbox, emulator page)
 #   make chat   chat with it from a second terminal
 #   make test   lint, type-check and run every test
+#   make golden rewrite the webhook replay expectations and show what changed
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install demo chat serve worker lint format test screenshot clean
+.PHONY: install demo chat serve worker lint format test golden screenshot clean
 
 install: $(STAMP)
 
@@ -44,6 +45,11 @@ format: install
 
 test: lint
 	$(BIN)/pytest
+
+# Rewrite tests/fixtures/webhooks/*.expected.json from what the bridge does now (after an
+# intended change), printing the diff of each file that changed; review it before committing.
+golden: install
+	UPDATE_GOLDEN=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/test_replay_corpus.py
 
 # Refresh the README's picture of the emulator (needs Debian's chromium).
 screenshot: install

@@ -22,6 +22,7 @@ from bridge.graph import GraphClient
 from bridge.logs import configure_logging
 from bridge.queue import Queue
 from bridge.queue.sqlite import SqliteQueue
+from bridge.recording import Recorder, redaction_key
 from bridge.worker import Delivery, Limits, TurnHandler
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Services:
     queue: Queue
     bot: Bot
     graph: GraphClient
+    recorder: Recorder | None = None
     delivery: Delivery | None = field(default=None)
 
     def wake(self) -> None:
@@ -91,8 +93,13 @@ def build_services(
     graph: GraphClient | None = None,
 ) -> Services:
     """Build the queue, bot and Graph client from settings, unless given."""
+    recorder = None
+    if settings.record_dir is not None:
+        key = redaction_key(settings.app_secret) if settings.record_redact else None
+        recorder = Recorder(settings.record_dir, redact_with=key)
     return Services(
         settings=settings,
+        recorder=recorder,
         queue=queue or SqliteQueue(settings.db_path),
         bot=bot or make_bot(settings),
         graph=graph

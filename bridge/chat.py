@@ -6,7 +6,6 @@ replies come from the local Graph inbox. ``build_*`` and ``describe`` are pure.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import uuid
@@ -15,6 +14,7 @@ from typing import Any, TextIO
 
 import requests
 
+from bridge.events import meta_bytes
 from bridge.signature import SIGNATURE_HEADER, sign
 
 POLL_INTERVAL = 0.1
@@ -34,7 +34,7 @@ def build_delivery(page_id: str, psid: str, item: dict[str, Any], now_ms: int) -
     """A webhook delivery with one messaging item, serialised as Meta does (ASCII escapes)."""
     messaging = {"sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": now_ms, **item}
     body = {"object": "page", "entry": [{"id": page_id, "time": now_ms, "messaging": [messaging]}]}
-    return json.dumps(body, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/").encode()
+    return meta_bytes(body)
 
 
 def new_mid() -> str:

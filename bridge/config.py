@@ -73,6 +73,8 @@ class Settings:
     answer_deadline: float = 25.0
     typing_refresh: float = 15.0
     probe_interval: float = 30.0
+    record_dir: Path | None = None
+    record_redact: bool = True
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -122,7 +124,7 @@ class Settings:
                 "FB_PAGE_ID",
                 re.compile(r"^\d{1,30}$"),
                 "digits, e.g. 1234567890",
-                LOCAL_PAGE_ID if local else None,
+                None,  # local mode too: recorded deliveries for any Page can be replayed
             ),
             mode=mode,
             graph_api_url=env.matching(
@@ -165,6 +167,8 @@ class Settings:
             answer_deadline=env.number("BRIDGE_ANSWER_DEADLINE", 25.0, low=1, high=29),
             typing_refresh=env.number("BRIDGE_TYPING_REFRESH", 15.0, low=1, high=19),
             probe_interval=env.number("BRIDGE_PROBE_INTERVAL", 30.0, low=1, high=3600),
+            record_dir=env.optional_path("BRIDGE_RECORD_DIR"),
+            record_redact=env.boolean("BRIDGE_RECORD_REDACT", True),
             log_level=env.choice("LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
             log_format=env.choice("LOG_FORMAT", LOG_FORMATS, "json"),
         )
@@ -214,6 +218,10 @@ class _Reader:
 
     def text(self, name: str, default: str) -> str:
         return self._raw(name) or default
+
+    def optional_path(self, name: str) -> Path | None:
+        value = self._raw(name)
+        return None if value is None else Path(value)
 
     def secret(self, name: str, default: str | None, hint: str) -> str:
         value = self._raw(name) or default

@@ -15,6 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+_SECONDS_BEFORE = 10**11  # an epoch below this is in seconds (ms would be before 1973)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Keys of a messaging item that name an event type we know and deliberately skip.
@@ -210,6 +211,19 @@ def conversation_key(event: Event) -> str:
     return f"{event.page_id}:{event.sender_id}"
 
 
+_META_ESCAPES = {"/": "\\/", "<": "\\u003C", "%": "\\u0025", "@": "\\u0040"}
+
+
+def meta_bytes(body: object) -> bytes:
+    """Serialise a webhook body the way Meta does: compact, ASCII with ``\\uXXXX`` escapes,
+    and ``/ < % @`` escaped too (the bytes a signature is computed over). Those characters
+    occur only inside JSON strings, so replacing them everywhere is safe."""
+    text = json.dumps(body, ensure_ascii=True, separators=(",", ":"))
+    for char, escape in _META_ESCAPES.items():
+        text = text.replace(char, escape)
+    return text.encode()
+
+
 def to_json(event: Event) -> str:
     """Serialise an event for the queue."""
     return json.dumps(asdict(event), ensure_ascii=False, separators=(",", ":"))
@@ -252,10 +266,14 @@ def _millis(value: object, fallback: object = None) -> int:
     for candidate in (value, fallback):
         if isinstance(candidate, bool):
             continue
+        number: int | None = None
         if isinstance(candidate, int):
-            return candidate
-        if isinstance(candidate, str) and candidate.isascii() and candidate.isdigit():
-            return int(candidate)
-        if isinstance(candidate, float):
-            return int(candidate)
+            number = candidate
+        elif isinstance(candidate, str) and candidate.isascii() and candidate.isdigit():
+            number = int(candidate)
+        elif isinstance(candidate, float):
+            number = int(candidate)
+        if number is not None:
+            # Meta's postback reference shows 10-digit (seconds) strings; everything else is ms.
+            return number * 1000 if 0 < number < _SECONDS_BEFORE else number
     return 0

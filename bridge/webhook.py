@@ -59,6 +59,8 @@ def receive() -> Response:
     if not is_valid_signature(settings.app_secret, body, request.headers.get(SIGNATURE_HEADER)):
         log.warning("webhook rejected: bad signature")
         return _plain("Forbidden", 403)
+    if services.recorder is not None:
+        services.recorder.record(body)
     try:
         decoded: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError):

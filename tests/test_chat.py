@@ -25,7 +25,7 @@ from tests.test_localmode import GREETING, NOTE
 PSID = "6789012345678901"
 NOW_MS = 1_700_000_000_123
 GRINNING = "\U0001f600"
-TEXT = f"héllo / 안녕 {GRINNING} </script>"
+TEXT = f"héllo / 안녕 {GRINNING} </script> 100% a@b"
 
 
 # --- build_delivery, text_item, choice_item ----------------------------------------------------
@@ -37,8 +37,10 @@ def test_build_delivery_is_ascii_with_escapes_like_meta() -> None:
     assert "\\u00e9" in raw
     assert "\\uc548\\ub155" in raw  # 안녕
     assert "\\ud83d\\ude00" in raw  # the emoji as a surrogate pair
-    assert "<\\/script>" in raw
+    assert "\\u003C\\/script>" in raw
+    assert "100\\u0025 a\\u0040b" in raw
     assert "/" not in raw.replace("\\/", "")
+    assert not {"<", "%", "@"} & set(raw)
     assert ": " not in raw and ", " not in raw  # compact separators
 
 

@@ -231,7 +231,7 @@ def test_the_bytes_are_those_of_the_terminal_chat(client: FlaskClient) -> None:
     body = data["body"].encode("ascii")
     timestamp = json.loads(body)["entry"][0]["time"]
     assert body == build_delivery(LOCAL_PAGE_ID, PSID, {"postback": item["postback"]}, timestamp)
-    assert "\\uc548\\ub155 <\\/b> \\ud83d\\ude00" in data["body"]
+    assert "\\uc548\\ub155 \\u003C\\/b> \\ud83d\\ude00" in data["body"]
     assert '"payload":"a\\/b"' in data["body"]
 
 
