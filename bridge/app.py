@@ -12,14 +12,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from bridge import emulator, localmode, webhook
+from bridge import emulator, health, localmode, webhook
 from bridge.bots import Bot, make_bot
 from bridge.config import Settings
 from bridge.graph import GraphClient
-from bridge.logs import configure_logging
+from bridge.logs import bind, configure_logging, new_request_id, set_secrets, unbind
 from bridge.queue import Queue
 from bridge.queue.sqlite import SqliteQueue
 from bridge.recording import Recorder, redaction_key
@@ -93,6 +93,7 @@ def build_services(
     graph: GraphClient | None = None,
 ) -> Services:
     """Build the queue, bot and Graph client from settings, unless given."""
+    set_secrets(settings.secret_values)  # scrubbed from every log line of this process
     recorder = None
     if settings.record_dir is not None:
         key = redaction_key(settings.app_secret) if settings.record_redact else None
@@ -128,13 +129,40 @@ def create_app(
     app = Flask(__name__, static_folder=None)  # static files only where a blueprint says
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["bridge"] = services
+    app.before_request(_start_request)
+    app.after_request(_tag_response)
+    app.teardown_request(_end_request)
     app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
     if settings.is_local:
         localmode.init_app(app, settings)
         emulator.init_app(app, settings)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
     return app
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+def _start_request() -> None:
+    """Give the request an id (a proxy's X-Request-ID if valid) and put it on its log lines."""
+    g.request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
+    g.log_token = bind(request_id=g.request_id)
+
+
+def _tag_response(response: Response) -> Response:
+    # The access log reads it from here (gunicorn.conf.py); for a webhook POST it is also the
+    # delivery id on the lines of its events' delivery.
+    if "request_id" in g:
+        response.headers[REQUEST_ID_HEADER] = g.request_id
+    return response
+
+
+def _end_request(error: BaseException | None) -> None:
+    token = g.pop("log_token", None)
+    if token is not None:
+        unbind(token)
 
 
 def _http_error(error: HTTPException) -> Response:

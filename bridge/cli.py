@@ -1,4 +1,4 @@
-"""``python -m bridge``: serve, demo, worker, chat, replay, queue.
+"""``python -m bridge``: serve, demo, worker, chat, replay, queue, setup, check.
 
 Each command parses its arguments and calls what the service itself uses.
 """
@@ -21,6 +21,7 @@ from bridge.config import LOCAL_APP_SECRET, LOCAL_PAGE_ID, Settings
 from bridge.errors import ConfigError
 
 if TYPE_CHECKING:
+    from bridge.graph import GraphClient
     from bridge.queue.sqlite import SqliteQueue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -343,3 +344,200 @@ def purge(queue: SqliteQueue, days: float) -> None:
     """
     count = queue.purge(before=time.time() - days * 86400)
     click.echo(f"purged {count} finished job{'' if count == 1 else 's'}")
+
+
+def _graph_client(settings: Settings) -> GraphClient:
+    from bridge.graph import GraphClient
+
+    return GraphClient(
+        base_url=settings.graph_api_url,
+        version=settings.graph_api_version,
+        page_token=settings.page_access_token,
+        app_secret=settings.app_secret,
+        timeout=settings.graph_timeout,
+    )
+
+
+def _profile_fields(value: str | None) -> tuple[str, ...] | None:
+    from bridge.setup import PROFILE_FIELDS
+
+    if value is None:
+        return None
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = [name for name in names if name not in PROFILE_FIELDS]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"{', '.join(unknown) or 'nothing named'}: "
+            f"name fields from {', '.join(PROFILE_FIELDS)}",
+            param_hint="--fields",
+        )
+    return names
+
+
+@main.command()
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Messenger profile to apply (JSON; YAML for .yaml/.yml if PyYAML is installed). See "
+    "messenger-profile.example.json.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Show the current state and the differences; change nothing."
+)
+@click.option(
+    "--fields",
+    "fields",
+    metavar="NAME,...",
+    help="Only these profile fields (get_started, greeting, persistent_menu, ice_breakers, "
+    "whitelisted_domains); default: every field in the file.",
+)
+@click.option(
+    "--delete-missing",
+    is_flag=True,
+    help="Delete profile fields set on the Page but absent from the file (default: keep them).",
+)
+@click.option(
+    "--subscribe/--no-subscribe",
+    default=True,
+    show_default=True,
+    help="Subscribe the Page to the app's webhook fields.",
+)
+@click.option(
+    "--call-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    show_default="beside BRIDGE_DB: var/bridge-profile-calls.json",
+    help="Where Messenger Profile API calls are counted (10 per 10 minutes per Page).",
+)
+def setup(
+    profile_path: Path | None,
+    dry_run: bool,
+    fields: str | None,
+    delete_missing: bool,
+    subscribe: bool,
+    call_log: Path | None,
+) -> None:
+    """Subscribe the Page to this app's webhooks and apply a Messenger profile.
+
+    \b
+    1. The Page: the one FB_PAGE_ACCESS_TOKEN belongs to (GET /me), which must be FB_PAGE_ID's
+       when that is set.
+    2. POST /{page-id}/subscribed_apps with the fields the bridge uses (fields the app already
+       has are kept; nothing is posted when none is missing):
+    \b
+         messages                      what people type, quick-reply taps → Lex
+         messaging_postbacks           Get Started, menu, ice-breaker, button taps → Lex
+         messaging_optins              opt-ins (plugins, notification requests)
+         messaging_referrals           m.me links, ads, QR codes with a ref
+         message_deliveries            delivery receipts
+         message_reads                 read receipts
+         messaging_handovers           thread control passed to or from a person/other app
+         standby                       messages in threads the bridge does not control
+         messaging_policy_enforcement  Meta's policy warnings and blocks for the Page
+    \b
+       The bridge answers the first two; it acknowledges the others and never answers them
+       (standby: the bot never talks over a human).
+    3. With --profile: validates the file against Messenger's limits (every problem, with its
+       JSON path, before any call), reads the current profile, prints the difference field by
+       field, and POSTs only the changed fields, all in one call (DELETE one call more, only
+       with --delete-missing). The Messenger Profile API allows 10 calls per 10 minutes per
+       Page: calls are counted, and a run that would go over is refused before it starts.
+
+    Exit status: 0 done (or nothing to do), 1 a problem (explained, with its fix), 2 usage or
+    configuration errors.
+    """
+    from bridge import setup as setting_up
+    from bridge.graphfix import LOCAL_UNREACHABLE_FIX
+
+    only = _profile_fields(fields)
+    if profile_path is None and (only or delete_missing):
+        raise click.UsageError("--fields and --delete-missing need --profile")
+    if profile_path is None and not subscribe:
+        raise click.UsageError("nothing to do: give --profile, or leave out --no-subscribe")
+    profile = None
+    if profile_path is not None:
+        try:
+            profile = setting_up.load_profile(profile_path)
+        except setting_up.ProfileError as error:
+            click.echo(f"✗ {error}", err=True)
+            click.echo("Nothing was changed.", err=True)
+            sys.exit(1)
+        absent = [name for name in only or () if name not in profile]
+        if absent and not delete_missing:
+            raise click.UsageError(
+                f"--fields names {', '.join(absent)}, not in {profile_path} (add "
+                "--delete-missing to delete them from the Page)"
+            )
+    settings = _settings_or_exit()
+    log = setting_up.CallLog(call_log or setting_up.call_log_path(settings.db_path))
+    options = setting_up.SetupOptions(
+        profile=profile,
+        profile_name=str(profile_path),
+        dry_run=dry_run,
+        only=only,
+        delete_missing=delete_missing,
+        subscribe=subscribe,
+    )
+    sys.exit(
+        setting_up.run_setup(
+            _graph_client(settings),
+            options,
+            page_id=settings.page_id,
+            call_log=log,
+            echo=click.echo,
+            secrets=(settings.page_access_token, settings.app_secret),
+            unreachable_fix=LOCAL_UNREACHABLE_FIX if settings.is_local else None,
+        )
+    )
+
+
+@main.command()
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON list of {name, ok, detail, fix}."
+)
+@click.option(
+    "--app-id",
+    envvar="FB_APP_ID",
+    default=None,
+    show_default="FB_APP_ID",
+    help="The app's id: adds GET /debug_token (the token's app, type, expiry, permissions).",
+)
+@click.option(
+    "--skip-lex",
+    is_flag=True,
+    help="Leave out the Lex check (it runs one real turn on the bot).",
+)
+def check(as_json: bool, app_id: str | None, skip_lex: bool) -> None:
+    """Check everything the bridge needs, and say how to fix what is wrong.
+
+    \b
+    ✓/✗ per check:
+      Page token            GET /me: valid, and which Page it belongs to (FB_PAGE_ID's?)
+      App secret            the same call's appsecret_proof (FB_APP_SECRET) is accepted
+      Token details         with FB_APP_ID: GET /debug_token with APP_ID|APP_SECRET: the
+                            token's app, Page, expiry and permissions
+      Webhook subscription  GET /{page}/subscribed_apps: this app, with the bridge's fields
+                            (Meta unsubscribes a Page after ~1 h of failed deliveries)
+      Lex bot               one RecognizeText turn, "hello", session bridge-check, with the
+                            configured bot, alias, locale, Region and credentials
+      Queue database        BRIDGE_DB opens and takes a write lock (then rolls back)
+
+    Exit status: 0 when every check passes, 1 otherwise.
+    """
+    from bridge import check as checking
+
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as error:
+        results = [checking.config_failure(error)]
+    else:
+        if app_id is None and settings.is_local:
+            from bridge.localmode import LOCAL_APP_ID
+
+            app_id = LOCAL_APP_ID
+        results = checking.run_checks(
+            settings, _graph_client(settings), app_id=app_id, skip_lex=skip_lex
+        )
+    click.echo(checking.render_json(results) if as_json else checking.render_text(results))
+    sys.exit(0 if all(result.ok for result in results) else 1)

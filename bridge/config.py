@@ -7,6 +7,7 @@ like. Secrets are kept out of ``repr``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ _LEX_ALIAS_ID = re.compile(r"^[0-9A-Za-z]{1,100}$")
 _LOCALE = re.compile(r"^[a-z]{2}_[A-Z]{2}$")
 _GRAPH_VERSION = re.compile(r"^v\d+\.\d+$")
 _URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
+_TOKEN = re.compile(r"^[\x21-\x7e]{16,}$")  # printable, no spaces: fits an Authorization header
+DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"  # gunicorn's own default
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class Settings:
     port: int = 8000
     web_workers: int = 2
     web_threads: int = 8
+    forwarded_allow_ips: str = DEFAULT_FORWARDED_ALLOW_IPS
+    metrics_token: str | None = field(default=None, repr=False)
     max_body_bytes: int = 1024 * 1024
     delivery_threads: int = 4
     poll_interval: float = 0.2
@@ -82,6 +87,12 @@ class Settings:
     def is_local(self) -> bool:
         """Local mode: Graph inbox and (with BRIDGE_BOT=local) Lex served by the bridge."""
         return self.mode == "local"
+
+    @property
+    def secret_values(self) -> list[str]:
+        """The configured values that must never appear in a log line."""
+        values = [self.app_secret, self.verify_token, self.page_access_token, self.metrics_token]
+        return [value for value in values if value]
 
     @property
     def host(self) -> str:
@@ -155,6 +166,15 @@ class Settings:
             port=port,
             web_workers=env.integer("WEB_CONCURRENCY", 2, low=1, high=64),
             web_threads=env.integer("BRIDGE_WEB_THREADS", 8, low=1, high=256),
+            forwarded_allow_ips=env.address_list(
+                "FORWARDED_ALLOW_IPS", DEFAULT_FORWARDED_ALLOW_IPS
+            ),
+            metrics_token=env.matching(
+                "BRIDGE_METRICS_TOKEN",
+                _TOKEN,
+                "at least 16 printable characters without spaces, e.g. from `openssl rand -hex 32`",
+                None,
+            ),
             max_body_bytes=env.integer(
                 "BRIDGE_MAX_BODY_BYTES", 1024 * 1024, low=1024, high=64 * 1024 * 1024
             ),
@@ -222,6 +242,24 @@ class _Reader:
     def optional_path(self, name: str) -> Path | None:
         value = self._raw(name)
         return None if value is None else Path(value)
+
+    def address_list(self, name: str, default: str) -> str:
+        """Comma-separated IP addresses or networks (``10.0.0.0/8``), or ``*`` for any."""
+        value = self._raw(name)
+        if value is None:
+            return default
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError:
+                self.problem(
+                    f"{name} has {entry!r}: expected IP addresses or networks separated by"
+                    " commas (e.g. 127.0.0.1,10.0.0.0/8), or *"
+                )
+        return ",".join(entries) or default
 
     def secret(self, name: str, default: str | None, hint: str) -> str:
         value = self._raw(name) or default

@@ -1,10 +1,14 @@
-"""The one place that talks HTTP to the Graph API (Send API calls).
+"""The one place that talks HTTP to the Graph API (Send API calls, Page setup and checks).
 
-``build_send_request`` is pure; ``GraphClient.send_message``/``send_action`` do the I/O over
-one ``requests.Session`` (connection reuse) and turn every failure into ``GraphError``.
-The page token travels in the Authorization header, never in a URL, and every call carries a
-fresh timestamped ``appsecret_proof``.
+The ``build_*`` functions are pure; ``GraphClient`` does the I/O over one ``requests.Session``
+(connection reuse) and turns every failure into ``GraphError``. The page token travels in the
+Authorization header, never in a URL, and every call carries a fresh timestamped
+``appsecret_proof`` (only ``python -m bridge check``, after Graph refused the proof, asks again
+without one, to tell a bad token from a bad app secret). The one exception to "never in a URL"
+is ``GET /debug_token``, whose ``input_token`` Graph reads from the query string (over HTTPS;
+the bridge logs no URLs, and keeps urllib3's request lines out of its logs).
 https://developers.facebook.com/docs/messenger-platform/reference/send-api
+https://developers.facebook.com/docs/messenger-platform/reference/messenger-profile-api
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class GraphRequest:
     params: dict[str, str]
     headers: dict[str, str]
     json: dict[str, Any]
+    method: str = "POST"
 
 
 def build_send_request(
@@ -65,6 +70,176 @@ def build_probe_request(
         params={**_proof(app_secret, page_token, now), "fields": "id"},
         headers={"Authorization": f"Bearer {page_token}"},
         json={},
+        method="GET",
+    )
+
+
+def build_page_request(
+    method: str,
+    path: str,
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str | None,
+    now: int,
+    params: Mapping[str, str] | None = None,
+    body: dict[str, Any] | None = None,
+) -> GraphRequest:
+    """Build any call made with the Page token: ``method /{version}/{path}``.
+
+    ``app_secret=None`` leaves out ``appsecret_proof`` (Graph accepts that unless the app has
+    "Require App Secret" on); every call the running bridge makes has it.
+    """
+    proof = {} if app_secret is None else _proof(app_secret, page_token, now)
+    return GraphRequest(
+        url=f"{base_url}/{version}/{path.lstrip('/')}",
+        params={**proof, **(params or {})},
+        headers={"Authorization": f"Bearer {page_token}"},
+        json=body or {},
+        method=method,
+    )
+
+
+def build_me_request(
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str | None,
+    now: int,
+    fields: tuple[str, ...] = ("id", "name"),
+) -> GraphRequest:
+    """``GET /me?fields=id,name``: the Page the token belongs to."""
+    return build_page_request(
+        "GET",
+        "me",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        params={"fields": ",".join(fields)},
+    )
+
+
+def build_subscribed_apps_request(
+    page_id: str, *, base_url: str, version: str, page_token: str, app_secret: str | None, now: int
+) -> GraphRequest:
+    """``GET /{page-id}/subscribed_apps``: this app's webhook fields on the Page (Graph lists
+    only the app the token was issued for; an empty list means not subscribed)."""
+    return build_page_request(
+        "GET",
+        f"{page_id}/subscribed_apps",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+    )
+
+
+def build_subscribe_request(
+    page_id: str,
+    fields: tuple[str, ...] | list[str],
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    now: int,
+) -> GraphRequest:
+    """``POST /{page-id}/subscribed_apps?subscribed_fields=…``: install the app on the Page with
+    exactly these webhook fields (the list replaces the app's current one)."""
+    return build_page_request(
+        "POST",
+        f"{page_id}/subscribed_apps",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        params={"subscribed_fields": ",".join(fields)},
+    )
+
+
+def build_profile_request(
+    fields: tuple[str, ...] | list[str],
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    now: int,
+) -> GraphRequest:
+    """``GET /me/messenger_profile?fields=…`` (one Messenger Profile API call)."""
+    return build_page_request(
+        "GET",
+        "me/messenger_profile",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        params={"fields": ",".join(fields)},
+    )
+
+
+def build_set_profile_request(
+    profile: dict[str, Any],
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    now: int,
+) -> GraphRequest:
+    """``POST /me/messenger_profile`` with every field to set in one body (one API call)."""
+    return build_page_request(
+        "POST",
+        "me/messenger_profile",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        body=profile,
+    )
+
+
+def build_delete_profile_request(
+    fields: tuple[str, ...] | list[str],
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    now: int,
+) -> GraphRequest:
+    """``DELETE /me/messenger_profile`` with body ``{"fields": [...]}`` (one API call)."""
+    return build_page_request(
+        "DELETE",
+        "me/messenger_profile",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        body={"fields": list(fields)},
+    )
+
+
+def build_debug_token_request(
+    *, base_url: str, version: str, app_id: str, app_secret: str, input_token: str
+) -> GraphRequest:
+    """``GET /debug_token?input_token=…`` with the app token ``APP_ID|APP_SECRET``: the token's
+    app, type, Page, expiry and permissions."""
+    return GraphRequest(
+        url=f"{base_url}/{version}/debug_token",
+        params={"input_token": input_token},
+        headers={"Authorization": f"Bearer {app_id}|{app_secret}"},
+        json={},
+        method="GET",
     )
 
 
@@ -182,6 +357,66 @@ class GraphClient:
             ),
         )
 
+    # --- Page setup and checks (python -m bridge setup / check) ----------------------------
+
+    def _page(
+        self,
+        build: Callable[..., GraphRequest],
+        *args: Any,
+        proof: bool = True,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        request = build(
+            *args,
+            base_url=self._base_url,
+            version=self._version,
+            page_token=self._page_token,
+            app_secret=self._app_secret if proof else None,
+            now=int(self._clock()),
+            **kwargs,
+        )
+        return self._call(request.method, request)
+
+    def me(self, *, proof: bool = True) -> dict[str, Any]:
+        """``{"id", "name"}`` of the Page the token belongs to; raises GraphError."""
+        return self._page(build_me_request, proof=proof)
+
+    def subscribed_apps(self, page_id: str, *, proof: bool = True) -> list[dict[str, Any]]:
+        """This app's subscription on the Page: ``[{"id", "name", "subscribed_fields"}]``."""
+        data = self._page(build_subscribed_apps_request, page_id, proof=proof).get("data")
+        return [app for app in data if isinstance(app, dict)] if isinstance(data, list) else []
+
+    def subscribe(self, page_id: str, fields: tuple[str, ...] | list[str]) -> None:
+        """Subscribe the app to the Page's webhooks with exactly ``fields``."""
+        self._page(build_subscribe_request, page_id, fields)
+
+    def messenger_profile(self, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
+        """The Page's current Messenger profile ``fields`` (those set; others are absent)."""
+        data = self._page(build_profile_request, fields).get("data")
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            return data[0]
+        return {}
+
+    def set_messenger_profile(self, profile: dict[str, Any]) -> None:
+        """Set every field of ``profile`` in one call."""
+        self._page(build_set_profile_request, profile)
+
+    def delete_messenger_profile(self, fields: tuple[str, ...] | list[str]) -> None:
+        """Remove ``fields`` from the Messenger profile in one call."""
+        self._page(build_delete_profile_request, fields)
+
+    def debug_token(self, app_id: str) -> dict[str, Any]:
+        """What Graph knows about the Page token, asked with the app token; the ``data`` object."""
+        request = build_debug_token_request(
+            base_url=self._base_url,
+            version=self._version,
+            app_id=app_id,
+            app_secret=self._app_secret,
+            input_token=self._page_token,
+        )
+        data = self._call(request.method, request).get("data")
+        return data if isinstance(data, dict) else {}
+
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._call(
             "POST",
@@ -203,7 +438,7 @@ class GraphClient:
                 request.url,
                 params=request.params,
                 headers=request.headers,
-                json=request.json if method == "POST" else None,
+                json=request.json if method in ("POST", "DELETE") else None,
                 timeout=self._timeout,
             )
         except requests.Timeout as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 
 def pid_alive(pid: int) -> bool:
@@ -16,3 +17,13 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True  # exists, owned by someone else
     return True
+
+
+def process_namespace() -> str:
+    """Where a pid means something: the host name plus the pid namespace, so containers that
+    share a host name (and a queue volume) never judge each other's pids."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()}/pidns:{namespace}"

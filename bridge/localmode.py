@@ -5,6 +5,12 @@ endpoint speaks the real RecognizeText wire format (boto3 is pointed at it), the
 checks each Send API call the way Graph does (token, appsecret_proof, Messenger's limits)
 and records it. Both keep their state in one SQLite file so every server process sees it.
 Both can be told to fail (``/local/faults``, see bridge/localfaults.py).
+
+For ``python -m bridge setup`` and ``check``, the Graph side also answers the Page's webhook
+subscription (``/{page}/subscribed_apps``: a local bridge starts subscribed to the bridge's
+fields, as a set-up Page is; DELETE unsubscribes it, as Meta does after failed deliveries), the
+Messenger Profile API (``/me/messenger_profile``, validated like ``setup`` validates a file) and
+``/debug_token`` (for the app token ``LOCAL_APP_ID|<app secret>``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from bridge.config import LOCAL_LEX_BOT_ID, LOCAL_PAGE_ID, LOCAL_PREFIX, Setting
 from bridge.graph import SENDER_ACTIONS
 from bridge.limits import message_problems, units
 from bridge.queue.sqlite import while_locked
+from bridge.setup import PROFILE_FIELDS, SUBSCRIBED_FIELDS, validate_profile
 from bridge.signature import appsecret_proof, tokens_match
 
 bp = Blueprint("local", __name__, url_prefix=LOCAL_PREFIX)
@@ -36,6 +43,31 @@ _LEX_TEXT = (
 )
 PROOF_WINDOW = 300
 LOCAL_PAGE_NAME = "Local Test Page"
+LOCAL_APP_ID = "100000000000002"
+LOCAL_APP_NAME = "messenger-lex-bridge (local)"
+# Messenger webhook fields a Page subscription may name (POST /{page}/subscribed_apps).
+WEBHOOK_FIELDS = (
+    "messages",
+    "messaging_postbacks",
+    "messaging_optins",
+    "messaging_referrals",
+    "message_deliveries",
+    "message_reads",
+    "messaging_handovers",
+    "standby",
+    "messaging_policy_enforcement",
+    "message_echoes",
+    "message_reactions",
+    "message_edits",
+    "messaging_account_linking",
+    "messaging_game_plays",
+    "messaging_feedback",
+    "messaging_customer_information",
+    "messaging_seen",
+    "inbox_labels",
+    "response_feedback",
+    "send_cart",
+)
 _sleep = time.sleep  # a fault's delay; tests replace it
 CARD_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="382" height="200"
 viewBox="0 0 382 200">
@@ -61,6 +93,8 @@ CREATE TABLE IF NOT EXISTS inbox (seq INTEGER PRIMARY KEY, recipient TEXT NOT NU
                                   body TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS inbox_recipient ON inbox (recipient, seq);
 CREATE TABLE IF NOT EXISTS lex_sessions (session_id TEXT PRIMARY KEY, attributes TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS page_subscription (page TEXT PRIMARY KEY, fields TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messenger_profile (field TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -116,6 +150,38 @@ class LocalStore:
             " ON CONFLICT (session_id) DO UPDATE SET attributes = excluded.attributes",
             (session_id, json.dumps(attributes, ensure_ascii=False)),
         )
+
+    def subscribed_fields(self, page: str) -> list[str]:
+        """The app's webhook fields on ``page``; a Page never changed has the bridge's own."""
+        row = (
+            self._db()
+            .execute("SELECT fields FROM page_subscription WHERE page = ?", (page,))
+            .fetchone()
+        )
+        return list(SUBSCRIBED_FIELDS) if row is None else list(json.loads(row[0]))
+
+    def set_subscribed_fields(self, page: str, fields: list[str]) -> None:
+        self._db().execute(
+            "INSERT INTO page_subscription (page, fields) VALUES (?, ?)"
+            " ON CONFLICT (page) DO UPDATE SET fields = excluded.fields",
+            (page, json.dumps(fields)),
+        )
+
+    def profile(self) -> dict[str, Any]:
+        rows = self._db().execute("SELECT field, value FROM messenger_profile").fetchall()
+        return {name: json.loads(value) for name, value in rows}
+
+    def set_profile(self, fields: dict[str, Any]) -> None:
+        for name, value in fields.items():
+            self._db().execute(
+                "INSERT INTO messenger_profile (field, value) VALUES (?, ?)"
+                " ON CONFLICT (field) DO UPDATE SET value = excluded.value",
+                (name, json.dumps(value, ensure_ascii=False)),
+            )
+
+    def delete_profile(self, fields: list[str]) -> None:
+        for name in fields:
+            self._db().execute("DELETE FROM messenger_profile WHERE field = ?", (name,))
 
     def add_faults(self, target: str, faults: Sequence[object]) -> int:
         """Validate and queue ``faults`` (each ``count`` times); raises ``FaultError``."""
@@ -316,6 +382,9 @@ def _auth_problem(settings: Settings) -> str | None:
         return "Invalid OAuth access token"
     proof = request.args.get("appsecret_proof", "")
     moment = request.args.get("appsecret_time", "")
+    if not proof and not moment:
+        # Graph's words for an app with "Require App Secret" on, as the local Page behaves.
+        return "API calls from the server require an appsecret_proof argument"
     if not moment.isdigit() or abs(time.time() - int(moment)) > PROOF_WINDOW:
         return "appsecret_time is missing or expired"
     if not tokens_match(
@@ -349,6 +418,142 @@ def me(version: str) -> Response:
         return _with_headers(_graph_fault_error(fault), fault)
     page = {"id": settings.page_id or LOCAL_PAGE_ID, "name": LOCAL_PAGE_NAME}
     return _with_headers(jsonify(page), fault)
+
+
+def _page_call() -> tuple[Settings, Response | None]:
+    """Settings, and an error response if the call's token/proof is wrong or a fault is due."""
+    settings = _settings()
+    problem = _auth_problem(settings)
+    if problem:
+        return settings, _graph_error(401, 190, problem)
+    fault = _take_fault("graph")
+    if fault is not None and "status" in fault:
+        return settings, _with_headers(_graph_fault_error(fault), fault)
+    return settings, None
+
+
+def _local_page(settings: Settings) -> str:
+    return settings.page_id or LOCAL_PAGE_ID
+
+
+def _unknown_object(node: str) -> Response:
+    return _graph_error(
+        400,
+        100,
+        f"Unsupported request. Object with ID '{node}' does not exist, cannot be loaded due to "
+        "missing permissions, or does not support this operation",
+        33,
+    )
+
+
+@bp.route("/graph/<version>/<node>/subscribed_apps", methods=["GET", "POST", "DELETE"])
+def subscribed_apps(version: str, node: str) -> Response:
+    """The app's webhook subscription on the Page: list, set (POST ?subscribed_fields=…),
+    remove (DELETE, as Meta does after an hour of failed deliveries)."""
+    settings, refused = _page_call()
+    if refused is not None:
+        return refused
+    page = _local_page(settings)
+    if node not in (page, "me"):
+        return _unknown_object(node)
+    store = _store()
+    if request.method == "GET":
+        fields = store.subscribed_fields(page)
+        apps = [{"id": LOCAL_APP_ID, "name": LOCAL_APP_NAME, "subscribed_fields": fields}]
+        return jsonify({"data": apps if fields else []})
+    if request.method == "DELETE":
+        store.set_subscribed_fields(page, [])
+        return jsonify({"success": True})
+    raw = request.args.get("subscribed_fields") or request.form.get("subscribed_fields") or ""
+    fields = [name.strip() for name in raw.split(",") if name.strip()]
+    if not fields:
+        return _graph_error(400, 100, "(#100) The parameter subscribed_fields is required")
+    for index, name in enumerate(fields):
+        if name not in WEBHOOK_FIELDS:
+            return _graph_error(
+                400,
+                100,
+                f"(#100) Param subscribed_fields[{index}] must be one of "
+                f'{{{", ".join(WEBHOOK_FIELDS)}}} - got "{name}"',
+            )
+    store.set_subscribed_fields(page, list(dict.fromkeys(fields)))
+    return jsonify({"success": True})
+
+
+@bp.route("/graph/<version>/me/messenger_profile", methods=["GET", "POST", "DELETE"])
+def messenger_profile(version: str) -> Response:
+    """The Messenger Profile API: GET ?fields=…, POST the fields to set, DELETE {"fields"}."""
+    _, refused = _page_call()
+    if refused is not None:
+        return refused
+    store = _store()
+    if request.method == "GET":
+        wanted = [f for f in request.args.get("fields", "").split(",") if f]
+        if not wanted:
+            return _graph_error(400, 100, "(#100) The parameter fields is required")
+        profile = {k: v for k, v in store.profile().items() if k in wanted}
+        return jsonify({"data": [profile] if profile else []})
+    body = request.get_json(silent=True)
+    if request.method == "DELETE":
+        names = body.get("fields") if isinstance(body, dict) else None
+        if not isinstance(names, list) or not names or not all(n in PROFILE_FIELDS for n in names):
+            return _graph_error(
+                400, 100, f"(#100) fields must list some of {', '.join(PROFILE_FIELDS)}"
+            )
+        store.delete_profile(names)
+        return jsonify({"result": "success"})
+    if not isinstance(body, dict) or not body:
+        return _graph_error(400, 100, "(#100) The request body must name the fields to set")
+    problems = validate_profile(body)
+    if problems:
+        return _graph_error(400, 100, f"(#100) {problems[0]}")
+    current = store.profile()
+    if "persistent_menu" in body and "get_started" not in {**current, **body}:
+        return _graph_error(
+            400,
+            100,
+            "(#100) You must set a Get Started button if you also wish to use persistent menu.",
+        )
+    store.set_profile(body)
+    return jsonify({"result": "success"})
+
+
+@bp.get("/graph/<version>/debug_token")
+def debug_token(version: str) -> Response:
+    """What Graph knows about ``input_token``, asked with the app token ``LOCAL_APP_ID|secret``."""
+    settings = _settings()
+    header = request.headers.get("Authorization", "")
+    app_token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
+    app_id, _, secret = app_token.partition("|")
+    if app_id != LOCAL_APP_ID or not tokens_match(settings.app_secret, secret):
+        return _graph_error(400, 190, "Invalid OAuth access token signature.")
+    page = _local_page(settings)
+    if not tokens_match(settings.page_access_token, request.args.get("input_token")):
+        return jsonify(
+            {
+                "data": {
+                    "app_id": LOCAL_APP_ID,
+                    "is_valid": False,
+                    "error": {"code": 190, "message": "Invalid OAuth access token."},
+                    "scopes": [],
+                }
+            }
+        )
+    return jsonify(
+        {
+            "data": {
+                "app_id": LOCAL_APP_ID,
+                "type": "PAGE",
+                "application": LOCAL_APP_NAME,
+                "data_access_expires_at": 0,
+                "expires_at": 0,
+                "is_valid": True,
+                "profile_id": page,
+                "scopes": ["pages_messaging", "pages_manage_metadata", "pages_show_list"],
+                "user_id": "100000000000003",
+            }
+        }
+    )
 
 
 @bp.get("/graph/inbox")

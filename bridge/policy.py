@@ -126,6 +126,9 @@ def classify(error: GraphError) -> Decision:
     """Decide what a failed Graph call means for the job and the Page (messenger.md §6)."""
     code, subcode = error.code, error.subcode
     ref = _ref(code, subcode)
+    if code == 100 and "appsecret_proof" in error.message.lower():
+        # Graph's answer when FB_APP_SECRET is not this app's: every send would fail alike.
+        return Decision(Action.PAUSE, f"the app secret does not match the app ({ref})")
     if code is not None:
         row = _EXACT.get((code, subcode))
         if row is not None:

@@ -13,10 +13,12 @@ import time
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from bridge import events
+from bridge import events, metrics
 from bridge.errors import QueueError
+from bridge.logs import log_context, new_request_id
 from bridge.queue import NewJob
 from bridge.signature import SIGNATURE_HEADER, is_valid_signature, tokens_match
 
@@ -37,36 +39,56 @@ def verify() -> Response:
     token = request.args.get("hub.verify_token")
     challenge = request.args.get("hub.challenge")
     if mode == "subscribe" and challenge and tokens_match(services.settings.verify_token, token):
+        metrics.WEBHOOK_VERIFICATIONS.labels("ok").inc()
         log.info("webhook verified by Meta")
         return _plain(challenge, 200)
+    metrics.WEBHOOK_VERIFICATIONS.labels("refused").inc()
     log.warning("webhook verification refused")
     return _plain("Forbidden", 403)
 
 
 @bp.post("/webhook")
 def receive() -> Response:
-    """Verify the signature over the raw bytes, parse, enqueue durably, then answer 200."""
+    """Verify the signature over the raw bytes, parse, enqueue durably, then answer 200.
+
+    The POST's request id is its delivery id: stored with its jobs, on every log line of the
+    POST and of their delivery, and in the access log line (``X-Request-ID``)."""
+    delivery_id = str(g.get("request_id") or new_request_id())
+    try:
+        with log_context(delivery_id=delivery_id), metrics.WEBHOOK_DURATION.time():
+            result, response = _receive(delivery_id)
+    except RequestEntityTooLarge:  # a body without Content-Length, cut off by werkzeug
+        metrics.WEBHOOK_REQUESTS.labels("too_large").inc()
+        raise
+    metrics.WEBHOOK_REQUESTS.labels(result).inc()
+    return response
+
+
+def _receive(delivery_id: str) -> tuple[str, Response]:
+    """The webhook's work; returns the result (a metrics label) and the response."""
     services = current_app.extensions["bridge"]
     settings = services.settings
     length = request.content_length
     if length is not None and length > settings.max_body_bytes:
         log.warning("webhook rejected: body too large", extra={"bytes": length})
-        return _plain("Payload Too Large", 413)
+        return "too_large", _plain("Payload Too Large", 413)
     body = request.get_data(cache=False)
     if len(body) > settings.max_body_bytes:
         log.warning("webhook rejected: body too large", extra={"bytes": len(body)})
-        return _plain("Payload Too Large", 413)
+        return "too_large", _plain("Payload Too Large", 413)
     if not is_valid_signature(settings.app_secret, body, request.headers.get(SIGNATURE_HEADER)):
         log.warning("webhook rejected: bad signature")
-        return _plain("Forbidden", 403)
+        return "bad_signature", _plain("Forbidden", 403)
     if services.recorder is not None:
         services.recorder.record(body)
     try:
         decoded: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         log.warning("webhook rejected: body is not JSON")
-        return _plain("Bad Request", 400)
+        return "bad_json", _plain("Bad Request", 400)
     parsed = events.parse_webhook(decoded, page_id=settings.page_id)
+    for item in parsed.skipped:
+        metrics.SKIPPED.labels(item.reason).inc()
     if not parsed.well_formed:
         log.warning(
             "webhook ignored: not a Messenger page delivery",
@@ -79,13 +101,17 @@ def receive() -> Response:
         )
     if parsed.events:
         now = time.time()
-        jobs = [to_new_job(event, now) for event in parsed.events]
+        jobs = [to_new_job(event, now, delivery_id) for event in parsed.events]
         try:
             result = services.queue.put(jobs, now=now)
         except QueueError:
             # The only 5xx: Meta will redeliver, and nothing was acknowledged.
             log.exception("webhook could not enqueue")
-            return _plain("Service Unavailable", 503)
+            return "queue_error", _plain("Service Unavailable", 503)
+        for event in parsed.events:
+            metrics.EVENTS.labels(event.kind).inc()
+        if result.duplicates:
+            metrics.DUPLICATES.inc(result.duplicates)
         if result.added:
             services.wake()
         log.info(
@@ -97,15 +123,17 @@ def receive() -> Response:
                 "mids": [job.key for job in jobs],
             },
         )
-    return _plain("EVENT_RECEIVED", 200)
+    return ("ok" if parsed.well_formed else "wrong_shape"), _plain("EVENT_RECEIVED", 200)
 
 
-def to_new_job(event: events.Event, now: float) -> NewJob:
-    """A queue job for an event, ordered by Messenger's timestamp (arrival time if absent)."""
+def to_new_job(event: events.Event, now: float, delivery_id: str = "") -> NewJob:
+    """A queue job for an event, ordered by Messenger's timestamp (arrival time if absent);
+    ``delivery_id`` names the webhook POST, so delivery's logs of the event carry it."""
     return NewJob(
         key=events.dedupe_key(event),
         page=event.page_id,
         conversation=events.conversation_key(event),
         order_ts=event.timestamp or int(now * 1000),
         payload=events.to_json(event),
+        delivery_id=delivery_id,
     )

@@ -13,10 +13,10 @@ releases those that cannot finish in time to the next process.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -24,12 +24,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from bridge import events
+from bridge import events, metrics
 from bridge.bots import Bot
 from bridge.errors import BotError, BotErrorKind, GraphError
 from bridge.graph import GraphClient
-from bridge.liveness import pid_alive
-from bridge.logs import hash_id
+from bridge.liveness import pid_alive, process_namespace
+from bridge.logs import hash_id, log_context
 from bridge.policy import Action, classify, retry_delay, throttle_delay
 from bridge.queue import Job, Message, Queue, Worker
 from bridge.render import render
@@ -44,7 +44,14 @@ STALE_AFTER = 10.0  # a process silent this long is taken for dead; its jobs are
 
 
 class RetryLater(Exception):
-    """The turn could not finish now; the job goes back to the queue."""
+    """The turn could not finish now; the job goes back to the queue.
+
+    ``cause`` labels the retry in metrics: ``bot`` (the bot asked for it) or ``lease_lost``.
+    """
+
+    def __init__(self, message: str, *, cause: str = "lease_lost") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 @dataclass
@@ -82,14 +89,20 @@ class TurnHandler:
 
     def _send(self, job: Job, recipient_id: str, message: Message) -> None:
         try:
-            self.graph.send_message(recipient_id, message)
+            with metrics.graph_call("message"):
+                self.graph.send_message(recipient_id, message)
         except GraphError as exc:
             if classify(exc).action is not Action.ASSUME_SENT:
                 raise
             # Graph says the message may have gone out; sending it again risks a duplicate.
             log.warning(
                 "Graph answered an error after possibly sending; not resending",
-                extra={"job_id": job.id, "mid": job.key, "error": exc.describe()},
+                extra={
+                    "job_id": job.id,
+                    "mid": job.key,
+                    "error": exc.describe(),
+                    "fbtrace_id": exc.fbtrace_id,
+                },
             )
 
     def _ask_bot(self, job: Job, event: events.Event) -> tuple[list[Message], int]:
@@ -99,7 +112,9 @@ class TurnHandler:
             self._sender_action(event.sender_id, "typing_on")
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.bot_threads, thread_name_prefix="bridge-bot")
-        future = self._pool.submit(self._bot_replies, job, event)
+        # The helper thread logs with this turn's context (delivery id, job id, mid...).
+        context = contextvars.copy_context()
+        future = self._pool.submit(context.run, self._bot_replies, job, event)
         early = self._wait_for_bot(job, event, future)
         try:
             messages, failed = future.result()
@@ -151,6 +166,7 @@ class TurnHandler:
         for index, message in enumerate(early):
             self._send(job, event.sender_id, message)
             self.queue.mark_sent(job, index + 1)
+        metrics.FALLBACKS.labels("deadline").inc()
         log.warning(
             "bot did not answer in time; fallback text sent",
             extra={"job_id": job.id, "mid": job.key, "deadline_s": self.answer_deadline},
@@ -163,22 +179,38 @@ class TurnHandler:
             replies = self.bot.respond(event)
         except BotError as exc:
             if exc.kind is BotErrorKind.RETRY:
-                raise RetryLater(f"bot: {exc}") from exc
+                raise RetryLater(f"bot: {exc}", cause="bot") from exc
             level = logging.ERROR if exc.kind is BotErrorKind.CONFIG else logging.WARNING
             log.log(
                 level,
                 "bot failed; answering the fallback text",
                 extra={"job_id": job.id, "mid": job.key, "error": str(exc)},
             )
+            metrics.FALLBACKS.labels("bot_error").inc()
             return render(Text(self.fallback_text)), True
         return [message for reply in replies for message in render(reply)], False
 
     def _sender_action(self, recipient_id: str, action: str) -> None:
         # Indicators are cosmetic: a failure is logged and the turn goes on.
         try:
-            self.graph.send_action(recipient_id, action)
+            with metrics.graph_call("action"):
+                self.graph.send_action(recipient_id, action)
         except GraphError as exc:
-            log.warning("sender action failed", extra={"action": action, "error": exc.describe()})
+            log.warning(
+                "sender action failed",
+                extra={"action": action, "error": exc.describe(), "fbtrace_id": exc.fbtrace_id},
+            )
+
+
+def job_log_fields(job: Job) -> dict[str, object]:
+    """What every log line about a job carries: its ids, never the person's words or PSID."""
+    return {
+        "delivery_id": job.delivery_id or None,
+        "job_id": job.id,
+        "mid": job.key,
+        "page": job.page,
+        "user": hash_id(job.conversation),
+    }
 
 
 @dataclass(frozen=True)
@@ -223,7 +255,7 @@ class Delivery:
 
     @staticmethod
     def _new_identity() -> Worker:
-        host, pid = socket.gethostname(), os.getpid()
+        host, pid = process_namespace(), os.getpid()
         return Worker(f"{host}:{pid}:{secrets.token_hex(4)}", host, pid, 0.0)
 
     @property
@@ -276,6 +308,8 @@ class Delivery:
             self._queue.retry(job, at=self._clock(), error="released at shutdown", refund=True)
             for job in unfinished
         )
+        if released:
+            metrics.RELEASED.labels("shutdown").inc(released)
         self._handler.close()
         # Forget this process, so nobody waits for its heartbeat to go stale.
         self._queue.release_stale(now=self._clock(), stale_after=STALE_AFTER, dead=[self.process])
@@ -293,7 +327,8 @@ class Delivery:
             return False
         self._current[owner] = job
         try:
-            self._run_job(job)
+            with log_context(**job_log_fields(job)):
+                self._run_job(job)
         finally:
             self._current.pop(owner, None)
         return True
@@ -308,15 +343,18 @@ class Delivery:
         try:
             self._handler.handle(job)
         except RetryLater as exc:
-            self._retry(job, str(exc))
+            self._retry(job, str(exc), cause=exc.cause)
         except GraphError as exc:
             self._graph_failed(job, exc)
         except Exception as exc:  # a bug must not kill the thread or lose the job
             log.exception("unexpected error while handling a job", extra={"job_id": job.id})
-            self._retry(job, f"internal error: {type(exc).__name__}")
+            self._retry(job, f"internal error: {type(exc).__name__}", cause="internal")
         else:
             self._queue.ack(job, now=self._clock())
             self._throttles.pop(job.page, None)
+            metrics.TURNS.inc()
+            metrics.TURN_DURATION.observe(time.perf_counter() - started)
+            metrics.ANSWER_LATENCY.observe(max(0.0, self._clock() - job.order_ts / 1000))
             log.info(
                 "turn delivered",
                 extra={
@@ -332,16 +370,19 @@ class Delivery:
         if job.attempts > 1 or job.reply is not None:
             reason = f"too old after {job.attempts - 1} attempts; last error: {job.last_error}"
             self._queue.bury(job, reason=reason, now=now)
+            metrics.DEAD_LETTERS.labels("too_old").inc()
         else:
             self._queue.drop(job, reason=f"too old when first handled ({age:.0f} s)", now=now)
+            metrics.DROPPED.labels("too_old").inc()
         log.warning(
             "event too old to answer", extra={"job_id": job.id, "mid": job.key, "age_s": round(age)}
         )
 
-    def _retry(self, job: Job, error: str) -> None:
+    def _retry(self, job: Job, error: str, *, cause: str) -> None:
         now = self._clock()
         if job.attempts >= self._limits.max_attempts:
             self._queue.bury(job, reason=error, now=now)
+            metrics.DEAD_LETTERS.labels("attempts").inc()
             log.error(
                 "job gave up after %d attempts",
                 job.attempts,
@@ -350,6 +391,7 @@ class Delivery:
             return
         at = now + retry_delay(job.attempts)
         self._queue.retry(job, at=at, error=error)
+        metrics.RETRIES.labels(cause).inc()
         log.warning(
             "job will be retried",
             extra={
@@ -362,6 +404,10 @@ class Delivery:
         )
 
     def _graph_failed(self, job: Job, error: GraphError) -> None:
+        with log_context(fbtrace_id=error.fbtrace_id):  # on every line about it, retries too
+            self._handle_graph_error(job, error)
+
+    def _handle_graph_error(self, job: Job, error: GraphError) -> None:
         decision = classify(error)
         now = self._clock()
         context = {
@@ -369,6 +415,7 @@ class Delivery:
             "mid": job.key,
             "page": job.page,
             "error": error.describe(),
+            "fbtrace_id": error.fbtrace_id,
             "decision": decision.action.value,
         }
         if decision.action is Action.THROTTLE:
@@ -376,12 +423,14 @@ class Delivery:
             delay = throttle_delay(error, count)
             self._queue.block_page(job.page, until=now + delay, reason=decision.reason, now=now)
             self._queue.retry(job, at=now + delay, error=decision.reason, refund=True)
+            metrics.PAGE_THROTTLES.inc()
             log.warning(
                 "Page throttled by Graph; holding its sends",
                 extra={**context, "hold_s": round(delay, 1)},
             )
         elif decision.action is Action.PAUSE:
             if self._queue.pause_page(job.page, reason=decision.reason, now=now):
+                metrics.PAGE_PAUSES.inc()
                 log.error(
                     "Page paused: sending stops until a probe succeeds; fix the cause "
                     "(e.g. a new Page access token)",
@@ -392,11 +441,13 @@ class Delivery:
             decision.action is Action.RETRY_ONCE and job.attempts >= 2
         ):
             self._queue.drop(job, reason=decision.reason, now=now)
+            dropped = "undeliverable" if decision.action is Action.DROP else "attachment_failed"
+            metrics.DROPPED.labels(dropped).inc()
             log.warning("message cannot be delivered to this person; not retrying", extra=context)
         elif decision.action is Action.ASSUME_SENT:
             self._queue.ack(job, now=now)
         else:
-            self._retry(job, decision.reason)
+            self._retry(job, decision.reason, cause="graph")
 
     # --- housekeeping ------------------------------------------------------------------------
 
@@ -410,6 +461,7 @@ class Delivery:
             now=now, stale_after=STALE_AFTER, dead=self._dead_neighbours()
         )
         if released:
+            metrics.RELEASED.labels("stale_worker").inc(released)
             log.warning("released jobs of a stopped worker", extra={"count": released})
             self.wake()
         if now - self._last_probe >= self._limits.probe_interval:
@@ -437,13 +489,20 @@ class Delivery:
             if not page.paused:
                 continue
             try:
-                self._handler.graph.probe()
+                with metrics.graph_call("probe"):
+                    self._handler.graph.probe()
             except GraphError as exc:
                 log.debug(
-                    "paused Page still failing", extra={"page": page.page, "error": exc.describe()}
+                    "paused Page still failing",
+                    extra={
+                        "page": page.page,
+                        "error": exc.describe(),
+                        "fbtrace_id": exc.fbtrace_id,
+                    },
                 )
                 continue
             if self._queue.resume_page(page.page):
+                metrics.PAGE_RESUMES.inc()
                 log.warning("Page resumed: the probe succeeded", extra={"page": page.page})
                 self.wake()
 

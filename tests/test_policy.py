@@ -370,3 +370,14 @@ def test_accepts_any_mapping() -> None:
     requests_structures = pytest.importorskip("requests.structures")
     headers = requests_structures.CaseInsensitiveDict({"Retry-After": "12"})
     assert usage_retry_after(headers) == 12.0
+
+
+def test_an_invalid_appsecret_proof_pauses_the_page_instead_of_dropping_messages() -> None:
+    error = GraphError(
+        "Invalid appsecret_proof provided in the API argument", status=400, code=100, fbtrace_id="T"
+    )
+    decision = classify(error)
+    assert decision.action is Action.PAUSE and "app secret" in decision.reason
+    assert classify(GraphError("(#100) Invalid parameter", status=400, code=100)).action is (
+        Action.DROP
+    )

@@ -16,6 +16,7 @@ from bridge import events
 from bridge.errors import BotError, BotErrorKind
 from bridge.events import Event, TextMessage
 from bridge.graph import GraphClient
+from bridge.liveness import process_namespace
 from bridge.queue import Worker
 from bridge.queue.sqlite import SqliteQueue
 from bridge.replies import Button, Card, Reply, Text
@@ -539,11 +540,10 @@ def test_a_restart_releases_what_a_dead_process_on_this_host_left_running(
     enqueue(queue, text("7", "hi", "m1"))
     orphan = queue.claim(owner="ghost:0", process="ghost", now=NOW_MS / 1000, lease=3600)
     assert orphan is not None
-    import socket
-
     dead_pid = 2**22 + 12345  # above the default pid_max: no such process
     assert not os.path.exists(f"/proc/{dead_pid}")
-    queue.heartbeat(Worker("ghost", socket.gethostname(), dead_pid, heartbeat=NOW_MS / 1000))
+    here = process_namespace()
+    queue.heartbeat(Worker("ghost", here, dead_pid, heartbeat=NOW_MS / 1000))
     ok(graph_api)
     worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
     worker.keep_house()  # what start() does first, before any lease or heartbeat runs out
@@ -565,3 +565,19 @@ def test_stored_events_round_trip_through_the_queue(queue: SqliteQueue) -> None:
     assert claimed is not None
     assert events.from_json(claimed.payload) == event
     assert (claimed.conversation, claimed.page) == ("42:7", "42")
+
+
+def test_a_process_in_another_pid_namespace_is_never_judged_by_its_pid(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    """Containers may share a host name and a volume; their pids mean different processes."""
+    enqueue(queue, text("7", "hi", "m1"))
+    assert queue.claim(owner="other:0", process="other", now=NOW_MS / 1000, lease=3600)
+    import socket
+
+    elsewhere = f"{socket.gethostname()}/pidns:1"  # same host name, another namespace
+    assert elsewhere != process_namespace()
+    queue.heartbeat(Worker("other", elsewhere, 2**22 + 1, heartbeat=NOW_MS / 1000))
+    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
+    worker.keep_house()
+    assert queue.state_of("m1") == "running"  # still its job until its heartbeat goes stale

@@ -6,6 +6,7 @@ https://docs.aws.amazon.com/lexv2/latest/APIReference/API_runtime_RecognizeText.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from bridge import __version__
+from bridge import __version__, metrics
 from bridge.config import Settings
 from bridge.errors import BotError, BotErrorKind, ConfigError
 from bridge.events import Event, bot_input
@@ -100,6 +101,7 @@ class LexV2Bot:
                 BotErrorKind.CONFIG,
                 "sender id is not a valid Lex sessionId (2-100 characters of [0-9a-zA-Z._:-])",
             )
+        started = time.perf_counter()
         try:
             # No sessionState: Lex keeps what the Lambda stored, and a partial
             # sessionAttributes map would replace (wipe) it.
@@ -112,10 +114,25 @@ class LexV2Bot:
                 requestAttributes={PLATFORM_ATTRIBUTE: PLATFORM},
             )
         except (ClientError, BotoCoreError) as exc:
+            error = to_bot_error(exc)
+            metrics.LEX_DURATION.labels("error").observe(time.perf_counter() - started)
+            metrics.LEX_ERRORS.labels(error.kind.value, aws_error_code(exc)).inc()
             # `from None`: the botocore error's message may hold the URL (with the PSID) or a
             # validation message quoting the user's text; the reason keeps what ops need.
-            raise to_bot_error(exc) from None
+            raise error from None
+        metrics.LEX_DURATION.labels("ok").observe(time.perf_counter() - started)
         return replies_from_recognize_text(response)
+
+
+def aws_error_code(exc: Exception) -> str:
+    """A bounded label for a failed call: the AWS error code (``ThrottlingException``...) or
+    the botocore exception's name (``ReadTimeoutError``...)."""
+    if isinstance(exc, ClientError):
+        code = (exc.response.get("Error") or {}).get("Code")
+        if isinstance(code, str) and re.fullmatch(r"[A-Za-z0-9_.]{1,64}", code):
+            return code
+        return "Unknown"
+    return type(exc).__name__
 
 
 def to_bot_error(exc: Exception) -> BotError:

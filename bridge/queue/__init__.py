@@ -27,6 +27,7 @@ class NewJob:
     conversation: str
     order_ts: int
     payload: str
+    delivery_id: str = ""  # the webhook POST that brought it (for logs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class Job:
     reply: list[Message] | None
     sent: int
     last_error: str | None = None
+    delivery_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,8 @@ class Queue(Protocol):
     def state_of(self, key: str) -> str | None: ...
 
     def stats(self, *, now: float) -> dict[str, Any]: ...
+
+    def check_writable(self, *, timeout: float) -> None: ...
 
     def dead_letters(
         self, *, include_dropped: bool = False, limit: int = 100

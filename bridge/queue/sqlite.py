@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     sent         INTEGER NOT NULL DEFAULT 0,
     last_error   TEXT,
     created_at   REAL NOT NULL,
-    finished_at  REAL
+    finished_at  REAL,
+    delivery     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (state, order_ts, id);
 CREATE INDEX IF NOT EXISTS jobs_conversation ON jobs (conversation, state, order_ts, id);
@@ -62,9 +63,15 @@ CREATE TABLE IF NOT EXISTS workers (
 """
 
 # Columns added after the first release, for databases created before them.
-_ADDED_COLUMNS = {"page": "TEXT NOT NULL DEFAULT ''", "process": "TEXT"}
+_ADDED_COLUMNS = {
+    "page": "TEXT NOT NULL DEFAULT ''",
+    "process": "TEXT",
+    "delivery": "TEXT NOT NULL DEFAULT ''",  # the webhook POST's delivery id, for logs
+}
 
-_JOB_COLUMNS = "id, key, page, conversation, order_ts, payload, attempts, reply, sent, last_error"
+_JOB_COLUMNS = (
+    "id, key, page, conversation, order_ts, payload, attempts, reply, sent, last_error, delivery"
+)
 
 # Only the head of a conversation (its oldest unfinished job) may be claimed, and only while no
 # job of that conversation is running and its Page is neither throttled nor paused.
@@ -183,8 +190,16 @@ class SqliteQueue:
             for job in jobs:
                 cursor = connection.execute(
                     "INSERT OR IGNORE INTO jobs (key, page, conversation, order_ts, payload,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (job.key, job.page, job.conversation, job.order_ts, job.payload, now),
+                    " created_at, delivery) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        job.key,
+                        job.page,
+                        job.conversation,
+                        job.order_ts,
+                        job.payload,
+                        now,
+                        job.delivery_id,
+                    ),
                 )
                 added += cursor.rowcount
         return PutResult(added, len(jobs) - added)
@@ -202,7 +217,19 @@ class SqliteQueue:
                 f" attempts = attempts + 1 WHERE id = ? RETURNING {_JOB_COLUMNS}",
                 (owner, process, now + lease, row[0]),
             ).fetchone()
-        job_id, key, page, conversation, order_ts, payload, attempts, reply, sent, error = claimed
+        (
+            job_id,
+            key,
+            page,
+            conversation,
+            order_ts,
+            payload,
+            attempts,
+            reply,
+            sent,
+            error,
+            delivery,
+        ) = claimed
         return Job(
             id=job_id,
             key=key,
@@ -215,6 +242,7 @@ class SqliteQueue:
             reply=None if reply is None else json.loads(reply),
             sent=sent,
             last_error=error,
+            delivery_id=delivery,
         )
 
     def _finish_running(self, job: Job, assignments: str, params: dict[str, object]) -> bool:
@@ -386,6 +414,20 @@ class SqliteQueue:
             "oldest_age": 0.0 if oldest is None else max(0.0, now - oldest),
             "pages": per_page,
         }
+
+    def check_writable(self, *, timeout: float) -> None:
+        """Take the database's write lock and give it back (``BEGIN IMMEDIATE``, ``ROLLBACK``),
+        waiting at most ``timeout`` seconds for it; raise ``QueueError`` if that fails."""
+        try:
+            connection = self._connection()
+            connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("ROLLBACK")
+            finally:
+                connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        except sqlite3.Error as exc:
+            raise QueueError(f"queue write check failed: {exc}") from exc
 
     def dead_letters(self, *, include_dropped: bool = False, limit: int = 100) -> list[DeadLetter]:
         """Dead letters (and, if asked, dropped jobs), newest first."""
