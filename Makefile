@@ -2,6 +2,7 @@
 #   make demo   start the bridge in local mode (sample bot, local Graph inbox, emulator page)
 #   make chat   chat with it from a second terminal
 #   make test   lint, type-check and run every test
+#   make bench  the bridge under load beside its baselines (about 1.5 min; bench/results/)
 #   make golden rewrite the webhook replay expectations and show what changed
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install demo chat serve worker lint docker-lint format test golden screenshot clean
+.PHONY: install demo chat serve worker lint docker-lint format test golden bench screenshot clean
 
 install: $(STAMP)
 
@@ -54,6 +55,10 @@ test: lint
 # intended change), printing the diff of each file that changed; review it before committing.
 golden: install
 	UPDATE_GOLDEN=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/test_replay_corpus.py
+
+# Saturation load on loopback: the bridge, a bare WSGI app and a naive inline bridge (bench/run.py).
+bench: install
+	$(BIN)/python -m bench.run
 
 # Refresh the README's picture of the emulator (needs Debian's chromium).
 screenshot: install

@@ -1,0 +1,397 @@
+"""The bridge under load on one machine, with its baselines, in one bounded run.
+
+    python -m bench.run [--seconds 10] [--connections 32] [--out bench/results]   (make bench)
+
+Starts the fakes (Graph Send API over HTTPS, Lex V2 RecognizeText; each in its own process,
+each measured alone first), then, one after the other under the same gunicorn settings
+(2 processes × 8 threads, gthread): a bare WSGI app (the ceiling), a naive Flask bridge that
+sends the echo inline, and the bridge in production mode (Lex through
+``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, Graph through ``FB_GRAPH_API_URL`` trusting the fake's
+certificate via ``REQUESTS_CA_BUNDLE``, a fresh SQLite queue, sender actions off). Each gets
+the saturation scenario; replies are then awaited (bounded) and accounted for. Prints a table
+and writes ``bench/results/<UTC time>.json`` (gitignored: results belong to a machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.fakes import Fake, graph_records, measure_fakes
+from bench.load import LoadResult, make_messages, run_load
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-app-secret"
+PAGE_ID = "100000000000001"
+PAGE_TOKEN = "bench-page-token-0123456789"
+_STRIP = ("FB_", "LEX_", "BRIDGE_", "AWS_", "PROMETHEUS_", "LOG_")
+
+
+@dataclass
+class Figures:
+    target: str
+    lex_latency_ms: float
+    connections: int
+    seconds: float
+    requests: int
+    acked: int
+    non_200: int
+    connection_errors: int
+    ack_rps: float
+    ack_p50_ms: float
+    ack_p99_ms: float
+    cpu_us_per_request: float | None
+    pss_mb: float | None
+    replies: int | None = None
+    replies_per_s: float | None = None
+    e2e_p50_ms: float | None = None
+    e2e_p99_ms: float | None = None
+    drain_s: float | None = None
+    order_violations: int | None = None
+    duplicates: int | None = None
+    unexpected: int | None = None
+    delivered_share: float | None = None
+    graph_errors: int | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except OSError:
+        mem_kb = 0
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of /proc/pid/stat: the process group
+            pids.append(int(entry.name))
+    return pids
+
+
+def cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of every live process in the group."""
+    total = 0
+    for pid in _group_pids(pgid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pss_mb(pgid: int) -> float | None:
+    """Proportional set size of the whole process group, MB."""
+    total_kb = 0
+    for pid in _group_pids(pgid):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            return None
+    return total_kb / 1024
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def start_server(app: str, config: str, env: dict[str, str], folder: Path, name: str) -> Server:
+    port = free_port()
+    log = folder / f"{name}.log"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(_STRIP)}
+    environment.update(PORT=str(port), WEB_CONCURRENCY="2", BRIDGE_WEB_THREADS="8", **env)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", config, app],
+            cwd=ROOT,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: CPU, PSS and stop cover it all
+        )
+    server = Server(process, port, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited at start:\n{log.read_text()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"GET /webhook HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if sock.recv(12).startswith(b"HTTP/1."):
+                    return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{name} did not start:\n{log.read_text()[-3000:]}")
+
+
+def bridge_env(graph: Fake, lex: Fake, folder: Path) -> dict[str, str]:
+    assert graph.cert is not None
+    return {
+        "FB_APP_SECRET": SECRET,
+        "FB_VERIFY_TOKEN": "bench-verify-token",
+        "FB_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
+        "FB_PAGE_ID": PAGE_ID,
+        "FB_GRAPH_API_URL": f"https://127.0.0.1:{graph.port}",
+        "REQUESTS_CA_BUNDLE": graph.cert,
+        "BRIDGE_BOT": "lexv2",
+        "LEX_BOT_ID": "BENCHBOT01",
+        "LEX_BOT_ALIAS_ID": "TSTALIASID",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "AKIABENCHBENCHBENCH0",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret-key",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL_LEX_RUNTIME_V2": f"http://127.0.0.1:{lex.port}",
+        "BRIDGE_SENDER_ACTIONS": "false",
+        "BRIDGE_DB": str(folder / "bridge.db"),
+    }
+
+
+def account(
+    figures: Figures, load: LoadResult, graph: Fake, drain_timeout: float
+) -> dict[str, list[float]]:
+    """Wait (bounded) for a reply to every acked message, then check order and duplicates."""
+    acked = load.acked
+    expected = {f"echo: {s.mid}" for s in acked}
+    records: list[tuple[float, str, str]] = []
+    errors = 0
+    deadline = time.monotonic() + drain_timeout
+    while True:
+        more, errors = graph_records(graph, after=len(records))
+        records.extend(more)
+        if expected <= {text for _, _, text in records} or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    first: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    per_sender: dict[str, list[str]] = {}
+    for arrived, recipient, text in records:
+        counts[text] = counts.get(text, 0) + 1
+        if counts[text] == 1:
+            first[text] = arrived
+            per_sender.setdefault(recipient, []).append(text)
+    ack_order = {f"echo: {s.mid}": i for i, s in enumerate(sorted(acked, key=lambda s: s.sent_at))}
+    violations = 0
+    for texts in per_sender.values():
+        ranks = [ack_order[t] for t in texts if t in ack_order]
+        violations += sum(1 for a, b in zip(ranks, ranks[1:], strict=False) if b < a)
+    sent_at = {f"echo: {s.mid}": s.sent_at for s in acked}
+    e2e = [(first[t] - sent_at[t]) * 1000 for t in expected if t in first]
+    in_window = sum(1 for t in first.values() if load.started <= t <= load.ended)
+    figures.replies = len(records)
+    figures.replies_per_s = in_window / load.duration
+    figures.e2e_p50_ms = percentile(e2e, 0.50)
+    figures.e2e_p99_ms = percentile(e2e, 0.99)
+    figures.drain_s = max(first.values(), default=load.ended) - load.ended
+    figures.order_violations = violations
+    figures.duplicates = sum(n - 1 for n in counts.values())
+    figures.unexpected = sum(1 for t in first if t not in expected)
+    figures.delivered_share = (len(expected & first.keys()) / len(expected)) if expected else 1.0
+    figures.graph_errors = errors
+    return {"e2e_ms": e2e}
+
+
+def scenario(
+    target: str,
+    folder: Path,
+    *,
+    seconds: float,
+    connections: int,
+    lex_latency: float = 0.0,
+    graph_error_rate: float = 0.0,
+    per_connection: int = 3000,
+    drain_timeout: float = 45.0,
+) -> Figures:
+    """Start the fakes and ``target`` (bare, naive, bridge), load it, account, stop it all."""
+    graph = Fake("graph", "--error-rate", str(graph_error_rate), "--cert-dir", str(folder))
+    lex = Fake("lex", "--latency", str(lex_latency)) if target == "bridge" else None
+    server: Server | None = None
+    try:
+        assert graph.cert is not None
+        if target == "bridge":
+            assert lex is not None
+            server = start_server(
+                "wsgi:app", "gunicorn.conf.py", bridge_env(graph, lex, folder), folder, target
+            )
+        else:
+            env = {
+                "FB_APP_SECRET": SECRET,
+                "FB_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
+                "FB_GRAPH_API_URL": f"https://127.0.0.1:{graph.port}",
+                "REQUESTS_CA_BUNDLE": graph.cert,
+            }
+            server = start_server(
+                f"bench.baselines:{target}", "bench/gunicorn_baseline.py", env, folder, target
+            )
+        plan = make_messages(connections, per_connection, secret=SECRET, page_id=PAGE_ID)
+        pgid = server.process.pid
+        cpu_before = cpu_seconds(pgid)
+        load = run_load(server.port, plan, seconds, repeat=target == "bare")
+        cpu = cpu_seconds(pgid) - cpu_before
+        memory = pss_mb(pgid)
+        latencies = [s.latency * 1000 for s in load.acked]
+        figures = Figures(
+            target=target,
+            lex_latency_ms=lex_latency * 1000,
+            connections=connections,
+            seconds=round(load.duration, 2),
+            requests=len(load.sent),
+            acked=len(latencies),
+            non_200=len(load.sent) - len(latencies),
+            connection_errors=load.errors,
+            ack_rps=len(latencies) / load.duration,
+            ack_p50_ms=percentile(latencies, 0.50),
+            ack_p99_ms=percentile(latencies, 0.99),
+            cpu_us_per_request=cpu / len(load.sent) * 1e6 if load.sent else None,
+            pss_mb=memory,
+        )
+        if load.exhausted:
+            print(f"warning: {target}: {load.exhausted} connections ran out of bodies")
+        if target != "bare":
+            account(figures, load, graph, drain_timeout)
+        return figures
+    finally:
+        if server is not None:
+            server.stop()
+        graph.stop()
+        if lex is not None:
+            lex.stop()
+
+
+def _fmt(value: float | int | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def table(results: list[Figures]) -> str:
+    rows = [
+        ("ack req/s", "ack_rps", ",.0f"),
+        ("ack p50 ms", "ack_p50_ms", ".1f"),
+        ("ack p99 ms", "ack_p99_ms", ".1f"),
+        ("non-200 / conn errors", None, ""),
+        ("CPU µs/request (in window)", "cpu_us_per_request", ",.0f"),
+        ("PSS MB (process tree)", "pss_mb", ".0f"),
+        ("replies/s at Graph (in window)", "replies_per_s", ",.0f"),
+        ("end-to-end p50 ms", "e2e_p50_ms", ",.0f"),
+        ("end-to-end p99 ms", "e2e_p99_ms", ",.0f"),
+        ("drain after load s", "drain_s", ".1f"),
+        ("order violations", "order_violations", "d"),
+        ("duplicates", "duplicates", "d"),
+        ("delivered share", "delivered_share", ".2%"),
+    ]
+    width = 32
+    lines = ["".ljust(width) + "".join(r.target.rjust(12) for r in results)]
+    for label, attr, spec in rows:
+        if attr is None:
+            cells = [f"{r.non_200}/{r.connection_errors}" for r in results]
+        else:
+            cells = [_fmt(getattr(r, attr), spec) for r in results]
+        lines.append(label.ljust(width) + "".join(c.rjust(12) for c in cells))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    about = machine()
+    print(
+        f"machine: {about['cpu']}, {about['cores']} cores, {about['memory_gb']} GB, "
+        f"Linux {about['kernel']}, Python {about['python']}, {about['time']}"
+    )
+    fakes = measure_fakes(seconds=1.0)
+    print(
+        f"fakes alone (8 keep-alive client threads): Graph HTTPS {fakes['graph_https_rps']:,.0f}"
+        f" req/s, Lex {fakes['lex_rps']:,.0f} req/s"
+    )
+    print(
+        f"saturation: {args.connections} connections, {args.seconds:g} s, bursts of 4 per"
+        " sender, Lex latency 0 ms, Graph errors 0 %; gunicorn 2 processes × 8 threads"
+    )
+    results: list[Figures] = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        for target in ("bare", "naive", "bridge"):
+            folder = Path(tmp) / target
+            folder.mkdir()
+            results.append(
+                scenario(target, folder, seconds=args.seconds, connections=args.connections)
+            )
+    print(table(results))
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{about['time'].replace(':', '')}.json"
+    path.write_text(
+        json.dumps(
+            {"machine": about, "fakes": fakes, "saturation": [asdict(r) for r in results]},
+            indent=2,
+        )
+        + "\n"
+    )
+    by = {r.target: r for r in results}
+    ratio = by["bridge"].ack_rps / by["naive"].ack_rps if by["naive"].ack_rps else float("nan")
+    print(f"bridge/naive ack throughput: {ratio:.1f}×   results: {path}")
+
+
+if __name__ == "__main__":
+    main()
