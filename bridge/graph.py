@@ -53,11 +53,15 @@ def build_send_request(
     now: int,
 ) -> GraphRequest:
     """Build a ``POST /{version}/me/messages`` call for a Send API body."""
-    return GraphRequest(
-        url=f"{base_url}/{version}/me/messages",
-        params=_proof(app_secret, page_token, now),
-        headers={"Authorization": f"Bearer {page_token}"},
-        json=body,
+    return build_page_request(
+        "POST",
+        "me/messages",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        body=body,
     )
 
 
@@ -65,12 +69,15 @@ def build_probe_request(
     *, base_url: str, version: str, page_token: str, app_secret: str, now: int
 ) -> GraphRequest:
     """Build ``GET /{version}/me``: succeeds only while the Page token works."""
-    return GraphRequest(
-        url=f"{base_url}/{version}/me",
-        params={**_proof(app_secret, page_token, now), "fields": "id"},
-        headers={"Authorization": f"Bearer {page_token}"},
-        json={},
-        method="GET",
+    return build_page_request(
+        "GET",
+        "me",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        params={"fields": "id"},
     )
 
 
@@ -346,16 +353,7 @@ class GraphClient:
 
     def probe(self) -> None:
         """Check that the Page token works (used to resume a paused Page); raises GraphError."""
-        self._call(
-            "GET",
-            build_probe_request(
-                base_url=self._base_url,
-                version=self._version,
-                page_token=self._page_token,
-                app_secret=self._app_secret,
-                now=int(self._clock()),
-            ),
-        )
+        self._page(build_probe_request)
 
     # --- Page setup and checks (python -m bridge setup / check) ----------------------------
 
@@ -375,7 +373,7 @@ class GraphClient:
             now=int(self._clock()),
             **kwargs,
         )
-        return self._call(request.method, request)
+        return self._call(request)
 
     def me(self, *, proof: bool = True) -> dict[str, Any]:
         """``{"id", "name"}`` of the Page the token belongs to; raises GraphError."""
@@ -414,23 +412,14 @@ class GraphClient:
             app_secret=self._app_secret,
             input_token=self._page_token,
         )
-        data = self._call(request.method, request).get("data")
+        data = self._call(request).get("data")
         return data if isinstance(data, dict) else {}
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call(
-            "POST",
-            build_send_request(
-                base_url=self._base_url,
-                version=self._version,
-                page_token=self._page_token,
-                app_secret=self._app_secret,
-                body=body,
-                now=int(self._clock()),
-            ),
-        )
+        return self._page(build_send_request, body=body)
 
-    def _call(self, method: str, request: GraphRequest) -> dict[str, Any]:
+    def _call(self, request: GraphRequest) -> dict[str, Any]:
+        method = request.method
         started = time.perf_counter()
         try:
             response = self._session.request(
