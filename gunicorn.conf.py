@@ -11,9 +11,11 @@ Sizing. The defaults, 2 worker processes (``WEB_CONCURRENCY``) of 8 threads
   holds the GIL, so a second process is what puts the second core to work. gunicorn's usual
   ``2 × cores + 1`` is for sync workers that block on each request; gthread workers do not,
   and every extra process here also runs ``BRIDGE_DELIVERY_THREADS`` delivery threads, a
-  heartbeat and its own SQLite connections, all contending for SQLite's one write lock.
-- 8 threads per process. A webhook request mostly waits for the fsync of its commit (the GIL
-  is released meanwhile), so a few threads keep accepting while commits wait; 8 also absorbs
+  heartbeat and a queue writer thread, and takes its turn at SQLite's one write lock.
+- 8 threads per process. A webhook request mostly waits for the commit of its job (the GIL
+  is released meanwhile; the process's writer thread commits the jobs of every request waiting
+  at that moment in one transaction and one fsync, see ``bridge.queue.writer``), so a few
+  threads keep accepting while a commit is under way; 8 also absorbs
   Meta's bursts and, in local mode, the calls delivery makes to the local Lex and Graph
   endpoints served by these same processes (a hanging-bot fault holds one for 35 s).
 - More cores: raise ``WEB_CONCURRENCY`` to the number of cores. ``os.cpu_count()`` is not used:
@@ -39,6 +41,7 @@ folder the variable names, emptied at start (it must then belong to this server 
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -124,6 +127,10 @@ except ConfigError as _error:
 set_secrets(_settings.secret_values)  # scrubbed from gunicorn's own log lines too
 
 bind = f"{_settings.host}:{_settings.port}"
+# The app (Flask, boto3's client and its service data, the bridge) is built once, here in the
+# master, and the workers are forked from it: they share its memory instead of each building
+# its own copy (see pre_fork). Delivery threads still start in each worker, after fork.
+preload_app = True
 worker_class = "gthread"
 workers = _settings.web_workers
 threads = _settings.web_threads
@@ -146,6 +153,12 @@ control_socket_disable = True
 def on_starting(server: Any) -> None:
     """Create the queue database once, in the master, before the workers start."""
     SqliteQueue(_settings.db_path).close()
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """Keep the master's objects out of the workers' garbage collections: a collection writes
+    to every object it visits, which would copy each shared memory page into the worker."""
+    gc.freeze()
 
 
 def post_worker_init(worker: Any) -> None:

@@ -8,6 +8,10 @@ order, so the order its replies arrive in can be checked against the ack order.
 Per request it records the wall-clock send time (``time.time()``, compared with the Graph
 fake's arrival times: same host) and the ack latency. asyncio over raw sockets: Debian's
 ``wrk`` is not required.
+
+``run_open_loop`` is the other mode: requests start at a fixed rate whatever the server does
+(latency at light load); each latency counts from the moment its request was due, so a
+stalled server is not hidden by requests that were never sent (coordinated omission).
 """
 
 from __future__ import annotations
@@ -57,18 +61,28 @@ class LoadResult:
 
 
 def make_messages(
-    connections: int, per_connection: int, *, secret: str, page_id: str, burst: int = 4
+    connections: int,
+    per_connection: int,
+    *,
+    secret: str,
+    page_id: str,
+    burst: int = 4,
+    senders: int | None = None,
 ) -> list[list[Message]]:
-    """Signed webhook requests, a list per connection, in the order they are to be sent."""
+    """Signed webhook requests, a list per connection, in the order they are to be sent.
+
+    Each burst comes from a new sender, or, with ``senders``, from the connection's
+    ``senders`` senders in turn (a bounded set of people, each with many messages)."""
     now_ms = int(time.time() * 1000)
     tick = 0
     plan: list[list[Message]] = []
     for conn in range(connections):
         messages: list[Message] = []
         for index in range(per_connection):
-            user, position = divmod(index, burst)
+            turn, position = divmod(index, burst)
+            user = turn if senders is None else turn % senders
             sender = str(PSID_BASE + conn * 1_000_000 + user)
-            mid = f"m_bench.{conn}.{user}.{position}"
+            mid = f"m_bench.{conn}.{turn}.{position}"
             tick += 1
             item = {
                 "sender": {"id": sender},
@@ -157,3 +171,61 @@ def run_load(
     of bodies stops early and is counted in ``exhausted``.
     """
     return asyncio.run(_run(port, plan, seconds, repeat))
+
+
+async def _open_loop(
+    port: int, messages: list[Message], rate: float, seconds: float, connections: int
+) -> LoadResult:
+    result = LoadResult(started=time.time())
+    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter] | None] = asyncio.Queue()
+    for _ in range(connections):
+        idle.put_nowait(None)  # a slot; the connection opens on first use
+    clock_offset = time.time() - time.perf_counter()
+
+    async def one(message: Message, due: float) -> None:
+        slot = await idle.get()
+        try:
+            if slot is None:
+                slot = await asyncio.open_connection("127.0.0.1", port)
+            reader, writer = slot
+            writer.write(message.request)
+            status, close = await _read_response(reader)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            result.errors += 1
+            idle.put_nowait(None)
+            return
+        latency = time.perf_counter() - due
+        result.sent.append(Sent(message.mid, message.sender, due + clock_offset, latency, status))
+        if close:
+            writer.close()
+            slot = None
+        idle.put_nowait(slot)
+
+    start = time.perf_counter()
+    tasks = []
+    for index, message in enumerate(messages):
+        due = start + index / rate
+        if due - start >= seconds:
+            break
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(message, due)))
+    else:
+        result.exhausted += 1
+    await asyncio.gather(*tasks)
+    result.ended = time.time()
+    while not idle.empty():
+        slot = idle.get_nowait()
+        if slot is not None:
+            slot[1].close()
+    return result
+
+
+def run_open_loop(
+    port: int, messages: list[Message], *, rate: float, seconds: float, connections: int = 16
+) -> LoadResult:
+    """Start one request every ``1 / rate`` seconds for ``seconds`` (at most
+    ``connections`` in flight; a request due while all are busy waits, and that wait counts
+    in its latency)."""
+    return asyncio.run(_open_loop(port, messages, rate, seconds, connections))

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.fakes import Fake, graph_records, measure_fakes
-from bench.load import LoadResult, make_messages, run_load
+from bench.load import LoadResult, make_messages, run_load, run_open_loop
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-app-secret"
@@ -40,6 +40,7 @@ _STRIP = ("FB_", "LEX_", "BRIDGE_", "AWS_", "PROMETHEUS_", "LOG_")
 
 @dataclass
 class Figures:
+    scenario: str
     target: str
     lex_latency_ms: float
     connections: int
@@ -63,6 +64,9 @@ class Figures:
     unexpected: int | None = None
     delivered_share: float | None = None
     graph_errors: int | None = None
+    senders: int | None = None
+    reply_bound_per_s: float | None = None  # senders ÷ Lex latency (one turn at a time each)
+    backlog: int | None = None  # acked but not answered when accounting stopped
 
 
 def free_port() -> int:
@@ -211,7 +215,9 @@ def bridge_env(graph: Fake, lex: Fake, folder: Path) -> dict[str, str]:
 def account(
     figures: Figures, load: LoadResult, graph: Fake, drain_timeout: float
 ) -> dict[str, list[float]]:
-    """Wait (bounded) for a reply to every acked message, then check order and duplicates."""
+    """Wait (bounded) for a reply to every acked message, then check order and duplicates.
+
+    A scenario whose backlog cannot drain in time (slow Lex) reports what was left."""
     acked = load.acked
     expected = {f"echo: {s.mid}" for s in acked}
     records: list[tuple[float, str, str]] = []
@@ -248,8 +254,25 @@ def account(
     figures.duplicates = sum(n - 1 for n in counts.values())
     figures.unexpected = sum(1 for t in first if t not in expected)
     figures.delivered_share = (len(expected & first.keys()) / len(expected)) if expected else 1.0
+    figures.backlog = len(expected - first.keys())
     figures.graph_errors = errors
     return {"e2e_ms": e2e}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One load run against one target."""
+
+    name: str
+    target: str  # bare, naive or bridge
+    lex_latency: float = 0.0
+    graph_error_rate: float = 0.0
+    senders: int | None = None  # per connection; None: every burst from a new sender
+    env: tuple[tuple[str, str], ...] = ()  # extra settings for the bridge
+    rate: float | None = None  # open loop at this many requests/s; None: saturation
+    account: bool = True
+    drain_timeout: float = 45.0
+    seconds: float | None = None  # None: the run's --seconds
 
 
 def scenario(
@@ -262,6 +285,11 @@ def scenario(
     graph_error_rate: float = 0.0,
     per_connection: int = 3000,
     drain_timeout: float = 45.0,
+    senders: int | None = None,
+    env: dict[str, str] | None = None,
+    rate: float | None = None,
+    account_replies: bool = True,
+    name: str = "saturation",
 ) -> Figures:
     """Start the fakes and ``target`` (bare, naive, bridge), load it, account, stop it all."""
     graph = Fake("graph", "--error-rate", str(graph_error_rate), "--cert-dir", str(folder))
@@ -272,29 +300,46 @@ def scenario(
         if target == "bridge":
             assert lex is not None
             server = start_server(
-                "wsgi:app", "gunicorn.conf.py", bridge_env(graph, lex, folder), folder, target
+                "wsgi:app",
+                "gunicorn.conf.py",
+                {**bridge_env(graph, lex, folder), **(env or {})},
+                folder,
+                target,
             )
         else:
-            env = {
+            baseline_env = {
                 "FB_APP_SECRET": SECRET,
                 "FB_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
                 "FB_GRAPH_API_URL": f"https://127.0.0.1:{graph.port}",
                 "REQUESTS_CA_BUNDLE": graph.cert,
             }
             server = start_server(
-                f"bench.baselines:{target}", "bench/gunicorn_baseline.py", env, folder, target
+                f"bench.baselines:{target}",
+                "bench/gunicorn_baseline.py",
+                baseline_env,
+                folder,
+                target,
             )
-        plan = make_messages(connections, per_connection, secret=SECRET, page_id=PAGE_ID)
         pgid = server.process.pid
-        cpu_before = cpu_seconds(pgid)
-        load = run_load(server.port, plan, seconds, repeat=target == "bare")
+        if rate is None:
+            plan = make_messages(
+                connections, per_connection, secret=SECRET, page_id=PAGE_ID, senders=senders
+            )
+            cpu_before = cpu_seconds(pgid)
+            load = run_load(server.port, plan, seconds, repeat=target == "bare")
+        else:
+            count = int(rate * seconds) + 1
+            plan = make_messages(1, count, secret=SECRET, page_id=PAGE_ID, burst=1)
+            cpu_before = cpu_seconds(pgid)
+            load = run_open_loop(server.port, plan[0], rate=rate, seconds=seconds)
         cpu = cpu_seconds(pgid) - cpu_before
         memory = pss_mb(pgid)
         latencies = [s.latency * 1000 for s in load.acked]
         figures = Figures(
+            scenario=name,
             target=target,
             lex_latency_ms=lex_latency * 1000,
-            connections=connections,
+            connections=connections if rate is None else 0,
             seconds=round(load.duration, 2),
             requests=len(load.sent),
             acked=len(latencies),
@@ -306,9 +351,13 @@ def scenario(
             cpu_us_per_request=cpu / len(load.sent) * 1e6 if load.sent else None,
             pss_mb=memory,
         )
-        if load.exhausted:
+        if senders is not None:
+            figures.senders = senders * connections
+            if lex_latency > 0:
+                figures.reply_bound_per_s = figures.senders / lex_latency
+        if load.exhausted and rate is None:
             print(f"warning: {target}: {load.exhausted} connections ran out of bodies")
-        if target != "bare":
+        if target != "bare" and account_replies:
             account(figures, load, graph, drain_timeout)
         return figures
     finally:
@@ -323,31 +372,80 @@ def _fmt(value: float | int | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+_ROWS = (
+    ("ack req/s", "ack_rps", ",.0f"),
+    ("ack p50 ms", "ack_p50_ms", ".1f"),
+    ("ack p99 ms", "ack_p99_ms", ".1f"),
+    ("non-200 / conn errors", None, ""),
+    ("server CPU µs/request (in window)", "cpu_us_per_request", ",.0f"),
+    ("PSS MB (process tree)", "pss_mb", ".0f"),
+    ("replies/s at Graph (in window)", "replies_per_s", ",.0f"),
+    ("bound: senders ÷ Lex latency", "reply_bound_per_s", ",.0f"),
+    ("end-to-end p50 ms", "e2e_p50_ms", ",.0f"),
+    ("end-to-end p99 ms", "e2e_p99_ms", ",.0f"),
+    ("drain after load s", "drain_s", ".1f"),
+    ("order violations", "order_violations", "d"),
+    ("duplicates", "duplicates", "d"),
+    ("delivered share", "delivered_share", ".2%"),
+    ("not answered when counting stopped", "backlog", ",d"),
+)
+
+
 def table(results: list[Figures]) -> str:
-    rows = [
-        ("ack req/s", "ack_rps", ",.0f"),
-        ("ack p50 ms", "ack_p50_ms", ".1f"),
-        ("ack p99 ms", "ack_p99_ms", ".1f"),
-        ("non-200 / conn errors", None, ""),
-        ("CPU µs/request (in window)", "cpu_us_per_request", ",.0f"),
-        ("PSS MB (process tree)", "pss_mb", ".0f"),
-        ("replies/s at Graph (in window)", "replies_per_s", ",.0f"),
-        ("end-to-end p50 ms", "e2e_p50_ms", ",.0f"),
-        ("end-to-end p99 ms", "e2e_p99_ms", ",.0f"),
-        ("drain after load s", "drain_s", ".1f"),
-        ("order violations", "order_violations", "d"),
-        ("duplicates", "duplicates", "d"),
-        ("delivered share", "delivered_share", ".2%"),
-    ]
-    width = 32
+    """One column per run; rows no run has are left out."""
+    width = 36
     lines = ["".ljust(width) + "".join(r.target.rjust(12) for r in results)]
-    for label, attr, spec in rows:
+    for label, attr, spec in _ROWS:
         if attr is None:
             cells = [f"{r.non_200}/{r.connection_errors}" for r in results]
+        elif all(getattr(r, attr) is None for r in results):
+            continue
         else:
             cells = [_fmt(getattr(r, attr), spec) for r in results]
         lines.append(label.ljust(width) + "".join(c.rjust(12) for c in cells))
     return "\n".join(lines)
+
+
+SATURATION = "saturation"
+SCENARIOS = (
+    Scenario(SATURATION, "bare"),
+    Scenario(SATURATION, "naive"),
+    Scenario(SATURATION, "bridge"),
+    # The webhook alone (delivery threads off): what acking costs, beside the bare app.
+    Scenario("ack path alone", "bridge", env=(("BRIDGE_DELIVERY_THREADS", "0"),), account=False),
+    # 64 people (2 per connection) writing nonstop to a bot that takes 300 ms per turn: each
+    # person gets at most one turn at a time, so replies/s is bounded by 64 ÷ 0.3 s. 32 delivery
+    # threads per process (64 turns in flight) can reach it; the backlog cannot drain.
+    Scenario(
+        "slow Lex (300 ms)",
+        "bridge",
+        lex_latency=0.3,
+        senders=2,
+        env=(("BRIDGE_DELIVERY_THREADS", "32"),),
+        drain_timeout=5.0,
+    ),
+    Scenario("Graph 5 % errors", "naive", graph_error_rate=0.05, seconds=5.0),
+    Scenario("Graph 5 % errors", "bridge", graph_error_rate=0.05, seconds=5.0, drain_timeout=90),
+    Scenario("light load (open loop, 100 req/s)", "naive", rate=100.0),
+    Scenario("light load (open loop, 100 req/s)", "bridge", rate=100.0),
+)
+
+
+def run_scenario(item: Scenario, folder: Path, *, seconds: float, connections: int) -> Figures:
+    return scenario(
+        item.target,
+        folder,
+        seconds=item.seconds or seconds,
+        connections=connections,
+        lex_latency=item.lex_latency,
+        graph_error_rate=item.graph_error_rate,
+        drain_timeout=item.drain_timeout,
+        senders=item.senders,
+        env=dict(item.env),
+        rate=item.rate,
+        account_replies=item.account,
+        name=item.name,
+    )
 
 
 def main() -> None:
@@ -355,7 +453,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="SCENARIO",
+        help="run only scenarios whose name starts with this (repeatable), e.g. saturation",
+    )
     args = parser.parse_args()
+    chosen = [s for s in SCENARIOS if not args.only or any(s.name.startswith(o) for o in args.only)]
     about = machine()
     print(
         f"machine: {about['cpu']}, {about['cores']} cores, {about['memory_gb']} GB, "
@@ -367,30 +472,60 @@ def main() -> None:
         f" req/s, Lex {fakes['lex_rps']:,.0f} req/s"
     )
     print(
-        f"saturation: {args.connections} connections, {args.seconds:g} s, bursts of 4 per"
-        " sender, Lex latency 0 ms, Graph errors 0 %; gunicorn 2 processes × 8 threads"
+        f"closed loop: {args.connections} connections, {args.seconds:g} s, bursts of 4 per"
+        " sender; gunicorn 2 processes × 8 threads; everything on this machine's cores"
     )
     results: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        for target in ("bare", "naive", "bridge"):
-            folder = Path(tmp) / target
+        for number, item in enumerate(chosen):
+            folder = Path(tmp) / f"{number}-{item.target}"
             folder.mkdir()
             results.append(
-                scenario(target, folder, seconds=args.seconds, connections=args.connections)
+                run_scenario(item, folder, seconds=args.seconds, connections=args.connections)
             )
-    print(table(results))
+    for name in dict.fromkeys(r.scenario for r in results):
+        print(f"\n== {name}")
+        print(table([r for r in results if r.scenario == name]))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{about['time'].replace(':', '')}.json"
     path.write_text(
         json.dumps(
-            {"machine": about, "fakes": fakes, "saturation": [asdict(r) for r in results]},
+            {"machine": about, "fakes": fakes, "results": [asdict(r) for r in results]},
             indent=2,
         )
         + "\n"
     )
-    by = {r.target: r for r in results}
-    ratio = by["bridge"].ack_rps / by["naive"].ack_rps if by["naive"].ack_rps else float("nan")
-    print(f"bridge/naive ack throughput: {ratio:.1f}×   results: {path}")
+    print()
+    for line in summary(results):
+        print(line)
+    print(f"results: {path}")
+
+
+def summary(results: list[Figures]) -> list[str]:
+    """The issue's targets, as ratios of this run's own figures."""
+    by = {(r.scenario, r.target): r for r in results}
+    lines = []
+    bare, naive = by.get((SATURATION, "bare")), by.get((SATURATION, "naive"))
+    bridge, alone = by.get((SATURATION, "bridge")), by.get(("ack path alone", "bridge"))
+    if bridge and naive:
+        ratio = bridge.ack_rps / naive.ack_rps
+        lines.append(f"bridge ÷ naive ack req/s (saturation): {ratio:.2f}×")
+        if bridge.replies_per_s is not None and naive.replies_per_s:
+            lines.append(
+                f"bridge ÷ naive replies/s (saturation): "
+                f"{bridge.replies_per_s / naive.replies_per_s:.2f}×"
+            )
+    if alone and bare and alone.cpu_us_per_request and bare.cpu_us_per_request:
+        lines.append(
+            "ack path alone ÷ bare CPU µs/request: "
+            f"{alone.cpu_us_per_request / bare.cpu_us_per_request:.2f}×"
+        )
+    for r in results:
+        if r.reply_bound_per_s and r.replies_per_s is not None:
+            lines.append(
+                f"{r.scenario}: replies/s ÷ bound: {r.replies_per_s / r.reply_bound_per_s:.0%}"
+            )
+    return lines
 
 
 if __name__ == "__main__":

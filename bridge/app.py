@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from bridge import emulator, health, localmode, webhook
+from bridge import health, webhook
 from bridge.bots import Bot, make_bot
 from bridge.config import Settings
 from bridge.graph import GraphClient
@@ -135,6 +135,9 @@ def create_app(
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
     if settings.is_local:
+        # Imported only here: a production server never loads the local endpoints.
+        from bridge import emulator, localmode
+
         localmode.init_app(app, settings)
         emulator.init_app(app, settings)
     app.register_error_handler(HTTPException, _http_error)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from bridge.chat import build_delivery
 from bridge.config import LOCAL_PAGE_ID, Settings
+from bridge.connections import PerThread
 from bridge.localmode import LOCAL_PAGE_NAME, local_store_path
 from bridge.queue.sqlite import while_locked
 from bridge.signature import sign
@@ -71,16 +71,16 @@ class SentLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._connections = PerThread(
+            lambda: sqlite3.connect(
+                self.path, timeout=10, isolation_level=None, check_same_thread=False
+            )
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         while_locked(lambda: self._db().executescript(_SCHEMA), path, 10)
 
     def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            self._local.db = db
-        return db
+        return self._connections.get()
 
     def _last_reply(self, psid: str) -> int:
         """The inbox's last ``seq`` for ``psid``: what had been sent to them so far."""

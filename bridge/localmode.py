@@ -18,7 +18,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from bridge import localfaults
 from bridge.bots import local as sample_bot
 from bridge.config import LOCAL_LEX_BOT_ID, LOCAL_PAGE_ID, LOCAL_PREFIX, Settings
+from bridge.connections import PerThread
 from bridge.graph import SENDER_ACTIONS
 from bridge.limits import message_problems, units
 from bridge.queue.sqlite import while_locked
@@ -104,18 +104,18 @@ class LocalStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._connections = PerThread(self._open)
         path.parent.mkdir(parents=True, exist_ok=True)
         schema = _LOCAL_SCHEMA + localfaults.SCHEMA
         while_locked(lambda: self._db().executescript(schema), path, 10)
 
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            opened = db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            while_locked(lambda: opened.execute("PRAGMA journal_mode=WAL"), self.path, 10)
-            self._local.db = db
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        while_locked(lambda: db.execute("PRAGMA journal_mode=WAL"), self.path, 10)
         return db
+
+    def _db(self) -> sqlite3.Connection:
+        return self._connections.get()
 
     def record(self, recipient: str, body: dict[str, Any]) -> int:
         cursor = self._db().execute(

@@ -73,15 +73,20 @@ class TurnHandler:
     bot_threads: int = 4
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
-    def handle(self, job: Job) -> None:
+    def handle(self, job: Job) -> int:
+        """Answer the job's event; returns how many reply messages have now been sent.
+
+        Each part but the last is recorded in the send ledger as soon as Graph accepts it; the
+        last one is recorded by the ack that follows (one commit fewer per turn)."""
         event = events.from_json(job.payload)
         messages, sent = job.reply, job.sent
         if messages is None:
             messages, sent = self._ask_bot(job, event)
         for index in range(sent, len(messages)):
             self._send(job, event.sender_id, messages[index])
-            if not self.queue.mark_sent(job, index + 1):
+            if index + 1 < len(messages) and not self.queue.mark_sent(job, index + 1):
                 raise RetryLater("lost the job's lease while sending")
+        return len(messages)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -341,7 +346,7 @@ class Delivery:
             self._expire(job, age, now)
             return
         try:
-            self._handler.handle(job)
+            sent = self._handler.handle(job)
         except RetryLater as exc:
             self._retry(job, str(exc), cause=exc.cause)
         except GraphError as exc:
@@ -350,7 +355,7 @@ class Delivery:
             log.exception("unexpected error while handling a job", extra={"job_id": job.id})
             self._retry(job, f"internal error: {type(exc).__name__}", cause="internal")
         else:
-            self._queue.ack(job, now=self._clock())
+            self._queue.ack(job, now=self._clock(), sent=sent)
             self._throttles.pop(job.page, None)
             metrics.TURNS.inc()
             metrics.TURN_DURATION.observe(time.perf_counter() - started)

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import requests
 import responses
+from requests import Response
+from requests.adapters import HTTPAdapter
 from responses import matchers
 
 from bridge.errors import GraphError
@@ -39,16 +41,29 @@ def proof_of(secret: str, token: str, now: int) -> str:
     return hmac.new(secret.encode(), f"{token}|{now}".encode(), hashlib.sha256).hexdigest()
 
 
-class RecordingSession(requests.Session):
-    """A real Session that remembers every request it sent."""
+class RecordingAdapter(HTTPAdapter):
+    """A real transport adapter (connection pool) that remembers every request it sent."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[requests.PreparedRequest] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Response:
         self.sent.append(request)
-        return super().send(request, **kwargs)
+        return super().send(request, *args, **kwargs)
+
+
+class RecordingSession(requests.Session):
+    """A real Session whose HTTPS adapter remembers every request sent through it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.adapter = RecordingAdapter()
+        self.mount("https://", self.adapter)
+
+    @property
+    def sent(self) -> list[requests.PreparedRequest]:
+        return self.adapter.sent
 
 
 @pytest.fixture

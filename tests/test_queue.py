@@ -321,3 +321,18 @@ def test_an_old_database_gains_the_new_columns(tmp_path: Path) -> None:
         assert claimed is not None and claimed.key == "m_old"
     finally:
         upgraded.close()
+
+
+def test_the_ack_records_the_last_part_in_the_send_ledger(queue: SqliteQueue) -> None:
+    import sqlite3
+
+    queue.put([job("m1"), job("m2", "p:2")], now=0)
+    for key in ("m1", "m2"):
+        claimed = queue.claim(owner=f"w-{key}", process="p", now=1, lease=30)
+        assert claimed is not None and claimed.key == key
+        assert queue.save_reply(claimed, [{"text": "one"}, {"text": "two"}])
+        assert queue.mark_sent(claimed, 1)
+        assert queue.ack(claimed, now=2, sent=2 if key == "m1" else None)
+    with sqlite3.connect(queue.path) as db:
+        ledger = dict(db.execute("SELECT key, sent FROM jobs"))
+    assert ledger == {"m1": 2, "m2": 1}  # without a count the ack leaves the ledger as it was

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from bridge.connections import PerThread
 from bridge.errors import QueueError
 from bridge.queue import DeadLetter, Job, Message, NewJob, PageState, PutResult, Worker
+from bridge.queue.writer import Writer
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -54,6 +56,17 @@ CREATE TABLE IF NOT EXISTS pages (
     reason        TEXT,
     since         REAL
 );
+-- One row per conversation with unfinished jobs, derived from them (see _SETTLE): whether one
+-- of its jobs is running, and its head, the oldest queued job. Claiming reads the heads of
+-- idle conversations in order from an index, instead of searching all queued jobs.
+CREATE TABLE IF NOT EXISTS conversations (
+    conversation TEXT PRIMARY KEY,
+    page         TEXT NOT NULL,
+    busy         INTEGER NOT NULL,
+    head_ts      INTEGER,
+    head_id      INTEGER
+);
+CREATE INDEX IF NOT EXISTS conversations_heads ON conversations (busy, head_ts, head_id);
 CREATE TABLE IF NOT EXISTS workers (
     process   TEXT PRIMARY KEY,
     host      TEXT NOT NULL,
@@ -73,23 +86,39 @@ _JOB_COLUMNS = (
     "id, key, page, conversation, order_ts, payload, attempts, reply, sent, last_error, delivery"
 )
 
-# Only the head of a conversation (its oldest unfinished job) may be claimed, and only while no
-# job of that conversation is running and its Page is neither throttled nor paused.
+# Only the head of a conversation (its oldest queued job) may be claimed, and only while no job
+# of that conversation is running and its Page is neither throttled nor paused.
 _CLAIMABLE = """
-SELECT j.id FROM jobs AS j
-WHERE j.state = 'queued' AND j.not_before <= :now
-  AND NOT EXISTS (
-      SELECT 1 FROM jobs AS k
-      WHERE k.conversation = j.conversation AND k.id != j.id
-        AND (k.state = 'running'
-             OR (k.state = 'queued'
-                 AND (k.order_ts < j.order_ts OR (k.order_ts = j.order_ts AND k.id < j.id)))))
+SELECT c.head_id, c.conversation FROM conversations AS c JOIN jobs AS j ON j.id = c.head_id
+WHERE c.busy = 0 AND c.head_ts IS NOT NULL AND j.not_before <= :now
   AND NOT EXISTS (
       SELECT 1 FROM pages AS p
-      WHERE p.page = j.page AND (p.paused = 1 OR p.blocked_until > :now))
-ORDER BY j.order_ts, j.id
+      WHERE p.page = c.page AND (p.paused = 1 OR p.blocked_until > :now))
+ORDER BY c.head_ts, c.head_id
 LIMIT 1
 """
+
+# Bring a conversation's row in line with its jobs after any of them changed state.
+_SETTLE = """
+INSERT INTO conversations (conversation, page, busy, head_ts, head_id)
+SELECT :conversation, :page,
+       EXISTS (SELECT 1 FROM jobs WHERE conversation = :conversation AND state = 'running'),
+       head.order_ts, head.id
+FROM (SELECT 1) LEFT JOIN (
+    SELECT order_ts, id FROM jobs WHERE conversation = :conversation AND state = 'queued'
+    ORDER BY order_ts, id LIMIT 1) AS head ON true
+WHERE true  -- without it SQLite would read the ON CONFLICT below as a join constraint
+ON CONFLICT (conversation) DO UPDATE
+SET busy = excluded.busy, head_ts = excluded.head_ts, head_id = excluded.head_id
+"""
+_FORGET_IDLE = "DELETE FROM conversations WHERE conversation = ? AND busy = 0 AND head_ts IS NULL"
+
+
+def _settle(connection: sqlite3.Connection, conversations: dict[str, str]) -> None:
+    """Recompute the rows of ``conversations`` (conversation → Page) from their jobs."""
+    for conversation, page in conversations.items():
+        connection.execute(_SETTLE, {"conversation": conversation, "page": page})
+        connection.execute(_FORGET_IDLE, (conversation,))
 
 
 def while_locked(operation: Callable[[], object], path: Path, timeout: float) -> None:
@@ -115,63 +144,69 @@ class SqliteQueue:
     def __init__(self, path: Path, *, busy_timeout: float = 10.0) -> None:
         self.path = path
         self._busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
-        self._lock = threading.Lock()
+        self._connections = PerThread(self._open)
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = Writer(self._open, path.with_name(f"{path.name}-lock"))
         while_locked(self._create_schema, path, busy_timeout)
 
     def _create_schema(self) -> None:
-        connection = self._connection()
-        connection.executescript(SCHEMA)
-        present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
-        for column, definition in _ADDED_COLUMNS.items():
-            if column not in present:
-                connection.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
+        # Its own connection, closed at once: a process that only creates the queue (the
+        # server's master before it forks its workers) keeps no connection open.
+        connection = self._open()
+        try:
+            connection.executescript(SCHEMA)
+            present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
+            for column, definition in _ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
+            self._fill_conversations(connection)
+        finally:
+            connection.close()
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            try:
-                connection = sqlite3.connect(
-                    self.path,
-                    timeout=self._busy_timeout,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-            except sqlite3.Error as exc:
-                raise QueueError(f"cannot open queue database {self.path}: {exc}") from exc
-            opened = connection
-            while_locked(
-                lambda: opened.execute("PRAGMA journal_mode=WAL"), self.path, self._busy_timeout
+    @staticmethod
+    def _fill_conversations(connection: sqlite3.Connection) -> None:
+        """A database from before the conversations table: derive its rows once."""
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            if connection.execute("SELECT 1 FROM conversations LIMIT 1").fetchone() is None:
+                rows = connection.execute(
+                    "SELECT conversation, MAX(page) FROM jobs"
+                    " WHERE state IN ('queued', 'running') GROUP BY conversation"
+                ).fetchall()
+                _settle(connection, dict(rows))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
             )
-            # FULL: a committed job survives power loss too, not only a killed process.
-            connection.execute("PRAGMA synchronous=FULL")
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append((threading.current_thread(), connection))
+        except sqlite3.Error as exc:
+            raise QueueError(f"cannot open queue database {self.path}: {exc}") from exc
+        while_locked(
+            lambda: connection.execute("PRAGMA journal_mode=WAL"), self.path, self._busy_timeout
+        )
+        # FULL: a committed job survives power loss too, not only a killed process.
+        connection.execute("PRAGMA synchronous=FULL")
         return connection
 
-    @contextmanager
-    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
-        """An immediate (write-locking) transaction; any SQLite error becomes ``QueueError``."""
-        connection = self._connection()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise QueueError(f"{what} failed: {exc}") from exc
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, for reads (WAL readers never wait for the writer)."""
+        return self._connections.get()
+
+    def _transaction(self, what: str, operation: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``operation`` in a write transaction (shared with this process's other
+        writers, see ``bridge.queue.writer``); SQLite errors become ``QueueError``."""
+        return self._writer.run(what, operation)
 
     def _write(self, sql: str, params: dict[str, object] | list[object]) -> int:
-        try:
-            return self._connection().execute(sql, params).rowcount
-        except sqlite3.Error as exc:
-            raise QueueError(f"queue write failed: {exc}") from exc
+        return self._transaction("queue write", lambda c: c.execute(sql, params).rowcount)
 
     def _read(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[Any]:
         try:
@@ -185,38 +220,48 @@ class SqliteQueue:
         """Commit new jobs in one transaction; a key already present counts as a duplicate."""
         if not jobs:
             return PutResult(0, 0)
-        added = 0
-        with self._transaction("enqueue") as connection:
-            for job in jobs:
-                cursor = connection.execute(
+        rows = [
+            (job.key, job.page, job.conversation, job.order_ts, job.payload, now, job.delivery_id)
+            for job in jobs
+        ]
+
+        def insert(connection: sqlite3.Connection) -> int:
+            added = 0
+            touched: dict[str, str] = {}
+            for row in rows:
+                if connection.execute(
                     "INSERT OR IGNORE INTO jobs (key, page, conversation, order_ts, payload,"
                     " created_at, delivery) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        job.key,
-                        job.page,
-                        job.conversation,
-                        job.order_ts,
-                        job.payload,
-                        now,
-                        job.delivery_id,
-                    ),
-                )
-                added += cursor.rowcount
+                    row,
+                ).rowcount:
+                    added += 1
+                    touched[row[2]] = row[1]
+            _settle(connection, touched)
+            return added
+
+        added = self._transaction("enqueue", insert)
         return PutResult(added, len(jobs) - added)
 
     # --- delivery's side -------------------------------------------------------------------
 
     def claim(self, *, owner: str, process: str, now: float, lease: float) -> Job | None:
         """Take the oldest claimable job for ``lease`` seconds, or None if there is none."""
-        with self._transaction("claim") as connection:
+
+        def take(connection: sqlite3.Connection) -> tuple[Any, ...] | None:
             row = connection.execute(_CLAIMABLE, {"now": now}).fetchone()
             if row is None:
                 return None
-            claimed = connection.execute(
+            claimed: tuple[Any, ...] = connection.execute(
                 "UPDATE jobs SET state = 'running', owner = ?, process = ?, lease_until = ?,"
                 f" attempts = attempts + 1 WHERE id = ? RETURNING {_JOB_COLUMNS}",
                 (owner, process, now + lease, row[0]),
             ).fetchone()
+            _settle(connection, {claimed[3]: claimed[2]})
+            return claimed
+
+        claimed = self._transaction("claim", take)
+        if claimed is None:
+            return None
         (
             job_id,
             key,
@@ -245,11 +290,25 @@ class SqliteQueue:
             delivery_id=delivery,
         )
 
-    def _finish_running(self, job: Job, assignments: str, params: dict[str, object]) -> bool:
+    def _finish_running(
+        self, job: Job, assignments: str, params: dict[str, object], *, what: str = "update"
+    ) -> bool:
+        """Change a job this owner still holds; False if its lease was lost meanwhile.
+        ``what`` names a change of state (``ack``, ``retry``…), after which its conversation's
+        row follows."""
         sql = (
             f"UPDATE jobs SET {assignments} WHERE id = :id AND owner = :owner AND state = 'running'"
         )
-        return self._write(sql, {**params, "id": job.id, "owner": job.owner}) == 1
+        values = {**params, "id": job.id, "owner": job.owner}
+
+        def change(connection: sqlite3.Connection) -> bool:
+            if connection.execute(sql, values).rowcount != 1:
+                return False
+            if what != "update":
+                _settle(connection, {job.conversation: job.page})
+            return True
+
+        return self._transaction(what, change)
 
     def save_reply(self, job: Job, messages: list[Message]) -> bool:
         """Store the bot's rendered reply so a retry never asks the bot again."""
@@ -261,12 +320,14 @@ class SqliteQueue:
         """Record that the first ``count`` reply messages reached the Graph API (the ledger)."""
         return self._finish_running(job, "sent = :count", {"count": count})
 
-    def ack(self, job: Job, *, now: float) -> bool:
-        """The job is done: its whole reply was sent."""
+    def ack(self, job: Job, *, now: float, sent: int | None = None) -> bool:
+        """The job is done: its whole reply was sent (``sent`` messages, for the ledger)."""
         return self._finish_running(
             job,
-            "state = 'done', owner = NULL, process = NULL, finished_at = :now, last_error = NULL",
-            {"now": now},
+            "state = 'done', owner = NULL, process = NULL, finished_at = :now, last_error = NULL,"
+            " sent = COALESCE(:sent, sent)",
+            {"now": now, "sent": sent},
+            what="ack",
         )
 
     def retry(self, job: Job, *, at: float, error: str, refund: bool = False) -> bool:
@@ -280,6 +341,7 @@ class SqliteQueue:
             "state = 'queued', owner = NULL, process = NULL, not_before = :at,"
             " lease_until = 0, last_error = :error, attempts = attempts - :refund",
             {"at": at, "error": error, "refund": 1 if refund else 0},
+            what="retry",
         )
 
     def drop(self, job: Job, *, reason: str, now: float) -> bool:
@@ -289,6 +351,7 @@ class SqliteQueue:
             "state = 'dropped', owner = NULL, process = NULL, finished_at = :now,"
             " last_error = :reason",
             {"now": now, "reason": reason},
+            what="drop",
         )
 
     def bury(self, job: Job, *, reason: str, now: float) -> bool:
@@ -298,6 +361,7 @@ class SqliteQueue:
             "state = 'dead', owner = NULL, process = NULL, finished_at = :now,"
             " last_error = :reason",
             {"now": now, "reason": reason},
+            what="bury",
         )
 
     # --- liveness ----------------------------------------------------------------------------
@@ -318,7 +382,8 @@ class SqliteQueue:
     def release_stale(self, *, now: float, stale_after: float, dead: list[str]) -> int:
         """Requeue running jobs whose lease ran out, whose process stopped reporting, or whose
         process is known dead; forget those processes. Returns how many jobs were released."""
-        with self._transaction("release") as connection:
+
+        def release(connection: sqlite3.Connection) -> int:
             stale = [
                 row[0]
                 for row in connection.execute(
@@ -331,12 +396,15 @@ class SqliteQueue:
                 "UPDATE jobs SET state = 'queued', owner = NULL, process = NULL, lease_until = 0,"
                 " last_error = 'released: its worker stopped'"
                 " WHERE state = 'running' AND (lease_until <= ? OR process IS NULL"
-                f" OR process IN ({marks}))",
+                f" OR process IN ({marks})) RETURNING conversation, page",
                 (now, *gone),
-            ).rowcount
+            ).fetchall()
+            _settle(connection, dict(released))
             if gone:
                 connection.execute(f"DELETE FROM workers WHERE process IN ({marks})", gone)
-        return released
+            return len(released)
+
+        return self._transaction("release", release)
 
     # --- Pages ---------------------------------------------------------------------------------
 
@@ -454,11 +522,18 @@ class SqliteQueue:
             params.append(reason)
         if not (ids or reason or everything):
             return 0
-        return self._write(
-            "UPDATE jobs SET state = 'queued', attempts = 0, not_before = 0, finished_at = NULL,"
-            f" owner = NULL, process = NULL WHERE {where}",
-            params,
-        )
+
+        def requeue(connection: sqlite3.Connection) -> int:
+            requeued = connection.execute(
+                "UPDATE jobs SET state = 'queued', attempts = 0, not_before = 0,"
+                f" finished_at = NULL, owner = NULL, process = NULL WHERE {where}"
+                " RETURNING conversation, page",
+                params,
+            ).fetchall()
+            _settle(connection, dict(requeued))
+            return len(requeued)
+
+        return self._transaction("requeue", requeue)
 
     def purge(self, *, before: float) -> int:
         """Forget done and dropped jobs finished before ``before``; their keys stop deduping."""
@@ -468,18 +543,7 @@ class SqliteQueue:
         )
 
     def close(self) -> None:
-        """Close the connections of this thread and of threads that ended.
-
-        A connection still used by a live thread (a delivery thread finishing a turn after a
-        shutdown released its job) is left to that thread: closing it under it is unsafe.
-        """
-        current = threading.current_thread()
-        with self._lock:
-            keep = []
-            for thread, connection in self._connections:
-                if thread is current or not thread.is_alive():
-                    connection.close()
-                else:
-                    keep.append((thread, connection))
-            self._connections = keep
-        self._local = threading.local()
+        """Commit what is pending and stop the writer thread; close this thread's connection
+        and those of threads that ended (see ``PerThread.close``). The queue stays usable."""
+        self._writer.close()
+        self._connections.close()

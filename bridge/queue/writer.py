@@ -1,0 +1,170 @@
+"""Group commit: every write of a process runs on one thread, many callers per transaction.
+
+SQLite has one write lock per database. Taken by each thread for each small change, it is
+fought over (SQLite's busy handler sleeps 1, 2, 5 … 100 ms between tries, which is where a
+webhook's tail latency went) and each commit waits for its own fsync. Here each process has one
+writer thread: callers hand it a function and wait; it runs every function waiting at that
+moment inside one ``BEGIN IMMEDIATE`` … ``COMMIT`` (each in its own savepoint, so one failing
+change does not undo the others) and wakes them all after one fsync. Between processes the
+write lock is taken in turn through an exclusive ``flock`` on a file beside the database,
+which hands it over as soon as it is free instead of after a sleep.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from bridge.errors import QueueError
+
+T = TypeVar("T")
+
+MAX_BATCH = 512  # changes per transaction: bounds how long one commit keeps others waiting
+
+
+class _Change(Generic[T]):
+    """One caller's change; ``done`` is held until the change is committed (or failed)."""
+
+    __slots__ = ("done", "error", "operation", "result", "what")
+
+    def __init__(self, what: str, operation: Callable[[sqlite3.Connection], T]) -> None:
+        self.what = what
+        self.operation = operation
+        self.done = threading.Lock()  # cheaper than an Event: acquired now, released once
+        self.done.acquire()
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+
+class Writer:
+    """The one thread of this process that writes to the database (started on first use)."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], lock_path: Path) -> None:
+        self._connect = connect
+        self._lock_path = lock_path
+        self._condition = threading.Condition()
+        self._pending: list[_Change[object]] = []
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._stopping = False
+        # Counts for this process (group commit's measure): changes taken into transactions,
+        # and transactions committed.
+        self.taken = 0
+        self.transactions = 0
+
+    def run(self, what: str, operation: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``operation`` in the next transaction and return its result once committed.
+
+        An ``sqlite3.Error`` (in the operation or at commit) becomes ``QueueError``; any other
+        exception of the operation is raised here as it is, and its changes are undone.
+        """
+        change: _Change[T] = _Change(what, operation)
+        with self._condition:
+            self._ensure_thread()
+            self._pending.append(change)  # type: ignore[arg-type]
+            self._condition.notify()
+        change.done.acquire()
+        if change.error is not None:
+            raise change.error
+        return change.result  # type: ignore[return-value]
+
+    @property
+    def waiting(self) -> int:
+        """Changes handed over and not yet taken into a transaction."""
+        with self._condition:
+            return len(self._pending)
+
+    def close(self) -> None:
+        """Commit what is pending, then stop the thread (a later ``run`` starts a new one)."""
+        with self._condition:
+            thread = self._thread if self._pid == os.getpid() else None
+            if thread is None:
+                return
+            self._stopping = True
+            self._condition.notify()
+        thread.join()
+        with self._condition:
+            if self._thread is thread:
+                self._thread = None
+            self._stopping = False
+
+    def _ensure_thread(self) -> None:
+        # Called with the condition held. A forked child gets its own thread (threads do not
+        # survive fork; the parent's pending changes were the parent's). A stopping thread
+        # commits what is pending before it ends.
+        if self._thread is not None and self._pid == os.getpid():
+            return
+        self._pending = []
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._loop, name="queue-writer", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        try:
+            connection = self._connect()
+            lock = self._lock_path.open("a")
+        except (OSError, QueueError) as exc:
+            # Nothing can be written: fail what waits; the next change tries again.
+            error = exc if isinstance(exc, QueueError) else QueueError(f"queue lock: {exc}")
+            with self._condition:
+                failed, self._pending = self._pending, []
+                self._thread = None
+            for change in failed:
+                change.error = error
+                change.done.release()
+            return
+        with lock:
+            while True:
+                with self._condition:
+                    while not self._pending and not self._stopping:
+                        self._condition.wait()
+                    if not self._pending:
+                        break
+                    batch = self._pending[:MAX_BATCH]
+                    del self._pending[:MAX_BATCH]
+                    self.taken += len(batch)
+                if self._commit(connection, lock.fileno(), batch):
+                    self.transactions += 1
+        connection.close()
+
+    @staticmethod
+    def _commit(connection: sqlite3.Connection, lock: int, batch: list[_Change[object]]) -> bool:
+        """Run ``batch`` in one transaction; True if it was committed."""
+        committed = False
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for change in batch:
+                connection.execute("SAVEPOINT change")
+                try:
+                    change.result = change.operation(connection)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    connection.execute("ROLLBACK TO change")
+                    change.error = (
+                        QueueError(f"{change.what} failed: {exc}")
+                        if isinstance(exc, sqlite3.Error)
+                        else exc
+                    )
+                connection.execute("RELEASE change")
+            connection.execute("COMMIT")
+            committed = True
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                try:
+                    connection.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite already rolled back (e.g. after an I/O error)
+            for change in batch:
+                change.result = None
+                if change.error is None:
+                    change.error = QueueError(f"{change.what} failed: {exc}")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            for change in batch:
+                change.done.release()
+        return committed
