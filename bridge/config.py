@@ -12,14 +12,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from bridge.errors import ConfigError
+from bridge.events import NO_TEXT_KINDS
 
 T = TypeVar("T")
 
 MODES = ("production", "local")
-BOTS = ("lexv2", "local")
+BOTS = ("lexv2", "lexv1", "local")
 QUEUES = ("sqlite",)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")
@@ -35,11 +36,14 @@ LOCAL_PREFIX = "/local"
 
 _LEX_BOT_ID = re.compile(r"^[0-9A-Za-z]{10}$")
 _LEX_ALIAS_ID = re.compile(r"^[0-9A-Za-z]{1,100}$")
+_LEX_V1_BOT_NAME = re.compile(r"^(?=.{2,50}$)([A-Za-z]_?)+$")
+_LEX_V1_ALIAS = re.compile(r"^(\$LATEST|(?=.{1,100}$)([A-Za-z]_?)+)$")
 _LOCALE = re.compile(r"^[a-z]{2}_[A-Z]{2}$")
 _GRAPH_VERSION = re.compile(r"^v\d+\.\d+$")
 _URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
 _TOKEN = re.compile(r"^[\x21-\x7e]{16,}$")  # printable, no spaces: fits an Authorization header
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"  # gunicorn's own default
+MAX_INPUT_TEXT = 1024  # Lex's limit on the text of a turn
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Settings:
     verify_token: str = field(repr=False)
     page_access_token: str = field(repr=False)
     page_id: str | None = None
+    app_id: str | None = None
     mode: str = "production"
     graph_api_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v25.0"
@@ -59,9 +64,15 @@ class Settings:
     lex_bot_alias_id: str = ""
     lex_locale_id: str = "en_US"
     lex_endpoint_url: str | None = None
+    lex_bot_name: str = ""
+    lex_bot_alias: str = ""
     aws_region: str | None = None
     lex_read_timeout: float = 40.0
+    v1_attributes: bool = False
     fallback_text: str = "Sorry, something went wrong on our side. Please try again in a moment."
+    no_text_inputs: tuple[tuple[str, str], ...] = ()
+    no_text_reply_kinds: frozenset[str] = frozenset()
+    no_text_reply: str = "Sorry, I can only read text messages."
     sender_actions: bool = True
     db_path: Path = Path("var/bridge.db")
     queue: str = "sqlite"
@@ -137,6 +148,9 @@ class Settings:
                 "digits, e.g. 1234567890",
                 None,  # local mode too: recorded deliveries for any Page can be replayed
             ),
+            app_id=env.matching(
+                "FB_APP_ID", re.compile(r"^\d{1,30}$"), "digits, e.g. 1517776481860111", None
+            ),
             mode=mode,
             graph_api_url=env.matching(
                 "FB_GRAPH_API_URL",
@@ -151,15 +165,21 @@ class Settings:
             ),
             graph_timeout=env.number("FB_GRAPH_TIMEOUT", 10.0, low=0.5, high=120),
             bot=bot,
-            lex_bot_id=lex[0],
-            lex_bot_alias_id=lex[1],
-            lex_locale_id=lex[2],
-            lex_endpoint_url=lex[3],
+            lex_bot_id=lex.bot_id,
+            lex_bot_alias_id=lex.alias_id,
+            lex_locale_id=lex.locale,
+            lex_endpoint_url=lex.endpoint_url,
+            lex_bot_name=lex.bot_name,
+            lex_bot_alias=lex.bot_alias,
             # botocore reads only AWS_DEFAULT_REGION; AWS_REGION (what other SDKs and the CLI
             # read first) is passed on explicitly. Unset: boto3's own chain decides.
             aws_region=env.text("AWS_REGION", "") or None,
             lex_read_timeout=env.number("LEX_READ_TIMEOUT", 40.0, low=31, high=300),
+            v1_attributes=env.boolean("BRIDGE_V1_ATTRIBUTES", False),
             fallback_text=env.text("BRIDGE_FALLBACK_TEXT", cls.fallback_text),
+            no_text_inputs=env.kind_texts("BRIDGE_NO_TEXT_INPUTS", NO_TEXT_KINDS),
+            no_text_reply_kinds=env.kinds("BRIDGE_NO_TEXT_REPLY_KINDS", NO_TEXT_KINDS),
+            no_text_reply=env.text("BRIDGE_NO_TEXT_REPLY", cls.no_text_reply),
             sender_actions=env.boolean("BRIDGE_SENDER_ACTIONS", True),
             db_path=Path(env.text("BRIDGE_DB", "var/bridge.db")),
             queue=env.choice("BRIDGE_QUEUE", QUEUES, "sqlite"),
@@ -197,16 +217,41 @@ class Settings:
         return settings
 
 
-def _lex_settings(env: _Reader, bot: str, port: int) -> tuple[str, str, str, str | None]:
-    """Bot id, alias id, locale and endpoint override for the chosen backend."""
+class _Lex(NamedTuple):
+    bot_id: str = ""
+    alias_id: str = ""
+    locale: str = "en_US"
+    endpoint_url: str | None = None
+    bot_name: str = ""
+    bot_alias: str = ""
+
+
+def _lex_settings(env: _Reader, bot: str, port: int) -> _Lex:
+    """The chosen backend's bot: V2 ids, locale and endpoint override, or V1 name and alias."""
     locale = env.matching("LEX_LOCALE_ID", _LOCALE, "a locale such as en_US or ko_KR", "en_US")
     if bot == "local":
-        return (
+        return _Lex(
             LOCAL_LEX_BOT_ID,
             LOCAL_LEX_ALIAS_ID,
             locale,
             f"http://127.0.0.1:{port}{LOCAL_PREFIX}/lex",
         )
+    if bot == "lexv1":
+        name = env.matching(
+            "LEX_BOT_NAME",
+            _LEX_V1_BOT_NAME,
+            "the Lex V1 bot's name (2-50 letters, single underscores between), e.g. FluBot",
+            "",
+            required=True,
+        )
+        alias = env.matching(
+            "LEX_BOT_ALIAS",
+            _LEX_V1_ALIAS,
+            "the Lex V1 alias name (letters, single underscores between) or $LATEST",
+            "",
+            required=True,
+        )
+        return _Lex(locale=locale, bot_name=name, bot_alias=alias)
     bot_id = env.matching(
         "LEX_BOT_ID", _LEX_BOT_ID, "the 10-character bot id, e.g. ABCDE12345", "", required=True
     )
@@ -217,7 +262,7 @@ def _lex_settings(env: _Reader, bot: str, port: int) -> tuple[str, str, str, str
         "",
         required=True,
     )
-    return bot_id, alias_id, locale, None
+    return _Lex(bot_id, alias_id, locale)
 
 
 class _Reader:
@@ -315,6 +360,40 @@ class _Reader:
         if not low <= number <= high:
             self.problem(f"{name}={number:g} is out of range: expected {hint}")
         return number
+
+    def kinds(self, name: str, known: tuple[str, ...]) -> frozenset[str]:
+        """Comma-separated names from ``known``, or ``all`` for every one of them."""
+        value = self._raw(name)
+        if value is None:
+            return frozenset()
+        names = [part.strip().lower() for part in value.split(",") if part.strip()]
+        if names == ["all"]:
+            return frozenset(known)
+        for unknown in [entry for entry in names if entry not in known]:
+            self.problem(
+                f"{name} has {unknown!r}: expected all, or some of {', '.join(known)}"
+                " separated by commas"
+            )
+        return frozenset(entry for entry in names if entry in known)
+
+    def kind_texts(self, name: str, known: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        """``kind=text`` pairs separated by commas, each kind from ``known``."""
+        value = self._raw(name)
+        if value is None:
+            return ()
+        pairs: dict[str, str] = {}
+        for part in (part for part in value.split(",") if part.strip()):
+            kind, equals, text = (piece.strip() for piece in part.partition("="))
+            kind = kind.lower()
+            if not equals or kind not in known or not text or len(text) > MAX_INPUT_TEXT:
+                self.problem(
+                    f"{name} has {part.strip()!r}: expected kind=text pairs separated by commas,"
+                    f" each kind one of {', '.join(known)} and each text 1-{MAX_INPUT_TEXT}"
+                    " characters without commas, e.g. image=photo,like=yes"
+                )
+                continue
+            pairs[kind] = text
+        return tuple(pairs.items())
 
     def boolean(self, name: str, default: bool) -> bool:
         def parse(value: str) -> bool:

@@ -1,9 +1,12 @@
 """Webhook JSON → typed inbound events; pure, no I/O.
 
-Every ``entry`` and every ``messaging`` item is read. Only what a person said to the Page
-becomes an event for the bot: text messages, quick-reply taps and postbacks. Echoes,
-deliveries, reads, reactions and everything under ``standby`` (a thread the bridge does not
-own) are skipped with a named reason; unknown keys and event types are tolerated.
+Every ``entry`` and every ``messaging`` item is read. What a person did in the conversation
+becomes an event for the bot: text, quick-reply taps, postbacks, attachments (images, audio,
+video, files, shared links, stickers, a location), referrals (m.me links, ads) and opt-ins.
+Echoes of what the Page sent are classified by the app that sent them (the bridge, another
+app, the Page Inbox) and are never events for the bot. Deliveries, reads, reactions and
+everything under ``standby`` (a thread the bridge does not own) are skipped with a named
+reason; unknown keys and event types are tolerated.
 https://developers.facebook.com/docs/messenger-platform/webhooks
 """
 
@@ -12,19 +15,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Literal
 
 _SECONDS_BEFORE = 10**11  # an epoch below this is in seconds (ms would be before 1973)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_TYPE = 40  # an attachment type longer than this is not one Meta sends
 
 # Keys of a messaging item that name an event type we know and deliberately skip.
 _SKIPPED_KINDS = (
     "delivery",
     "read",
     "reaction",
-    "referral",
-    "optin",
     "pass_thread_control",
     "take_thread_control",
     "request_thread_control",
@@ -34,16 +37,62 @@ _SKIPPED_KINDS = (
     "message_edit",
 )
 
+PAGE_INBOX_APP_ID = "263902037430900"  # Meta Business Suite's inbox: a person at the Page
+# Messenger's Like (thumbs-up) sticker, in its three sizes.
+LIKE_STICKER_IDS = frozenset({"369239263222822", "369239343222814", "369239383222810"})
+# Attachment types with a kind of their own; any other type (reels, posts, products,
+# bookings, types Meta adds later) is of kind "other".
+ATTACHMENT_KINDS = ("image", "audio", "video", "file", "fallback", "sticker", "location")
+# The kinds of events that carry no text: what the bot gets instead is chosen by kind.
+NO_TEXT_KINDS = (*ATTACHMENT_KINDS, "like", "other", "referral", "optin")
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """One attachment of a message. ``type`` is Messenger's, except that a sticker sent the
+    old way (an ``image`` with a ``sticker_id``) is a ``sticker``; the other fields are set
+    only when Messenger gave them."""
+
+    type: str
+    url: str | None = None
+    title: str | None = None
+    sticker_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTo:
+    """The message a person replied to (swiped or long-pressed in Messenger)."""
+
+    mid: str
+    is_self_reply: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralData:
+    """Where a person came from: an m.me link's ``ref``, an ad, a QR code, the chat plugin."""
+
+    source: str = ""
+    type: str = ""
+    ref: str | None = None
+    ad_id: str | None = None
+    referer_uri: str | None = None
+    ads_context: tuple[tuple[str, str], ...] = ()
+
 
 @dataclass(frozen=True, slots=True)
 class TextMessage:
-    """A person typed text."""
+    """A person typed text (maybe with attachments, e.g. the preview of a link they typed)."""
 
     page_id: str
     sender_id: str
     timestamp: int
     mid: str
     text: str
+    attachments: tuple[Media, ...] = ()
+    reply_to: ReplyTo | None = None
+    referral: ReferralData | None = None  # the message came from an ad
     kind: Literal["text"] = "text"
 
 
@@ -70,10 +119,80 @@ class Postback:
     mid: str | None
     title: str
     payload: str
+    referral: ReferralData | None = None  # Get Started in a new thread from a link or an ad
     kind: Literal["postback"] = "postback"
 
 
-Event = TextMessage | QuickReply | Postback
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A person sent attachments without text: images, audio, video, files, shared links,
+    stickers, a location."""
+
+    page_id: str
+    sender_id: str
+    timestamp: int
+    mid: str
+    attachments: tuple[Media, ...]
+    reply_to: ReplyTo | None = None
+    referral: ReferralData | None = None
+    kind: Literal["attachment"] = "attachment"
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """A person who already has a thread came back through an m.me link or an ad."""
+
+    page_id: str
+    sender_id: str
+    timestamp: int
+    referral: ReferralData
+    mid: str | None = None  # referrals carry no message id (see dedupe_key)
+    kind: Literal["referral"] = "referral"
+
+
+@dataclass(frozen=True, slots=True)
+class Optin:
+    """A person opted in (Send to Messenger), or started or stopped marketing messages.
+
+    The ``notification_messages_token`` is deliberately not kept: it is a credential for
+    sending to the person, and events end up in the queue and in the bot's request."""
+
+    page_id: str
+    sender_id: str
+    timestamp: int
+    optin_type: str = ""  # "notification_messages"; "" for the classic plugin opt-in
+    ref: str | None = None
+    payload: str | None = None
+    title: str | None = None
+    status: str | None = None  # notification_messages_status: STOP / RESUME NOTIFICATIONS
+    frequency: str | None = None
+    timezone: str | None = None
+    token_expiry: int | None = None
+    mid: str | None = None  # opt-ins carry no message id (see dedupe_key)
+    kind: Literal["optin"] = "optin"
+
+
+Event = TextMessage | QuickReply | Postback | Attachment | Referral | Optin
+
+EchoOrigin = Literal["bridge", "page_inbox", "other_app", "unknown_app"]
+
+
+@dataclass(frozen=True, slots=True)
+class Echo:
+    """A message the Page sent, echoed back by Messenger; never an event for the bot.
+
+    ``origin`` says who sent it: this bridge's app, the Page Inbox (a person at the Page),
+    another app, or ``unknown_app`` when the echo names no app or the bridge's own app id is
+    not configured. ``standby``: it arrived for a thread the bridge does not own."""
+
+    page_id: str
+    recipient_id: str
+    timestamp: int
+    mid: str
+    app_id: str | None
+    origin: EchoOrigin
+    metadata: str | None = None
+    standby: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,73 +204,122 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class ParseResult:
-    """The events to hand to the bot, the items skipped, and whether the body had our shape."""
+    """The events to hand to the bot, the items skipped, whether the body had our shape, and
+    the echoes (also counted as skipped) for whoever tracks who is talking in a thread."""
 
     events: list[Event]
     skipped: list[Skipped]
     well_formed: bool = True
+    echoes: list[Echo] = field(default_factory=list)
 
 
-def parse_webhook(body: object, *, page_id: str | None = None) -> ParseResult:
-    """Read a decoded webhook body; ``page_id`` (if given) drops entries for other Pages."""
+def parse_webhook(
+    body: object, *, page_id: str | None = None, app_id: str | None = None
+) -> ParseResult:
+    """Read a decoded webhook body; ``page_id`` (if given) drops entries for other Pages,
+    ``app_id`` (the bridge's own app, if known) tells its echoes from other apps'."""
     if not isinstance(body, dict) or body.get("object") != "page":
         return ParseResult([], [Skipped("not_page_object")], well_formed=False)
     entries = body.get("entry")
     if not isinstance(entries, list):
         return ParseResult([], [Skipped("no_entry_list")], well_formed=False)
-    events: list[Event] = []
-    skipped: list[Skipped] = []
+    result = ParseResult([], [])
     for entry in entries:
-        for item in _entry_items(entry, page_id, skipped):
-            result = to_event(item, entry)
-            if isinstance(result, Skipped):
-                skipped.append(result)
+        for item in _entry_items(entry, page_id, result, app_id):
+            parsed = to_event(item, entry, app_id=app_id)
+            if isinstance(parsed, Skipped):
+                result.skipped.append(parsed)
+            elif isinstance(parsed, Echo):
+                result.echoes.append(parsed)
+                result.skipped.append(Skipped("echo"))
             else:
-                events.append(result)
-    return ParseResult(events, skipped)
+                result.events.append(parsed)
+    return result
 
 
-def _entry_items(entry: object, page_id: str | None, skipped: list[Skipped]) -> list[Any]:
-    """The messaging items of one entry that may carry events for the bot."""
+def _entry_items(
+    entry: object, page_id: str | None, result: ParseResult, app_id: str | None
+) -> list[Any]:
+    """The messaging items of one entry that may carry events for the bot; standby items are
+    counted as skipped, and their echoes kept."""
     if not isinstance(entry, dict):
-        skipped.append(Skipped("malformed_entry"))
+        result.skipped.append(Skipped("malformed_entry"))
         return []
     if page_id is not None and str(entry.get("id")) != page_id:
-        skipped.append(Skipped("other_page"))
+        result.skipped.append(Skipped("other_page"))
         return []
     standby = entry.get("standby")
     if isinstance(standby, list):
-        skipped.extend(Skipped("standby") for _ in standby)
+        for item in standby:
+            result.skipped.append(Skipped("standby"))
+            if is_echo(item):
+                result.echoes.append(to_echo(item, entry, app_id=app_id, standby=True))
     items = entry.get("messaging")
     if items is None:
         if not isinstance(standby, list):
-            skipped.append(Skipped("no_messaging"))
+            result.skipped.append(Skipped("no_messaging"))
         return []
     if not isinstance(items, list):
-        skipped.append(Skipped("malformed_entry"))
+        result.skipped.append(Skipped("malformed_entry"))
         return []
     return items
 
 
-def to_event(item: object, entry: dict[str, Any]) -> Event | Skipped:
-    """Turn one ``messaging`` item into an event, or say why it is skipped."""
+def is_echo(item: object) -> bool:
+    """A messaging item that echoes a message the Page sent (``message.is_echo``)."""
+    message = item.get("message") if isinstance(item, dict) else None
+    return isinstance(message, dict) and bool(message.get("is_echo"))
+
+
+def echo_origin(app_id: str | None, own_app_id: str | None) -> EchoOrigin:
+    """Who sent an echoed message, from the echo's ``app_id`` and the bridge's own app id."""
+    if app_id == PAGE_INBOX_APP_ID:
+        return "page_inbox"
+    if not app_id or not own_app_id:
+        return "unknown_app"
+    return "bridge" if app_id == own_app_id else "other_app"
+
+
+def is_page_inbox_echo(echo: Echo) -> bool:
+    """A person at the Page wrote in the thread from the Page Inbox (Meta Business Suite)."""
+    return echo.origin == "page_inbox"
+
+
+def to_echo(
+    item: dict[str, Any], entry: dict[str, Any], *, app_id: str | None, standby: bool = False
+) -> Echo:
+    """An echo item as an ``Echo``; the Page is the sender, the person the recipient."""
+    message = item["message"]
+    echo_app = _str(message.get("app_id")) or None
+    return Echo(
+        page_id=_id_of(item.get("sender")) or _str(entry.get("id")),
+        recipient_id=_id_of(item.get("recipient")),
+        timestamp=_millis(item.get("timestamp"), entry.get("time")),
+        mid=_str(message.get("mid")),
+        app_id=echo_app,
+        origin=echo_origin(echo_app, app_id),
+        metadata=_optional(message.get("metadata")),
+        standby=standby,
+    )
+
+
+def to_event(
+    item: object, entry: dict[str, Any], *, app_id: str | None = None
+) -> Event | Echo | Skipped:
+    """Turn one ``messaging`` item into an event or an echo, or say why it is skipped."""
     if not isinstance(item, dict):
         return Skipped("malformed_item")
+    if is_echo(item):
+        return to_echo(item, entry, app_id=app_id)
     sender_id = _id_of(item.get("sender"))
     page_id = _id_of(item.get("recipient")) or _str(entry.get("id"))
     timestamp = _millis(item.get("timestamp"), entry.get("time"))
-    message = item.get("message")
-    if isinstance(message, dict):
-        if message.get("is_echo"):
-            return Skipped("echo")
-        if not sender_id or not page_id:
-            return Skipped("no_sender")
-        return _message_event(message, page_id, sender_id, timestamp)
-    postback = item.get("postback")
-    if isinstance(postback, dict):
-        if not sender_id or not page_id:
-            return Skipped("no_sender")
-        return _postback_event(postback, page_id, sender_id, timestamp)
+    for key, build in _BUILDERS:
+        value = item.get(key)
+        if isinstance(value, dict):
+            if not sender_id or not page_id:
+                return Skipped("no_sender")
+            return build(value, page_id, sender_id, timestamp)
     for kind in _SKIPPED_KINDS:
         if kind in item:
             return Skipped(kind)
@@ -170,9 +338,17 @@ def _message_event(
         payload = _text(quick_reply.get("payload"))
         if payload.strip():
             return QuickReply(page_id, sender_id, timestamp, mid, text, payload)
-    if not text.strip():
-        return Skipped("attachment" if message.get("attachments") else "no_text")
-    return TextMessage(page_id, sender_id, timestamp, mid, text)
+    attachments = to_media(message.get("attachments"))
+    reply_to = _reply_to(message.get("reply_to"))
+    referral = to_referral(message.get("referral"))
+    if text.strip():
+        return TextMessage(
+            page_id, sender_id, timestamp, mid, text, attachments, reply_to, referral
+        )
+    if attachments:
+        return Attachment(page_id, sender_id, timestamp, mid, attachments, reply_to, referral)
+    # Attachments we cannot read (no type) are as good as none.
+    return Skipped("bad_attachment" if message.get("attachments") else "no_text")
 
 
 def _postback_event(
@@ -183,27 +359,180 @@ def _postback_event(
     if not payload.strip() and not title.strip():
         return Skipped("empty_postback")
     mid = _str(postback.get("mid")) or None
-    return Postback(page_id, sender_id, timestamp, mid, title, payload)
+    referral = to_referral(postback.get("referral"))
+    return Postback(page_id, sender_id, timestamp, mid, title, payload, referral)
 
 
-def bot_input(event: Event) -> str:
-    """The text the bot receives: what was typed, or the tapped choice's payload."""
+def _referral_event(
+    referral: dict[str, Any], page_id: str, sender_id: str, timestamp: int
+) -> Event | Skipped:
+    data = to_referral(referral)
+    if data is None:
+        return Skipped("empty_referral")
+    return Referral(page_id, sender_id, timestamp, data)
+
+
+def _optin_event(
+    optin: dict[str, Any], page_id: str, sender_id: str, timestamp: int
+) -> Event | Skipped:
+    return Optin(
+        page_id,
+        sender_id,
+        timestamp,
+        optin_type=_str(optin.get("type")),
+        ref=_optional(optin.get("ref")),
+        payload=_optional(optin.get("payload")),
+        title=_optional(optin.get("title")),
+        status=_optional(optin.get("notification_messages_status")),
+        frequency=_optional(optin.get("notification_messages_frequency")),
+        timezone=_optional(optin.get("notification_messages_timezone")),
+        token_expiry=_millis(optin.get("token_expiry_timestamp")) or None,
+    )
+
+
+# Which key of a messaging item makes which event; the first present wins.
+_BUILDERS = (
+    ("message", _message_event),
+    ("postback", _postback_event),
+    ("referral", _referral_event),
+    ("optin", _optin_event),
+)
+
+
+def to_media(attachments: object) -> tuple[Media, ...]:
+    """A message's attachments; unreadable ones are left out. While Meta moves stickers from
+    ``image`` to ``sticker`` attachments, one sticker may come as both: it is kept once."""
+    if not isinstance(attachments, list):
+        return ()
+    result: list[Media] = []
+    stickers: set[str] = set()
+    for attachment in attachments:
+        media = _media(attachment)
+        if media is None:
+            continue
+        if media.sticker_id is not None:
+            if media.sticker_id in stickers:
+                continue
+            stickers.add(media.sticker_id)
+        result.append(media)
+    return tuple(result)
+
+
+def _media(attachment: object) -> Media | None:
+    if not isinstance(attachment, dict):
+        return None
+    kind = _str(attachment.get("type"))
+    if not kind or len(kind) > _MAX_TYPE:
+        return None
+    payload = attachment.get("payload")
+    payload = payload if isinstance(payload, dict) else {}
+    sticker_id = _str(payload.get("sticker_id")) or None
+    latitude, longitude = _coordinates(payload.get("coordinates"))
+    return Media(
+        type="sticker" if sticker_id and kind == "image" else kind,
+        # Fallbacks and locations have carried url and title beside the payload, too.
+        url=_optional(payload.get("url")) or _optional(attachment.get("url")),
+        title=_optional(payload.get("title")) or _optional(attachment.get("title")),
+        sticker_id=sticker_id,
+        latitude=latitude,
+        longitude=longitude,
+    )
+
+
+def _coordinates(value: object) -> tuple[float | None, float | None]:
+    if not isinstance(value, dict):
+        return None, None
+    latitude, longitude = _number(value.get("lat")), _number(value.get("long"))
+    if latitude is None or longitude is None:
+        return None, None
+    return latitude, longitude
+
+
+def _reply_to(value: object) -> ReplyTo | None:
+    if not isinstance(value, dict):
+        return None
+    mid = _str(value.get("mid"))
+    if not mid:
+        return None
+    self_reply = value.get("is_self_reply")
+    return ReplyTo(mid, self_reply if isinstance(self_reply, bool) else None)
+
+
+def to_referral(value: object) -> ReferralData | None:
+    """A ``referral`` object (of a referral event, a postback or a message), if it says
+    anything."""
+    if not isinstance(value, dict):
+        return None
+    context = value.get("ads_context_data")
+    data = ReferralData(
+        source=_str(value.get("source")),
+        type=_str(value.get("type")),
+        ref=_optional(value.get("ref")),
+        ad_id=_str(value.get("ad_id")) or None,
+        referer_uri=_optional(value.get("referer_uri")),
+        ads_context=tuple(
+            (str(key), text)
+            for key, item in (context.items() if isinstance(context, dict) else [])
+            if (text := _str(item))
+        ),
+    )
+    return data if data.source or data.ref or data.ad_id else None
+
+
+def is_like(media: Media) -> bool:
+    """Messenger's Like (thumbs-up) sticker, in any of its sizes."""
+    return media.type == "sticker" and media.sticker_id in LIKE_STICKER_IDS
+
+
+def attachment_kind(attachments: tuple[Media, ...]) -> str:
+    """The kind of an attachment-only message: ``like`` if it is only Like stickers, else the
+    type of its first attachment (``other`` for a type without a kind of its own)."""
+    if attachments and all(is_like(media) for media in attachments):
+        return "like"
+    first = attachments[0].type if attachments else "other"
+    return first if first in ATTACHMENT_KINDS else "other"
+
+
+def no_text_kind(event: Event) -> str | None:
+    """For an event without text of its own (attachments, a referral, an opt-in), its kind
+    (one of ``NO_TEXT_KINDS``); None for events that carry text."""
+    if isinstance(event, Attachment):
+        return attachment_kind(event.attachments)
+    if isinstance(event, Referral | Optin):
+        return event.kind
+    return None
+
+
+def bot_input(event: Event, texts: Mapping[str, str] | None = None) -> str:
+    """The text the bot receives: what was typed, or the tapped choice's payload; for an event
+    without text, the text ``texts`` gives its kind (default: the kind's name, e.g. ``image``)."""
     if isinstance(event, TextMessage):
         return event.text
     if isinstance(event, QuickReply):
         return event.payload
-    return event.payload if event.payload.strip() else event.title
+    if isinstance(event, Postback):
+        return event.payload if event.payload.strip() else event.title
+    kind = no_text_kind(event) or event.kind
+    return (texts or {}).get(kind) or kind
 
 
 def dedupe_key(event: Event) -> str:
     """A key that is the same for every redelivery of one event: its mid, else a digest."""
-    if isinstance(event, Postback) and not event.mid:
+    if isinstance(event, TextMessage | QuickReply | Attachment):
+        return event.mid
+    parts: tuple[str, ...]
+    if isinstance(event, Postback):
+        if event.mid:
+            return event.mid
         # Postbacks from before Graph v11.0 carry no mid.
-        seed = "|".join(
-            (event.kind, event.page_id, event.sender_id, str(event.timestamp), event.payload)
-        )
-        return "derived:" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32]
-    return str(event.mid)
+        parts = (event.payload,)
+    elif isinstance(event, Referral):
+        data = event.referral
+        parts = (data.source, data.type, data.ref or "", data.ad_id or "")
+    else:
+        parts = (event.optin_type, event.payload or "", event.status or "", event.ref or "")
+    seed = "|".join((event.kind, event.page_id, event.sender_id, str(event.timestamp), *parts))
+    return "derived:" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32]
 
 
 def conversation_key(event: Event) -> str:
@@ -225,21 +554,42 @@ def meta_bytes(body: object) -> bytes:
 
 
 def to_json(event: Event) -> str:
-    """Serialise an event for the queue."""
-    return json.dumps(asdict(event), ensure_ascii=False, separators=(",", ":"))
+    """Serialise an event for the queue. Fields at their default are left out, so a text event
+    is stored exactly as before attachments and referrals were read."""
+    stored = asdict(event)
+    for item in fields(event):
+        if item.name != "kind" and item.default is not MISSING:
+            if getattr(event, item.name) == item.default:
+                del stored[item.name]
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+
+
+_STORED_KINDS: dict[str, type[Event]] = {
+    "text": TextMessage,
+    "quick_reply": QuickReply,
+    "postback": Postback,
+    "attachment": Attachment,
+    "referral": Referral,
+    "optin": Optin,
+}
 
 
 def from_json(data: str) -> Event:
     """Rebuild an event stored by :func:`to_json`."""
-    fields = json.loads(data)
-    kind = fields.get("kind")
-    if kind == "text":
-        return TextMessage(**fields)
-    if kind == "quick_reply":
-        return QuickReply(**fields)
-    if kind == "postback":
-        return Postback(**fields)
-    raise ValueError(f"unknown stored event kind: {kind!r}")
+    stored = json.loads(data)
+    kind = stored.get("kind")
+    cls = _STORED_KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown stored event kind: {kind!r}")
+    if "attachments" in stored:
+        stored["attachments"] = tuple(Media(**media) for media in stored["attachments"])
+    if stored.get("reply_to") is not None:
+        stored["reply_to"] = ReplyTo(**stored["reply_to"])
+    if stored.get("referral") is not None:
+        referral = dict(stored["referral"])
+        referral["ads_context"] = tuple(tuple(pair) for pair in referral.get("ads_context", ()))
+        stored["referral"] = ReferralData(**referral)
+    return cls(**stored)
 
 
 def _id_of(party: object) -> str:
@@ -252,6 +602,18 @@ def _str(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return ""
+
+
+def _optional(value: object) -> str | None:
+    """A non-blank string field, else None."""
+    text = _text(value)
+    return text if text.strip() else None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _text(value: object) -> str:

@@ -86,7 +86,7 @@ def _receive(delivery_id: str) -> tuple[str, Response]:
     except (ValueError, UnicodeDecodeError):
         log.warning("webhook rejected: body is not JSON")
         return "bad_json", _plain("Bad Request", 400)
-    parsed = events.parse_webhook(decoded, page_id=settings.page_id)
+    parsed = events.parse_webhook(decoded, page_id=settings.page_id, app_id=settings.app_id)
     for item in parsed.skipped:
         metrics.SKIPPED.labels(item.reason).inc()
     if not parsed.well_formed:

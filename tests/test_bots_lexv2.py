@@ -35,7 +35,17 @@ from bridge.bots.lexv2 import (
 )
 from bridge.config import Settings
 from bridge.errors import BotError, BotErrorKind, ConfigError
-from bridge.events import Event, Postback, QuickReply, TextMessage
+from bridge.events import (
+    Attachment,
+    Event,
+    Media,
+    Postback,
+    QuickReply,
+    Referral,
+    ReferralData,
+    ReplyTo,
+    TextMessage,
+)
 from bridge.replies import Button, Card, Custom, Ssml, Text
 
 BOT_ID = "ABCDE12345"
@@ -511,7 +521,97 @@ def test_make_bot_builds_a_lex_client_for_local_mode() -> None:
 
 def test_make_bot_rejects_an_unknown_backend() -> None:
     with pytest.raises(ConfigError):
-        make_bot(settings(bot="lexv1"), lex_client=RecordingClient())
+        make_bot(settings(bot="lexv3"), lex_client=RecordingClient())
+
+
+# --- events without text, attributes --------------------------------------------------------
+
+IMAGE_URL = "https://scontent.xx.fbcdn.net/v/t1.15752-9/photo.jpg?_nc_cat=101"
+
+
+def image_event(**extra: Any) -> Attachment:
+    return Attachment(PAGE_ID, PSID, 1700000000000, "m_img", (Media("image", IMAGE_URL),), **extra)
+
+
+def test_an_image_goes_to_lex_as_its_kind_with_the_attachment_in_attributes() -> None:
+    bot, stubber = stubbed_bot()
+    params = expected_params("image")
+    params["requestAttributes"] = PLATFORM | {
+        "x-bridge:no-text": '"image"',
+        "x-bridge:attachments": json.dumps(
+            [{"type": "image", "url": IMAGE_URL}], separators=(",", ":")
+        ),
+    }
+    stubber.add_response("recognize_text", {"messages": []}, params)
+    with stubber:
+        bot.respond(image_event())
+    stubber.assert_no_pending_responses()
+
+
+def test_the_text_for_a_kind_comes_from_the_inputs_setting() -> None:
+    client = RecordingClient()
+    bot = make_bot(
+        settings(no_text_inputs=(("image", "I sent you a photo"), ("like", "yes"))),
+        lex_client=client,
+    )
+    like = Attachment(PAGE_ID, PSID, 1, "m_like", (Media("sticker", sticker_id="369239343222814"),))
+    bot.respond(image_event())
+    bot.respond(like)
+    bot.respond(Referral(PAGE_ID, PSID, 1, ReferralData("SHORTLINK", "OPEN_THREAD", "flu")))
+    assert [call["text"] for call in client.calls] == ["I sent you a photo", "yes", "referral"]
+    assert json.loads(client.calls[1]["requestAttributes"]["x-bridge:attachments"]) == [
+        {"type": "sticker", "sticker_id": "369239343222814", "like": True}
+    ]
+
+
+def test_typed_text_with_a_reply_to_keeps_the_text_and_says_what_it_answers() -> None:
+    client = RecordingClient()
+    bot = make_bot(settings(), lex_client=client)
+    event = TextMessage(PAGE_ID, PSID, 1, "m_t", "and kids?", reply_to=ReplyTo("m_prev", False))
+    bot.respond(event)
+    [call] = client.calls
+    assert call["text"] == "and kids?"
+    assert call["requestAttributes"] == PLATFORM | {
+        "x-bridge:reply-to": '{"mid":"m_prev","is_self_reply":false}'
+    }
+
+
+def test_v1_era_attributes_are_added_to_v2_requests_by_setting() -> None:
+    client = RecordingClient()
+    make_bot(settings(v1_attributes=True), lex_client=client).respond(text_event("hi"))
+    make_bot(settings(), lex_client=client).respond(text_event("hi"))
+    assert [call["requestAttributes"] for call in client.calls] == [
+        PLATFORM
+        | {
+            "x-amz-lex:channel-type": "Facebook",
+            "x-amz-lex:user-id": PSID,
+            "x-amz-lex:facebook-page-id": PAGE_ID,
+        },
+        PLATFORM,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kinds", "asked"),
+    [
+        (frozenset({"image"}), False),
+        (frozenset({"audio", "like"}), True),
+        (frozenset(), True),
+    ],
+)
+def test_kinds_in_the_reply_setting_are_answered_without_asking_lex(
+    kinds: frozenset[str], asked: bool
+) -> None:
+    client = RecordingClient({"messages": [{"contentType": "PlainText", "content": "a photo!"}]})
+    bot = make_bot(
+        settings(no_text_reply_kinds=kinds, no_text_reply="I can only read text."),
+        lex_client=client,
+    )
+    replies = bot.respond(image_event())
+    assert replies == ([Text("a photo!")] if asked else [Text("I can only read text.")])
+    assert len(client.calls) == (1 if asked else 0)
+    # Text is never answered by the bridge, whatever the setting.
+    assert bot.respond(text_event("hello")) == [Text("a photo!")]
 
 
 # --- over HTTP, against a loopback server --------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 
 from bridge.config import Settings
 from bridge.errors import BridgeError, ConfigError
+from bridge.events import NO_TEXT_KINDS
 
 APP_SECRET = "f3c9a1d27b4e48c0a9e6d5b8c7a1f2e3"
 VERIFY_TOKEN = "verify-tok-8f2d1c"
@@ -214,3 +215,100 @@ def test_local_bot_without_local_mode_is_a_problem() -> None:
     problems = problems_of({**PRODUCTION_ENV, "BRIDGE_BOT": "local"})
     assert len(problems) == 1
     assert "BRIDGE_BOT" in problems[0] and "BRIDGE_MODE=local" in problems[0]
+
+
+# --- Lex V1, events without text, echoes ------------------------------------------------------
+
+V1_ENV = {
+    "FB_APP_SECRET": APP_SECRET,
+    "FB_VERIFY_TOKEN": VERIFY_TOKEN,
+    "FB_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
+    "BRIDGE_BOT": "lexv1",
+    "LEX_BOT_NAME": "Flu_Bot",
+    "LEX_BOT_ALIAS": "prod",
+}
+
+
+def test_lex_v1_needs_its_bot_name_and_alias_and_not_the_v2_ids() -> None:
+    settings = Settings.from_env(V1_ENV)
+    assert (settings.bot, settings.lex_bot_name, settings.lex_bot_alias) == (
+        "lexv1",
+        "Flu_Bot",
+        "prod",
+    )
+    assert (settings.lex_bot_id, settings.lex_bot_alias_id) == ("", "")
+    assert settings.v1_attributes is False  # V1 sends its attributes anyway
+    assert Settings.from_env({**V1_ENV, "LEX_BOT_ALIAS": "$LATEST"}).lex_bot_alias == "$LATEST"
+    missing = {k: v for k, v in V1_ENV.items() if not k.startswith("LEX_")}
+    problems = problems_of(missing)
+    assert [p.split(" ")[0] for p in problems] == ["LEX_BOT_NAME", "LEX_BOT_ALIAS"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LEX_BOT_NAME", "F"),  # 2-50 characters
+        ("LEX_BOT_NAME", "Flu__Bot"),  # single underscores
+        ("LEX_BOT_NAME", "FluBot2"),  # letters only
+        ("LEX_BOT_NAME", "B" * 51),
+        ("LEX_BOT_ALIAS", "$latest"),
+        ("LEX_BOT_ALIAS", "prod-1"),
+    ],
+)
+def test_malformed_v1_names_are_problems(name: str, value: str) -> None:
+    [problem] = problems_of({**V1_ENV, name: value})
+    assert problem.startswith(f"{name} is malformed")
+
+
+def test_v1_era_attributes_and_app_id_are_read() -> None:
+    env = {**MINIMAL_ENV, "BRIDGE_V1_ATTRIBUTES": "true", "FB_APP_ID": "1517776481860111"}
+    settings = Settings.from_env(env)
+    assert settings.v1_attributes is True
+    assert settings.app_id == "1517776481860111"
+    assert Settings.from_env(MINIMAL_ENV).app_id is None
+    [problem] = problems_of({**MINIMAL_ENV, "FB_APP_ID": "my-app"})
+    assert problem.startswith("FB_APP_ID is malformed")
+
+
+def test_no_text_defaults_send_every_kind_to_the_bot() -> None:
+    settings = Settings.from_env(MINIMAL_ENV)
+    assert settings.no_text_inputs == ()
+    assert settings.no_text_reply_kinds == frozenset()
+    assert settings.no_text_reply.strip()
+
+
+def test_no_text_settings_are_read() -> None:
+    env = {
+        **MINIMAL_ENV,
+        "BRIDGE_NO_TEXT_INPUTS": " image = I sent a photo ,LIKE=yes,, location=a=b ",
+        "BRIDGE_NO_TEXT_REPLY_KINDS": "Audio, video",
+        "BRIDGE_NO_TEXT_REPLY": "Please type your question.",
+    }
+    settings = Settings.from_env(env)
+    assert dict(settings.no_text_inputs) == {
+        "image": "I sent a photo",
+        "like": "yes",
+        "location": "a=b",
+    }
+    assert settings.no_text_reply_kinds == frozenset({"audio", "video"})
+    assert settings.no_text_reply == "Please type your question."
+    everything = Settings.from_env({**MINIMAL_ENV, "BRIDGE_NO_TEXT_REPLY_KINDS": "all"})
+    assert everything.no_text_reply_kinds == frozenset(NO_TEXT_KINDS)
+
+
+def test_bad_no_text_settings_are_each_a_problem() -> None:
+    env = {
+        **MINIMAL_ENV,
+        "BRIDGE_NO_TEXT_INPUTS": "image,photo=a picture,video=,audio=" + "x" * 1025,
+        "BRIDGE_NO_TEXT_REPLY_KINDS": "image,gif,all",
+    }
+    problems = problems_of(env)
+    assert [problem.split(" has ")[1].split(":")[0] for problem in problems] == [
+        "'image'",
+        "'photo=a picture'",
+        "'video='",
+        "'audio=" + "x" * 1025 + "'",
+        "'gif'",
+        "'all'",
+    ]
+    assert all(problem.startswith("BRIDGE_NO_TEXT_") for problem in problems)

@@ -1,4 +1,5 @@
-"""bridge.events: recorded webhook bodies parse to exactly the expected events and skips."""
+"""bridge.events: recorded webhook bodies parse to exactly the expected events, echoes and
+skips; what the bot gets for each kind; keys; queue serialisation."""
 
 from __future__ import annotations
 
@@ -9,16 +10,30 @@ from typing import Any
 import pytest
 
 from bridge.events import (
+    NO_TEXT_KINDS,
+    Attachment,
+    Echo,
     Event,
+    Media,
+    Optin,
     ParseResult,
     Postback,
     QuickReply,
+    Referral,
+    ReferralData,
+    ReplyTo,
     Skipped,
     TextMessage,
+    attachment_kind,
     bot_input,
     conversation_key,
     dedupe_key,
+    echo_origin,
     from_json,
+    is_echo,
+    is_like,
+    is_page_inbox_echo,
+    no_text_kind,
     parse_webhook,
     to_json,
 )
@@ -31,6 +46,26 @@ PSID = "6723491837465921"
 PSID_2 = "7190356284417823"
 PSID_ON_PAGE_2 = "8034417259962214"
 
+TS = 1717180000123
+OWN_APP = "1517776481860111"
+PAGE_INBOX = "263902037430900"
+LIKE = "369239263222822"
+STICKER_URL = (
+    "https://scontent.xx.fbcdn.net/v/t39.1997-6/851557_369239266556155_759568595_n.png"
+    "?_nc_sid=ac3552"
+)
+MME = ReferralData("SHORTLINK", "OPEN_THREAD", "flu-season-2024")
+ADS = ReferralData(
+    "ADS",
+    "OPEN_THREAD",
+    "winter_campaign",
+    "120214455667788990",
+    ads_context=(
+        ("ad_title", "Flu shots near you"),
+        ("photo_url", "https://scontent.xx.fbcdn.net/v/t45.1600-4/flu_ad.png"),
+        ("post_id", "104859375629481_122145678901234567"),
+    ),
+)
 KOREAN_TEXT = "안녕하세요 \N{GRINNING FACE} https://example.com/flu help@example.com"
 BATCH_MID = "m_Ba1tC7hE1iT3mA4bB5cC6dD7eE8fF9gG0hH1iI2jJ3kK4lL5mM6nN7oO8pP9"
 TS_MID = "m_Ts5tR1nG2sT3rI4nG5tI6mE7sT8aM9pS0aA1bB2cC3dD4eE5fF6gG7hH8iI9"
@@ -46,6 +81,10 @@ def events_only(*events: Event) -> ParseResult:
 
 def skipped_only(*reasons: str) -> ParseResult:
     return ParseResult([], [Skipped(reason) for reason in reasons])
+
+
+def echoes_only(*echoes: Echo, skipped: tuple[str, ...] = ()) -> ParseResult:
+    return ParseResult([], [Skipped(reason) for reason in skipped], echoes=list(echoes))
 
 
 EXPECTED: dict[str, ParseResult] = {
@@ -74,6 +113,9 @@ EXPECTED: dict[str, ParseResult] = {
             1717176100100,
             "m_Ex7tR4aK1eY8sQ5wE2rT9yU6iO3pA0sD7fG4hJ1kL8zX5cV2bN9mQ6wE3rT0y",
             "And what about kids?",
+            reply_to=ReplyTo(
+                "m_Ec4hO7bR2iD5gE8rE1pL4yN7oW0aB3cD6eF9gH2iJ5kL8mN1oP4qR7sT0uV3w", False
+            ),
         )
     ),
     "text_with_link.json": events_only(
@@ -83,6 +125,19 @@ EXPECTED: dict[str, ParseResult] = {
             1717171765555,
             "m_Li9nK2wT5hT8eX1tA4tT7aC0hM3eN6tZ9xC2vB5nM8qW1eR4tY7uI0oP3aS6d",
             "Is this right? https://www.example.com/flu-season-guide",
+            (Media("fallback", "https://www.example.com/flu-season-guide", "Flu season guide"),),
+        )
+    ),
+    "reply_to.json": events_only(
+        TextMessage(
+            PAGE,
+            PSID,
+            1717171790888,
+            "m_Rp2lY5tO8rE1pL4yT7oA0bC3dE6fG9hI2jK5lM8nO1pQ4rS7tU0vW3xY6zA9b",
+            "Does that apply to kids too?",
+            reply_to=ReplyTo(
+                "m_Ec4hO7bR2iD5gE8rE1pL4yN7oW0aB3cD6eF9gH2iJ5kL8mN1oP4qR7sT0uV3w", False
+            ),
         )
     ),
     "quick_reply.json": events_only(
@@ -116,20 +171,138 @@ EXPECTED: dict[str, ParseResult] = {
             "m_Gs9tR2eW5qA8zX1cV4bN7mK0lJ3hG6fD9sA2pO5iU8yT1rE4wQ7zX0cV3bN6m",
             "Get Started",
             "GET_STARTED",
+            MME,
         )
     ),
-    "image_attachment.json": skipped_only("attachment"),
-    "sticker_image.json": skipped_only("attachment"),
-    "sticker.json": skipped_only("attachment"),
-    "fallback.json": skipped_only("attachment"),
-    "echo.json": skipped_only("echo"),
+    "image_attachment.json": events_only(
+        Attachment(
+            PAGE,
+            PSID,
+            1717171740111,
+            "m_Im4gE7aT2tA5cH8mE1nT4oN7lY0rA3sH6iN9gZ2xC5vB8nM1qW4eR7tY0uI3o",
+            (
+                Media(
+                    "image",
+                    "https://scontent.xx.fbcdn.net/v/t1.15752-9/441234567_1234567890123456_n.jpg"
+                    "?_nc_cat=101&ccb=1-7&oh=00_AYB&oe=6682F1A0",
+                ),
+            ),
+        )
+    ),
+    # Old style: an image with a sticker_id is a sticker.
+    "sticker_image.json": events_only(
+        Attachment(
+            PAGE,
+            PSID,
+            1717171750222,
+            "m_St1cK3rO1dS7yL3aB4cD5eF6gH7iJ8kL9mN0oP1qR2sT3uV4wX5yZ6aB7cD8e",
+            (Media("sticker", STICKER_URL, sticker_id=LIKE),),
+        )
+    ),
+    "sticker.json": events_only(
+        Attachment(
+            PAGE,
+            PSID,
+            1785000000333,
+            "m_St1cK3rN3wT9pE2aB4cD5eF6gH7iJ8kL9mN0oP1qR2sT3uV4wX5yZ6aB7cD8f",
+            (Media("sticker", STICKER_URL, sticker_id=LIKE),),
+        )
+    ),
+    "fallback.json": events_only(
+        Attachment(
+            PAGE,
+            PSID,
+            1717171760444,
+            "m_Fa1lB4cK7sH2aR5eD8lI1nK4oN7lY0xC3vB6nM9qW2eR5tY8uI1oP4aS7dF0g",
+            (Media("fallback", "https://www.example.com/flu-season-guide", "Flu season guide"),),
+        )
+    ),
+    # Unreadable attachments are left out; the readable ones keep their order.
+    "attachments_mixed.json": events_only(
+        Attachment(
+            PAGE,
+            PSID,
+            1717171770888,
+            "m_Mx7aU2dI5oV8iD3eO6fI9lE2sA5bC8dE1fG4hI7jK0lM3nO6pQ9rS2tU5vW8x",
+            (
+                Media("audio", "https://cdn.fbsbx.com/v/t59.3654-21/voice_clip.mp4?_nc_cat=1"),
+                Media("video", "https://video.xx.fbcdn.net/v/t42.3356-2/rash.mp4?_nc_cat=2"),
+                Media("file", "https://cdn.fbsbx.com/v/t59.2708-21/lab_results.pdf?_nc_cat=3"),
+            ),
+        )
+    ),
+    # Location: url and title beside the payload, as Messenger sent them.
+    "location.json": events_only(
+        Attachment(
+            PAGE,
+            PSID,
+            1717171780888,
+            "m_Lo6cA9tI2oN5wH8eR1eA4mI7aT0cL3iN6iC9zX2cV5bN8mQ1wE4rT7yU0iO3p",
+            (
+                Media(
+                    "location",
+                    "https://l.facebook.com/l.php?u=https%3A%2F%2Fwww.bing.com%2Fmaps",
+                    "Pinned Location",
+                    latitude=37.566535,
+                    longitude=126.977969,
+                ),
+            ),
+        )
+    ),
+    "echo.json": echoes_only(
+        Echo(
+            PAGE,
+            PSID,
+            1717171718400,
+            "m_Ec4hO7bR2iD5gE8rE1pL4yN7oW0aB3cD6eF9gH2iJ5kL8mN1oP4qR7sT0uV3w",
+            OWN_APP,
+            "unknown_app",  # parse_webhook was not told the bridge's own app id
+            "bridge:job=42:part=0",
+        ),
+        skipped=("echo",),
+    ),
+    "echo_page_inbox.json": echoes_only(
+        Echo(
+            PAGE,
+            PSID,
+            1717172500200,
+            "m_In8bO1xE4cH7oA0bC3dE6fG9hI2jK5lM8nO1pQ4rS7tU0vW3xY6zA9bC2dE5f",
+            PAGE_INBOX,
+            "page_inbox",
+        ),
+        Echo(
+            PAGE,
+            PSID,
+            1717172500350,
+            "m_In8bO1xE4cH7oA0bC3dE6fG9hI2jK5lM8nO1pQ4rS7tU0vW3xY6zA9bC2dE5g",
+            PAGE_INBOX,
+            "page_inbox",
+            standby=True,
+        ),
+        skipped=("echo", "standby"),
+    ),
     "delivery.json": skipped_only("delivery"),
     "read.json": skipped_only("read"),
     "reaction.json": skipped_only("reaction"),
     "standby.json": skipped_only("standby", "standby"),
     "pass_thread_control.json": skipped_only("pass_thread_control"),
-    "referral.json": skipped_only("referral"),
-    "optin.json": skipped_only("optin"),
+    "referral.json": events_only(Referral(PAGE, PSID, 1717174000100, MME)),
+    "referral_ads.json": events_only(Referral(PAGE, PSID_2, 1717174100100, ADS)),
+    # The notification_messages_token is a credential: it is not kept.
+    "optin.json": events_only(
+        Optin(
+            PAGE,
+            PSID,
+            1717175000100,
+            optin_type="notification_messages",
+            payload="FLU_ALERTS",
+            title="Flu alerts",
+            status="RESUME NOTIFICATIONS",
+            frequency="WEEKLY",
+            timezone="Asia/Seoul",
+            token_expiry=1732727000000,
+        )
+    ),
     "unknown_event.json": skipped_only("unknown"),
     "batch.json": ParseResult(
         [
@@ -248,8 +421,6 @@ def test_every_entry_and_every_item_is_read() -> None:
         ("reaction.json", "reaction"),
         ("standby.json", "standby"),
         ("pass_thread_control.json", "pass_thread_control"),
-        ("referral.json", "referral"),
-        ("optin.json", "optin"),
         ("unknown_event.json", "unknown"),
     ],
 )
@@ -258,6 +429,15 @@ def test_items_not_for_the_bot_never_become_events(name: str, reason: str) -> No
     assert result.events == []
     assert result.skipped and {s.reason for s in result.skipped} == {reason}
     assert result.well_formed
+
+
+def test_an_echo_in_standby_is_classified_and_counted_as_standby() -> None:
+    result = parse_webhook(load("echo_page_inbox.json"), app_id=OWN_APP)
+    assert [(echo.standby, echo.origin) for echo in result.echoes] == [
+        (False, "page_inbox"),
+        (True, "page_inbox"),
+    ]
+    assert sorted(skip.reason for skip in result.skipped) == ["echo", "standby"]
 
 
 def test_standby_user_message_is_skipped_even_though_it_looks_like_a_message() -> None:
@@ -270,10 +450,58 @@ def test_standby_user_message_is_skipped_even_though_it_looks_like_a_message() -
     assert result.skipped == [Skipped("standby"), Skipped("standby")]
 
 
-def test_echo_is_skipped_whatever_app_sent_it() -> None:
+@pytest.mark.parametrize(
+    ("echo_app", "own_app", "origin"),
+    [
+        pytest.param(OWN_APP, OWN_APP, "bridge", id="own-app"),
+        pytest.param("987654321", OWN_APP, "other_app", id="other-app"),
+        pytest.param(PAGE_INBOX, OWN_APP, "page_inbox", id="page-inbox"),
+        pytest.param(PAGE_INBOX, None, "page_inbox", id="page-inbox-without-own-id"),
+        pytest.param(OWN_APP, None, "unknown_app", id="own-id-not-configured"),
+        pytest.param(None, OWN_APP, "unknown_app", id="no-app-id-in-echo"),
+    ],
+)
+def test_echo_is_classified_by_app_id_and_never_an_event(
+    echo_app: str | None, own_app: str | None, origin: str
+) -> None:
     body = load("echo.json")
-    body["entry"][0]["messaging"][0]["message"]["app_id"] = 263902037430900  # Page Inbox
-    assert parse_webhook(body) == skipped_only("echo")
+    message = body["entry"][0]["messaging"][0]["message"]
+    message.pop("app_id")
+    if echo_app is not None:
+        message["app_id"] = int(echo_app)  # Meta sends it as a number
+    result = parse_webhook(body, app_id=own_app)
+    assert result.events == []
+    assert result.skipped == [Skipped("echo")]
+    [echo] = result.echoes
+    assert (echo.app_id, echo.origin) == (echo_app, origin)
+    assert is_page_inbox_echo(echo) == (origin == "page_inbox")
+    assert echo_origin(echo_app, own_app) == origin
+
+
+def test_echo_with_attachments_or_a_quick_reply_is_still_only_an_echo() -> None:
+    base = message_item({"mid": "m_e", "is_echo": True, "app_id": 1})
+    for extra in (
+        {"attachments": [{"type": "image", "payload": {"url": "https://x"}}]},
+        {"quick_reply": {"payload": "P"}, "text": "t"},
+    ):
+        item = {**base, "message": {**base["message"], **extra}}
+        assert is_echo(item)
+        result = parse_webhook(body_with(item))
+        assert (result.events, [e.mid for e in result.echoes]) == ([], ["m_e"])
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        message_item({"mid": "m_1", "text": "hi"}),
+        message_item({"mid": "m_1", "text": "hi", "is_echo": False}),
+        {"sender": {"id": PSID}, "read": {"watermark": 1}},
+        {"message": "TEST_MESSAGE"},
+        "not an item",
+    ],
+)
+def test_is_echo_is_false_for_everything_else(item: object) -> None:
+    assert not is_echo(item)
 
 
 # --- what the bot receives ---------------------------------------------------------------------
@@ -322,17 +550,220 @@ def test_postback_with_payload_but_no_title_is_an_event() -> None:
     assert bot_input(event) == "MENU_HELP"
 
 
-def test_text_with_attachment_keeps_the_text() -> None:
+def test_text_with_attachment_keeps_the_text_for_the_bot() -> None:
     [event] = parse_webhook(load("text_with_link.json")).events
     assert isinstance(event, TextMessage)
-    assert event.text == "Is this right? https://www.example.com/flu-season-guide"
+    assert bot_input(event) == "Is this right? https://www.example.com/flu-season-guide"
+    assert [media.type for media in event.attachments] == ["fallback"]
+    assert no_text_kind(event) is None
 
 
 @pytest.mark.parametrize(
-    "name", ["image_attachment.json", "sticker_image.json", "sticker.json", "fallback.json"]
+    ("name", "kind"),
+    [
+        ("image_attachment.json", "image"),
+        ("sticker_image.json", "like"),
+        ("sticker.json", "like"),
+        ("fallback.json", "fallback"),
+        ("attachments_mixed.json", "audio"),
+        ("location.json", "location"),
+        ("referral.json", "referral"),
+        ("referral_ads.json", "referral"),
+        ("optin.json", "optin"),
+    ],
 )
-def test_attachment_only_message_is_skipped_as_attachment(name: str) -> None:
-    assert parse_webhook(load(name)) == skipped_only("attachment")
+def test_an_event_without_text_gives_the_bot_the_text_for_its_kind(name: str, kind: str) -> None:
+    [event] = parse_webhook(load(name)).events
+    assert no_text_kind(event) == kind
+    assert bot_input(event) == kind  # by default, the kind's name
+    assert bot_input(event, {kind: "something I cannot read"}) == "something I cannot read"
+    assert bot_input(event, {"other": "x"}) == kind
+
+
+@pytest.mark.parametrize(
+    ("types", "kind"),
+    [
+        (["image", "image"], "image"),
+        (["video", "image"], "video"),
+        (["reel"], "other"),
+        (["ig_post"], "other"),
+        (["appointment_booking"], "other"),
+        (["template"], "other"),
+        (["something_new"], "other"),
+        (["sticker"], "sticker"),
+    ],
+)
+def test_attachment_kind_is_the_first_attachments_type(types: list[str], kind: str) -> None:
+    assert attachment_kind(tuple(Media(t) for t in types)) == kind
+    assert kind in NO_TEXT_KINDS
+
+
+@pytest.mark.parametrize("sticker_id", ["369239263222822", "369239343222814", "369239383222810"])
+def test_every_size_of_the_like_sticker_is_a_like(sticker_id: str) -> None:
+    for media_type in ("sticker", "image"):
+        item = message_item(
+            {
+                "mid": "m_like",
+                "attachments": [{"type": media_type, "payload": {"sticker_id": int(sticker_id)}}],
+            }
+        )
+        [event] = parse_webhook(body_with(item)).events
+        assert isinstance(event, Attachment)
+        [media] = event.attachments
+        assert is_like(media) and media == Media("sticker", sticker_id=sticker_id)
+        assert no_text_kind(event) == "like"
+
+
+def test_another_sticker_is_a_sticker_and_a_like_beside_it_does_not_make_a_like() -> None:
+    other = Media("sticker", sticker_id="126361874215276")
+    like = Media("sticker", sticker_id=LIKE)
+    assert not is_like(other)
+    assert attachment_kind((other,)) == "sticker"
+    assert attachment_kind((like, other)) == "sticker"
+    assert attachment_kind((like, like)) == "like"
+
+
+def test_one_sticker_sent_both_ways_during_the_transition_is_kept_once() -> None:
+    both = [
+        {"type": "image", "payload": {"url": STICKER_URL, "sticker_id": int(LIKE)}},
+        {"type": "sticker", "payload": {"url": STICKER_URL, "sticker_id": int(LIKE)}},
+    ]
+    item = message_item({"mid": "m_both", "sticker_id": int(LIKE), "attachments": both})
+    [event] = parse_webhook(body_with(item)).events
+    assert isinstance(event, Attachment)
+    assert event.attachments == (Media("sticker", STICKER_URL, sticker_id=LIKE),)
+
+
+@pytest.mark.parametrize(
+    ("attachment", "media"),
+    [
+        pytest.param({"type": "fallback"}, Media("fallback"), id="fallback-without-payload"),
+        pytest.param(
+            {"type": "fallback", "payload": None, "title": "Shared a post", "url": None},
+            Media("fallback", title="Shared a post"),
+            id="fallback-title-beside-payload",
+        ),
+        pytest.param(
+            {"type": "location", "payload": {"coordinates": {"lat": "37.5", "long": 127}}},
+            Media("location"),
+            id="coordinates-not-numbers",
+        ),
+        pytest.param(
+            {"type": "location", "payload": {"coordinates": {"lat": 0, "long": -0.5}}},
+            Media("location", latitude=0.0, longitude=-0.5),
+            id="coordinates-at-zero",
+        ),
+        pytest.param(
+            {"type": "reel", "payload": {"url": "https://r", "title": "", "reel_video_id": "1"}},
+            Media("reel", "https://r"),
+            id="reel",
+        ),
+        pytest.param(
+            {"type": "image", "payload": {"url": "https://x/\ud800.jpg"}},
+            Media("image", "https://x/\ufffd.jpg"),
+            id="lone-surrogate-replaced",
+        ),
+    ],
+)
+def test_attachments_are_read_defensively(attachment: dict[str, Any], media: Media) -> None:
+    item = message_item({"mid": "m_a", "attachments": [attachment]})
+    [event] = parse_webhook(body_with(item)).events
+    assert isinstance(event, Attachment)
+    assert event.attachments == (media,)
+
+
+def test_a_message_from_an_ad_carries_its_referral() -> None:
+    referral = {
+        "ref": "winter",
+        "ad_id": 120214455667788990,
+        "source": "ADS",
+        "type": "OPEN_THREAD",
+    }
+    item = message_item({"mid": "m_ad", "text": "Where?", "referral": referral})
+    [event] = parse_webhook(body_with(item)).events
+    assert event == TextMessage(
+        PAGE,
+        PSID,
+        1717180000123,
+        "m_ad",
+        "Where?",
+        referral=ReferralData("ADS", "OPEN_THREAD", "winter", "120214455667788990"),
+    )
+
+
+def test_get_started_from_an_ad_carries_the_ad() -> None:
+    referral = {
+        "source": "ADS",
+        "type": "OPEN_THREAD",
+        "ad_id": "120214455667788990",
+        "ads_context_data": {"ad_title": "Flu shots", "photo_url": None, "flow_id": 7},
+    }
+    item = postback_item(payload="GET_STARTED", title="Get Started", referral=referral)
+    [event] = parse_webhook(body_with(item)).events
+    assert isinstance(event, Postback)
+    assert bot_input(event) == "GET_STARTED"
+    assert event.referral == ReferralData(
+        "ADS",
+        "OPEN_THREAD",
+        ad_id="120214455667788990",
+        ads_context=(("ad_title", "Flu shots"), ("flow_id", "7")),
+    )
+
+
+def test_a_referral_from_the_chat_plugin_keeps_its_page_address() -> None:
+    item = {
+        "sender": {"id": PSID},
+        "recipient": {"id": PAGE},
+        "timestamp": 1717180000001,
+        "referral": {
+            "ref": "pricing",
+            "source": "CUSTOMER_CHAT_PLUGIN",
+            "type": "OPEN_THREAD",
+            "referer_uri": "https://clinic.example.com/pricing",
+        },
+    }
+    [event] = parse_webhook(body_with(item)).events
+    assert event == Referral(
+        PAGE,
+        PSID,
+        1717180000001,
+        ReferralData(
+            "CUSTOMER_CHAT_PLUGIN",
+            "OPEN_THREAD",
+            "pricing",
+            referer_uri="https://clinic.example.com/pricing",
+        ),
+    )
+
+
+def test_a_stop_notifications_optin_and_a_classic_optin_are_events() -> None:
+    stop = {
+        "type": "notification_messages",
+        "payload": "FLU_ALERTS",
+        "notification_messages_token": "TOKEN-never-kept",
+        "notification_messages_status": "STOP NOTIFICATIONS",
+        "token_expiry_timestamp": "1732727000",
+    }
+    classic = {"ref": "send-to-messenger-7"}
+    result = parse_webhook(
+        body_with(
+            {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": TS, "optin": stop},
+            {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": TS, "optin": classic},
+        )
+    )
+    assert result.events == [
+        Optin(
+            PAGE,
+            PSID,
+            TS,
+            "notification_messages",
+            payload="FLU_ALERTS",
+            status="STOP NOTIFICATIONS",
+            token_expiry=1732727000000,  # seconds, read as milliseconds like every time
+        ),
+        Optin(PAGE, PSID, TS, ref="send-to-messenger-7"),
+    ]
+    assert "TOKEN-never-kept" not in "".join(to_json(event) for event in result.events)
 
 
 # --- page filter -------------------------------------------------------------------------------
@@ -466,9 +897,25 @@ def test_bad_entries_do_not_hide_good_ones() -> None:
         pytest.param(message_item({"mid": "m_1", "text": " \n "}), "no_text", id="blank-text"),
         pytest.param(message_item({"mid": "m_1", "text": 42}), "no_text", id="text-not-str"),
         pytest.param(
-            message_item({"mid": "m_1", "text": "", "attachments": [{"type": "audio"}]}),
-            "attachment",
-            id="empty-text-with-attachment",
+            message_item({"mid": "m_1", "text": "", "attachments": [{"payload": {}}, "x"]}),
+            "bad_attachment",
+            id="attachments-without-type",
+        ),
+        pytest.param(
+            message_item({"mid": "m_1", "attachments": [{"type": "x" * 41}]}),
+            "bad_attachment",
+            id="attachment-type-too-long",
+        ),
+        pytest.param(message_item({"mid": "m_1", "attachments": []}), "no_text", id="no-items"),
+        pytest.param(
+            {"recipient": {"id": PAGE}, "timestamp": 1, "optin": {"ref": "r", "user_ref": "u"}},
+            "no_sender",
+            id="checkbox-optin-user-ref",
+        ),
+        pytest.param(
+            {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "referral": {"type": "OPEN"}},
+            "empty_referral",
+            id="referral-saying-nothing",
         ),
         pytest.param(postback_item(payload="", title=""), "empty_postback", id="empty-postback"),
         pytest.param(
@@ -527,6 +974,34 @@ def test_dedupe_key_is_the_mid_when_there_is_one(event: Event) -> None:
     assert dedupe_key(event) == event.mid
 
 
+@pytest.mark.parametrize("name", ["referral.json", "referral_ads.json", "optin.json"])
+def test_events_without_a_mid_get_a_stable_derived_key(name: str) -> None:
+    [first] = parse_webhook(load(name)).events
+    redelivered = load(name)
+    redelivered["entry"][0]["time"] += 60_000
+    [again] = parse_webhook(redelivered).events
+    assert dedupe_key(first) == dedupe_key(again)
+    assert dedupe_key(first).startswith("derived:")
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(Referral(PAGE, PSID, 1717174000101, MME), id="referral-later"),
+        pytest.param(
+            Referral(PAGE, PSID, 1717174000100, ReferralData("SHORTLINK", "OPEN_THREAD", "other")),
+            id="referral-other-ref",
+        ),
+        pytest.param(Optin(PAGE, PSID, 1717174000100, "notification_messages"), id="optin"),
+        pytest.param(
+            Postback(PAGE, PSID, 1717174000100, None, "", "flu-season-2024"), id="postback"
+        ),
+    ],
+)
+def test_derived_keys_of_different_events_differ(other: Event) -> None:
+    assert dedupe_key(other) != dedupe_key(Referral(PAGE, PSID, 1717174000100, MME))
+
+
 def test_derived_dedupe_key_is_stable_across_redeliveries() -> None:
     first = parse_webhook(load("postback_without_mid.json")).events[0]
     redelivered_body = load("postback_without_mid.json")
@@ -578,6 +1053,20 @@ def test_conversation_key_is_shared_by_all_kinds_of_one_persons_events() -> None
 
 ROUND_TRIP = [
     *ALL_EVENTS,
+    Attachment(
+        PAGE,
+        PSID,
+        1,
+        "m_att",
+        (
+            Media("sticker", STICKER_URL, sticker_id=LIKE),
+            Media("location", None, "Home", None, 1, 2),
+        ),
+        ReplyTo("m_prev", True),
+        ADS,
+    ),
+    TextMessage(PAGE, PSID, 1, "m_ad", "from an ad", referral=ADS),
+    Optin(PAGE, PSID, 1),
     TextMessage(PAGE, PSID, 1, "m_ko", "감기 증상이 뭐예요? \N{FACE WITH THERMOMETER}"),
     TextMessage(PAGE, PSID, 1, "m_ctl", 'quotes " and \\ and \n newlines \u2028'),
     Postback(PAGE, PSID, 1, None, "", "ONLY_PAYLOAD"),
@@ -585,13 +1074,29 @@ ROUND_TRIP = [
 ]
 
 
-@pytest.mark.parametrize("event", ROUND_TRIP, ids=lambda e: f"{e.kind}-{e.mid}")
+@pytest.mark.parametrize("event", ROUND_TRIP, ids=lambda e: f"{e.kind}-{dedupe_key(e)}")
 def test_to_json_from_json_round_trip(event: Event) -> None:
     stored = to_json(event)
     assert json.loads(stored)["kind"] == event.kind
     rebuilt = from_json(stored)
     assert type(rebuilt) is type(event)
     assert rebuilt == event
+
+
+def test_plain_events_are_stored_exactly_as_before_attachments_were_read() -> None:
+    # Jobs written by this version stay readable by the previous one during a rolling deploy,
+    # and jobs written by the previous one are read back unchanged.
+    text = TextMessage(PAGE, PSID, 1717171717171, "m_t", "hi")
+    postback = Postback(PAGE, PSID, 1717171717171, None, "Start", "GET_STARTED")
+    assert to_json(text) == (
+        f'{{"page_id":"{PAGE}","sender_id":"{PSID}","timestamp":1717171717171,'
+        '"mid":"m_t","text":"hi","kind":"text"}'
+    )
+    assert to_json(postback) == (
+        f'{{"page_id":"{PAGE}","sender_id":"{PSID}","timestamp":1717171717171,'
+        '"mid":null,"title":"Start","payload":"GET_STARTED","kind":"postback"}'
+    )
+    assert from_json(to_json(text)) == text and from_json(to_json(postback)) == postback
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,7 @@ def test_choices_stay_replayable_and_personal_fields_go() -> None:
     for kept in ("YES", "GET_STARTED", "Get Started", "campaign-7", "DEALS", "m_s"):
         assert kept in text
     events = parse_webhook(redacted).events
-    assert [e.kind for e in events] == ["quick_reply", "postback"]
+    assert [e.kind for e in events] == ["quick_reply", "postback", "attachment", "optin"]
 
 
 def test_a_raw_recording_keeps_the_exact_bytes_and_indexes_them(tmp_path: Path) -> None:

@@ -200,8 +200,8 @@ def replay(
     parsed: list[ParseResult] = []
     real_parse = events.parse_webhook
 
-    def spy(body: object, *, page_id: str | None = None) -> ParseResult:
-        result = real_parse(body, page_id=page_id)
+    def spy(body: object, *, page_id: str | None = None, app_id: str | None = None) -> ParseResult:
+        result = real_parse(body, page_id=page_id, app_id=app_id)
         parsed.append(result)
         return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from bridge.bots.lexv2 import LexV2Bot, make_lexv2_client
+from bridge.bots.notext import NoTextReply
 from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.events import Event
@@ -18,7 +19,18 @@ class Bot(Protocol):
 
 
 def make_bot(settings: Settings, *, lex_client: Any | None = None) -> Bot:
-    """The configured backend; ``lex_client`` replaces the boto3 client (tests, fakes)."""
+    """The configured backend; ``lex_client`` replaces the boto3 client (tests, fakes).
+
+    Events without text of the kinds in ``BRIDGE_NO_TEXT_REPLY_KINDS`` are answered by the
+    bridge itself and never reach the backend."""
+    bot = _backend(settings, lex_client)
+    if settings.no_text_reply_kinds:
+        return NoTextReply(bot, kinds=settings.no_text_reply_kinds, reply=settings.no_text_reply)
+    return bot
+
+
+def _backend(settings: Settings, lex_client: Any | None) -> Bot:
+    inputs = dict(settings.no_text_inputs)
     # "local" is the bridge's own Lex V2 endpoint (settings.lex_endpoint_url): same wire
     # format, same backend.
     if settings.bot in ("lexv2", "local"):
@@ -27,5 +39,23 @@ def make_bot(settings: Settings, *, lex_client: Any | None = None) -> Bot:
             bot_id=settings.lex_bot_id,
             alias_id=settings.lex_bot_alias_id,
             locale_id=settings.lex_locale_id,
+            inputs=inputs,
+            v1_attributes=settings.v1_attributes,
         )
-    raise ConfigError([f"BRIDGE_BOT={settings.bot!r} is not supported: expected lexv2 or local"])
+    if settings.bot == "lexv1":
+        # Imported here: Lex V1 is past end of support, and deleting its module drops it.
+        try:
+            from bridge.bots.lexv1 import LexV1Bot, make_lexv1_client
+        except ModuleNotFoundError as missing:
+            if missing.name != "bridge.bots.lexv1":
+                raise
+            raise ConfigError(["BRIDGE_BOT=lexv1: this build has no Lex V1 backend"]) from None
+        return LexV1Bot(
+            lex_client if lex_client is not None else make_lexv1_client(settings),
+            bot_name=settings.lex_bot_name,
+            bot_alias=settings.lex_bot_alias,
+            inputs=inputs,
+        )
+    raise ConfigError(
+        [f"BRIDGE_BOT={settings.bot!r} is not supported: expected lexv2, lexv1 or local"]
+    )

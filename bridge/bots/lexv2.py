@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import boto3
 import regex
@@ -26,14 +26,22 @@ from botocore.exceptions import (
 )
 
 from bridge import __version__, metrics
+from bridge.bots.attributes import bridge_attributes
 from bridge.config import Settings
 from bridge.errors import BotError, BotErrorKind, ConfigError
 from bridge.events import Event, bot_input
 from bridge.replies import Button, Card, Custom, Reply, Ssml, Text
 
+T = TypeVar("T")
+
 MAX_TEXT_UNITS = 1024  # RecognizeText `text`, counted in UTF-16 code units
 PLATFORM_ATTRIBUTE = "x-amz-lex:channels:platform"
 PLATFORM = "Facebook"  # what Lex's own Facebook channel sends; Lambdas branch on it
+# What Lex V1's Facebook channel sent, for Lambdas written for it (docs.aws.amazon.com/lex/
+# latest/dg/example1.html): the channel type, the sender's PSID and the Page.
+V1_CHANNEL_TYPE_ATTRIBUTE = "x-amz-lex:channel-type"
+V1_USER_ID_ATTRIBUTE = "x-amz-lex:user-id"
+V1_PAGE_ID_ATTRIBUTE = "x-amz-lex:facebook-page-id"
 LOCAL_REGION = "us-east-1"
 CONNECT_TIMEOUT = 5
 
@@ -41,13 +49,28 @@ _SESSION_ID = re.compile(r"[0-9a-zA-Z._:-]{2,100}")
 _GRAPHEME = regex.compile(r"\X")
 
 # Nothing ran on Lex's side (429), or another turn of this session was running (409).
-_RETRY_CODES = frozenset({"ThrottlingException", "ConflictException"})
-# The turn (and the Lambda code hook) may have run: never repeat it.
+# V1 names: LimitExceededException (429).
+_RETRY_CODES = frozenset({"ThrottlingException", "ConflictException", "LimitExceededException"})
+# The turn (and the Lambda code hook) may have run: never repeat it. V1 names:
+# InternalFailureException (500), LoopDetectedException (508).
 _FALLBACK_CODES = frozenset(
-    {"InternalServerException", "BadGatewayException", "DependencyFailedException"}
+    {
+        "InternalServerException",
+        "InternalFailureException",
+        "BadGatewayException",
+        "DependencyFailedException",
+        "LoopDetectedException",
+    }
 )
+# V1 names: BadRequestException (400), NotFoundException (404).
 _CONFIG_CODES = frozenset(
-    {"AccessDeniedException", "ResourceNotFoundException", "ValidationException"}
+    {
+        "AccessDeniedException",
+        "ResourceNotFoundException",
+        "ValidationException",
+        "BadRequestException",
+        "NotFoundException",
+    }
 )
 
 
@@ -58,6 +81,11 @@ def make_lexv2_client(settings: Settings) -> Any:
     dummy credentials. Otherwise boto3's own chain applies, so the standard AWS variables
     (credentials, ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, profiles) work unchanged.
     """
+    return make_runtime_client(settings, "lexv2-runtime")
+
+
+def make_runtime_client(settings: Settings, service: str) -> Any:
+    """A Lex runtime client (``lexv2-runtime`` or ``lex-runtime``) configured for turns."""
     session = boto3.session.Session(region_name=settings.aws_region)
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 1},
@@ -67,7 +95,7 @@ def make_lexv2_client(settings: Settings) -> Any:
     )
     if settings.lex_endpoint_url:
         return session.client(
-            "lexv2-runtime",
+            service,
             endpoint_url=settings.lex_endpoint_url,
             region_name=session.region_name or LOCAL_REGION,
             aws_access_key_id="local",
@@ -78,50 +106,98 @@ def make_lexv2_client(settings: Settings) -> Any:
         raise ConfigError(
             ["AWS_REGION is missing: set it to the Region of your Lex bot, e.g. us-east-1"]
         )
-    return session.client("lexv2-runtime", config=config)
+    return session.client(service, config=config)
 
 
 class LexV2Bot:
-    """Sends each event to a Lex V2 bot alias as one RecognizeText turn."""
+    """Sends each event to a Lex V2 bot alias as one RecognizeText turn.
 
-    def __init__(self, client: Any, *, bot_id: str, alias_id: str, locale_id: str) -> None:
+    ``inputs`` maps the kind of an event without text (``image``, ``like``...) to the text Lex
+    gets for it (default: the kind's name); ``v1_attributes`` adds the request attributes Lex
+    V1's Facebook channel sent, for Lambdas ported from V1.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        bot_id: str,
+        alias_id: str,
+        locale_id: str,
+        inputs: Mapping[str, str] | None = None,
+        v1_attributes: bool = False,
+    ) -> None:
         self._client = client
         self._bot_id = bot_id
         self._alias_id = alias_id
         self._locale_id = locale_id
+        self._inputs = dict(inputs or {})
+        self._v1_attributes = v1_attributes
 
     def respond(self, event: Event) -> list[Reply]:
         """One RecognizeText call; raises ``BotError`` whose ``kind`` says what to do next."""
-        text = truncate_utf16(bot_input(event), MAX_TEXT_UNITS)
-        if not text.strip():
-            # The webhook never enqueues such events; Lex would answer 400 anyway.
-            raise BotError(BotErrorKind.FALLBACK, "empty input: nothing to send to Lex")
-        if not _SESSION_ID.fullmatch(event.sender_id):
-            raise BotError(
-                BotErrorKind.CONFIG,
-                "sender id is not a valid Lex sessionId (2-100 characters of [0-9a-zA-Z._:-])",
-            )
-        started = time.perf_counter()
-        try:
-            # No sessionState: Lex keeps what the Lambda stored, and a partial
-            # sessionAttributes map would replace (wipe) it.
-            response = self._client.recognize_text(
+        text = lex_text(event, self._inputs)
+        check_session_id(event.sender_id, "sessionId")
+        attributes = {PLATFORM_ATTRIBUTE: PLATFORM}
+        if self._v1_attributes:
+            attributes |= v1_channel_attributes(event)
+        # No sessionState: Lex keeps what the Lambda stored, and a partial sessionAttributes
+        # map would replace (wipe) it.
+        response = call_lex(
+            "RecognizeText",
+            lambda: self._client.recognize_text(
                 botId=self._bot_id,
                 botAliasId=self._alias_id,
                 localeId=self._locale_id,
                 sessionId=event.sender_id,
                 text=text,
-                requestAttributes={PLATFORM_ATTRIBUTE: PLATFORM},
-            )
-        except (ClientError, BotoCoreError) as exc:
-            error = to_bot_error(exc)
-            metrics.LEX_DURATION.labels("error").observe(time.perf_counter() - started)
-            metrics.LEX_ERRORS.labels(error.kind.value, aws_error_code(exc)).inc()
-            # `from None`: the botocore error's message may hold the URL (with the PSID) or a
-            # validation message quoting the user's text; the reason keeps what ops need.
-            raise error from None
-        metrics.LEX_DURATION.labels("ok").observe(time.perf_counter() - started)
+                requestAttributes=attributes | bridge_attributes(event),
+            ),
+        )
         return replies_from_recognize_text(response)
+
+
+def lex_text(event: Event, inputs: Mapping[str, str]) -> str:
+    """The text Lex gets for ``event``, cut to Lex's limit; never blank."""
+    text = truncate_utf16(bot_input(event, inputs), MAX_TEXT_UNITS)
+    if not text.strip():
+        # The webhook never enqueues such events; Lex would answer 400 anyway.
+        raise BotError(BotErrorKind.FALLBACK, "empty input: nothing to send to Lex")
+    return text
+
+
+def check_session_id(value: str, name: str) -> None:
+    """Refuse a sender id Lex would refuse as a session (V2) or user (V1) id."""
+    if not _SESSION_ID.fullmatch(value):
+        raise BotError(
+            BotErrorKind.CONFIG,
+            f"sender id is not a valid Lex {name} (2-100 characters of [0-9a-zA-Z._:-])",
+        )
+
+
+def v1_channel_attributes(event: Event) -> dict[str, str]:
+    """The request attributes Lex V1's Facebook channel set on every PostText."""
+    return {
+        V1_CHANNEL_TYPE_ATTRIBUTE: PLATFORM,
+        V1_USER_ID_ATTRIBUTE: event.sender_id,
+        V1_PAGE_ID_ATTRIBUTE: event.page_id,
+    }
+
+
+def call_lex(operation: str, call: Callable[[], T]) -> T:
+    """Make one Lex runtime call, timed; a boto3 failure becomes a classified ``BotError``."""
+    started = time.perf_counter()
+    try:
+        response = call()
+    except (ClientError, BotoCoreError) as exc:
+        error = to_bot_error(exc, operation)
+        metrics.LEX_DURATION.labels("error").observe(time.perf_counter() - started)
+        metrics.LEX_ERRORS.labels(error.kind.value, aws_error_code(exc)).inc()
+        # `from None`: the botocore error's message may hold the URL (with the PSID) or a
+        # validation message quoting the user's text; the reason keeps what ops need.
+        raise error from None
+    metrics.LEX_DURATION.labels("ok").observe(time.perf_counter() - started)
+    return response
 
 
 def aws_error_code(exc: Exception) -> str:
@@ -135,32 +211,34 @@ def aws_error_code(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def to_bot_error(exc: Exception) -> BotError:
-    """Classify a boto3 failure of RecognizeText; the reason never holds the user's text."""
+def to_bot_error(exc: Exception, operation: str = "RecognizeText") -> BotError:
+    """Classify a boto3 failure of a Lex turn (RecognizeText, or V1's PostText, whose error
+    codes differ but whose HTTP statuses mean the same); the reason never holds the user's
+    text."""
     if isinstance(exc, ClientError):
-        return _from_client_error(exc)
+        return _from_client_error(exc, operation)
     name = type(exc).__name__
+    failed = f"Lex {operation} failed: {name}"
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError)):
         # No connection, or the connection dropped (most often a stale pooled connection
         # that Lex had closed). A drop mid-turn is possible but rare; we accept the repeat.
-        return BotError(BotErrorKind.RETRY, f"Lex RecognizeText failed: {name} (no answer)")
+        return BotError(BotErrorKind.RETRY, f"{failed} (no answer)")
     if isinstance(exc, ReadTimeoutError):
         return BotError(
-            BotErrorKind.FALLBACK,
-            f"Lex RecognizeText failed: {name} (sent, no answer in time; the turn may have run)",
+            BotErrorKind.FALLBACK, f"{failed} (sent, no answer in time; the turn may have run)"
         )
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError, ParamValidationError)):
-        return BotError(BotErrorKind.CONFIG, f"Lex RecognizeText failed: {name}")
-    return BotError(BotErrorKind.FALLBACK, f"Lex RecognizeText failed: {name}")
+        return BotError(BotErrorKind.CONFIG, failed)
+    return BotError(BotErrorKind.FALLBACK, failed)
 
 
-def _from_client_error(exc: ClientError) -> BotError:
+def _from_client_error(exc: ClientError, operation: str) -> BotError:
     error = exc.response.get("Error") or {}
     metadata = exc.response.get("ResponseMetadata") or {}
     code = str(error.get("Code") or "Unknown")
     status = metadata.get("HTTPStatusCode")
     # Only ids and numbers: Lex's message text may quote the input.
-    reason = f"Lex RecognizeText failed: {code} (HTTP {status}"
+    reason = f"Lex {operation} failed: {code} (HTTP {status}"
     if metadata.get("RequestId"):
         reason += f", request id {metadata['RequestId']}"
     reason += ")"
@@ -242,30 +320,33 @@ def _to_reply(message: Mapping[str, Any]) -> Reply | None:
 
 
 def _to_card(card: Mapping[str, Any]) -> Card | None:
-    title = _text(card.get("title"))
+    title = text_or_none(card.get("title"))
     if title is None:
         return None  # title is required by the model; a card without one cannot render
     buttons = card.get("buttons")
     return Card(
         title=title,
-        subtitle=_text(card.get("subtitle")),
-        image_url=_text(card.get("imageUrl")),
-        buttons=tuple(_to_buttons(buttons if isinstance(buttons, list) else [])),
+        subtitle=text_or_none(card.get("subtitle")),
+        image_url=text_or_none(card.get("imageUrl")),
+        buttons=tuple(to_buttons(buttons)),
     )
 
 
-def _to_buttons(buttons: list[Any]) -> list[Button]:
+def to_buttons(buttons: object) -> list[Button]:
+    """Card buttons (``text``, ``value``; the same keys in V1 and V2) as neutral buttons."""
+    if not isinstance(buttons, list):
+        return []
     # A button without text or value cannot be shown, or could not send anything back.
     result = []
     for button in buttons:
         if not isinstance(button, Mapping):
             continue
-        title, value = _text(button.get("text")), _text(button.get("value"))
+        title, value = text_or_none(button.get("text")), text_or_none(button.get("value"))
         if title is not None and value is not None:
             result.append(Button(title, value))
     return result
 
 
-def _text(value: object) -> str | None:
+def text_or_none(value: object) -> str | None:
     """A non-blank string, else None (Lambdas send "" or null for absent optional fields)."""
     return value if isinstance(value, str) and value.strip() else None

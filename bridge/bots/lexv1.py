@@ -1,0 +1,137 @@
+"""Amazon Lex V1 backend (legacy): one PostText call per turn, replies mapped by a pure function.
+
+Lex V1 reached end of support on 15 September 2025. This module serves bots not yet migrated
+to V2; deleting it (nothing imports it but ``make_bot``, lazily) removes V1 support.
+The request looks like what V1's own Facebook channel sent: ``userId`` is the PSID and the
+request attributes name the channel, the user and the Page.
+https://docs.aws.amazon.com/lex/latest/dg/API_runtime_PostText.html
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bridge.bots.attributes import bridge_attributes
+from bridge.bots.lexv2 import (
+    call_lex,
+    check_session_id,
+    lex_text,
+    make_runtime_client,
+    text_or_none,
+    to_buttons,
+    v1_channel_attributes,
+)
+from bridge.config import Settings
+from bridge.events import Event
+from bridge.replies import Card, Custom, Reply, Ssml, Text
+
+_BY_TYPE: dict[str, Callable[[str], Reply]] = {
+    "PlainText": Text,
+    "SSML": Ssml,
+    "CustomPayload": Custom,
+}
+
+
+def make_lexv1_client(settings: Settings) -> Any:
+    """A ``lex-runtime`` client with the bridge's retry and timeout settings; boto3's chain
+    applies, so ``AWS_ENDPOINT_URL_LEX_RUNTIME_SERVICE`` points it at another endpoint."""
+    return make_runtime_client(settings, "lex-runtime")
+
+
+class LexV1Bot:
+    """Sends each event to a Lex V1 bot alias as one PostText turn.
+
+    ``inputs`` maps the kind of an event without text to the text Lex gets for it."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        bot_name: str,
+        bot_alias: str,
+        inputs: Mapping[str, str] | None = None,
+    ) -> None:
+        self._client = client
+        self._bot_name = bot_name
+        self._bot_alias = bot_alias
+        self._inputs = dict(inputs or {})
+
+    def respond(self, event: Event) -> list[Reply]:
+        """One PostText call; raises ``BotError`` whose ``kind`` says what to do next."""
+        text = lex_text(event, self._inputs)
+        check_session_id(event.sender_id, "userId")
+        # No sessionAttributes: Lex keeps what the Lambda stored (the V1 channel sent none).
+        response = call_lex(
+            "PostText",
+            lambda: self._client.post_text(
+                botName=self._bot_name,
+                botAlias=self._bot_alias,
+                userId=event.sender_id,
+                inputText=text,
+                requestAttributes=v1_channel_attributes(event) | bridge_attributes(event),
+            ),
+        )
+        return replies_from_post_text(response)
+
+
+def replies_from_post_text(response: Mapping[str, Any]) -> list[Reply]:
+    """The bot's message (each group of a Composite message in order), then its response
+    card's attachments as cards."""
+    replies = _from_message(response.get("message"), response.get("messageFormat"))
+    card = response.get("responseCard")
+    if isinstance(card, Mapping):
+        attachments = card.get("genericAttachments")
+        for attachment in attachments if isinstance(attachments, list) else []:
+            converted = _to_card(attachment) if isinstance(attachment, Mapping) else None
+            if converted is not None:
+                replies.append(converted)
+    return replies
+
+
+def _from_message(message: object, message_format: object) -> list[Reply]:
+    content = text_or_none(message)
+    if content is None:
+        return []
+    if message_format == "Composite":
+        parts = _composite(content)
+        if parts is not None:
+            return parts
+        return [Text(content)]  # not the JSON Lex documents: show it rather than drop it
+    reply = _BY_TYPE.get(message_format) if isinstance(message_format, str) else None
+    return [(reply or Text)(content)]
+
+
+def _composite(content: str) -> list[Reply] | None:
+    """``{"messages": [{"type", "group", "value"}, ...]}``: one message per message group,
+    sent in group order; None if ``content`` is not that."""
+    try:
+        decoded = json.loads(content)
+    except ValueError:
+        return None
+    messages = decoded.get("messages") if isinstance(decoded, dict) else None
+    if not isinstance(messages, list):
+        return None
+    parts = [part for part in messages if isinstance(part, Mapping)]
+    parts.sort(key=lambda part: part["group"] if isinstance(part.get("group"), int) else 0)
+    replies: list[Reply] = []
+    for part in parts:
+        value, kind = text_or_none(part.get("value")), part.get("type")
+        build = _BY_TYPE.get(kind) if isinstance(kind, str) else None
+        if value is not None and build is not None:
+            replies.append(build(value))
+    return replies
+
+
+def _to_card(attachment: Mapping[str, Any]) -> Card | None:
+    """A ``genericAttachments`` item (V1's limits match Messenger's generic template)."""
+    title = text_or_none(attachment.get("title"))
+    if title is None:
+        return None  # Messenger needs a title; V1 made it optional
+    return Card(
+        title=title,
+        subtitle=text_or_none(attachment.get("subTitle")),
+        image_url=text_or_none(attachment.get("imageUrl")),
+        buttons=tuple(to_buttons(attachment.get("buttons"))),
+    )
