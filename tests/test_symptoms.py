@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from flask.testing import FlaskClient
 import bridge
 from bridge.app import create_app
 from bridge.bots import local, symptoms
-from bridge.bots.symptoms import build_catalog, catalog, key, respond
+from bridge.bots.conditions import Catalog, Condition, Overview, Symptom
+from bridge.bots.symptoms import Hint, build_catalog, catalog, key, respond, unavailable
 from bridge.bots.turn import SlotValue, Turn
 from bridge.config import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
 from bridge.graph import GraphClient
@@ -350,7 +352,9 @@ def test_aliases_name_conditions(text: str, disease: str) -> None:
     assert json.loads(turn.session_attributes["history"]) == [disease]
 
 
-@pytest.mark.parametrize("text", ["symptoms", "symptoms of", "Symptoms?", "증상"])
+@pytest.mark.parametrize(
+    "text", ["symptoms", "symptoms of", "Symptoms?", "증상", "What are the symptoms?"]
+)
 def test_a_missing_condition_is_elicited(text: str) -> None:
     turn = last(text)
     assert turn.intent == "SymptomsOf"
@@ -524,8 +528,46 @@ def test_every_see_the_symptoms_button_works() -> None:
         for text in (f"I have {english}", catalog().korean[english] + "이 있어요"):
             turn = last(text)
             assert turn.intent == "MatchSymptom", text
-            for _, value in buttons(cards(turn)[0]):
-                assert last(value).intent == "SymptomsOf", value
+            values = [v for _, v in buttons(cards(turn)[0])]
+            while values:
+                value = values.pop(0)
+                answer = last(value)
+                if answer.intent == "MatchSymptom":  # "More…": the next page of the card
+                    values += [v for _, v in buttons(cards(answer)[0])]
+                else:
+                    assert answer.intent == "SymptomsOf", value
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_more_conditions_than_buttons_are_paged_behind_more(lang: str) -> None:
+    """Headache has seven causes: four buttons and "More…", then the other three."""
+    names = [row["Disease"] if lang == "en" else row["ko"]["Disease"] for row in causes("headache")]
+    assert len(names) == 7
+    first = last("I have a headache" if lang == "en" else "머리가 아파요")
+    assert names[0] in said(first)[0] and names[-1] in said(first)[0]  # the text names them all
+    page_one = buttons(cards(first)[0])
+    more = (
+        ("More…", "causes of headache, page 2") if lang == "en" else ("더 보기…", "두통 원인 2쪽")
+    )
+    assert page_one[-1] == more
+    assert [text for text, _ in page_one[:-1]] == names[:4]
+    second = last(more[1])
+    assert second.intent == "MatchSymptom"
+    assert second.messages == [second.messages[0]]  # the card alone
+    assert [text for text, _ in buttons(cards(second)[0])] == names[4:]
+    assert second.slots == {
+        "Symptom": SlotValue("headache" if lang == "en" else "두통", "headache")
+    }
+    for wrong in ("causes of headache, page 9", "causes of headache, page 0"):
+        assert last(wrong).messages[0]["contentType"] == "PlainText"  # page 1, text first
+        assert len(cards(last(wrong))[0]["buttons"]) == 5
+
+
+def test_causes_of_a_symptom_can_be_asked_for_by_name() -> None:
+    turn = last("What are the causes of a fever?")
+    assert turn.intent == "MatchSymptom"
+    assert said(turn)[0].startswith("Conditions that can cause fever: ")
+    assert last("기침 원인").intent == "MatchSymptom"
 
 
 @pytest.mark.parametrize("text", ["check a symptom", "Check symptoms", "증상 확인"])
@@ -901,3 +943,130 @@ def test_the_list_image_is_served(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
     assert response.get_data(as_text=True).startswith("<svg")
+
+
+# --- the data behind the dialog: the Conditions protocol, a Lex hint --------------------------
+
+
+class CountingStore:
+    """The shipped catalog behind ``Conditions``, counting the names each read asks for."""
+
+    def __init__(self, data: Catalog) -> None:
+        self.data = data
+        self.asked: list[tuple[str, int]] = []
+
+    def overview(self) -> Overview:
+        self.asked.append(("overview", 1))
+        return self.data.overview()
+
+    def find(self, keys: Sequence[str]) -> Condition | Symptom | None:
+        self.asked.append(("find", len(keys)))
+        return self.data.find(keys)
+
+    def conditions(self, diseases: Sequence[str]) -> list[Condition]:
+        self.asked.append(("conditions", len(diseases)))
+        return self.data.conditions(diseases)
+
+    def symptoms(self, names: Sequence[str]) -> list[Symptom]:
+        self.asked.append(("symptoms", len(names)))
+        return self.data.symptoms(names)
+
+
+def test_the_dialog_reads_a_few_names_per_turn_never_the_whole_table() -> None:
+    for text in EVERYTHING[:40]:
+        store = CountingStore(catalog())
+        respond(text, {}, asset_base=ASSETS, store=store)
+        assert store.asked[0] == ("overview", 1)
+        assert len(store.asked) <= 6, (text, store.asked)
+        assert all(count <= 20 for _, count in store.asked), (text, store.asked)
+
+
+def big_catalog(count: int) -> Catalog:
+    """The shipped data plus ``count`` invented conditions that all have a fever."""
+    raw = copy.deepcopy(RAW)
+    for n in range(count):
+        raw["conditions"].append(
+            {
+                "Disease": f"Condition number {n:03d} with a long name",
+                "Symptoms": ["fever"],
+                "ko": {"Disease": f"질환 {n:03d}", "Symptoms": ["발열"]},
+                "aliases": [],
+            }
+        )
+    return build_catalog(raw)
+
+
+def test_long_lists_stay_within_lex_limits_and_page_behind_more() -> None:
+    data = big_catalog(120)
+    turn = respond("I have a fever", {}, asset_base=ASSETS, store=data)
+    [text, _] = said(turn)
+    assert symptoms.units(text) <= 1024
+    assert text.endswith(" more.")
+    [see] = cards(turn)
+    assert len(see["buttons"]) == 5 and buttons(see)[-1] == ("More…", "causes of fever, page 2")
+    seen, value = [v for _, v in buttons(see)[:-1]], buttons(see)[-1][1]
+    while value:
+        [page] = cards(respond(value, {}, asset_base=ASSETS, store=data))
+        assert len(page["buttons"]) <= 5
+        seen += [v for t, v in buttons(page) if t != "More…"]
+        value = buttons(page)[-1][1] if buttons(page)[-1][0] == "More…" else ""
+    assert seen == [f"symptoms of {d}" for d in data.by_symptom["fever"].conditions]
+    listing = respond("list", {}, asset_base=ASSETS, store=data)
+    assert cards(listing)[0]["title"] == "Common conditions (1/33)"
+
+
+def test_without_an_asset_base_cards_have_no_image() -> None:
+    [page] = cards(respond("list", {}, asset_base="", store=catalog()))
+    assert "imageUrl" not in page and page["subtitle"]
+    [diagnostic] = cards(respond("#card", {}, asset_base=""))
+    assert "imageUrl" not in diagnostic
+
+
+def test_a_lex_hint_answers_what_the_rules_do_not_know() -> None:
+    text = "how do I know if I have influenza"
+    assert last(text).intent == "FallbackIntent"
+    hinted = respond(
+        text, {}, asset_base=ASSETS, hint=Hint("SymptomsOf", SlotValue("influenza", "Influenza"))
+    )
+    assert said(hinted)[0].startswith("Common symptoms of Influenza:")
+    assert hinted.slots == {"Condition": SlotValue("influenza", "Influenza")}
+    empty = respond("tell me more please", {}, asset_base=ASSETS, hint=Hint("MatchSymptom"))
+    assert empty.elicit == "Symptom"
+    asked = empty.session_attributes  # Lex left the slot it asked for empty: the text answers
+    unfilled = respond("purple toes", asked, asset_base=ASSETS, hint=Hint("MatchSymptom"))
+    assert said(unfilled) == ["I don't know the symptom “purple toes”."]
+    unknown = respond(
+        "purple", {}, asset_base=ASSETS, hint=Hint("MatchSymptom", SlotValue("purple", "purple"))
+    )
+    assert said(unknown) == ["I don't know the symptom “purple”."]
+    for intent, expected in [("Welcome", "Welcome"), ("ListConditions", "ListConditions")]:
+        assert respond("yo", {}, asset_base=ASSETS, hint=Hint(intent)).intent == expected
+    assert respond("yo", {}, asset_base=ASSETS, hint=Hint("Goodbye")).intent == "Goodbye"
+    assert respond("yo", {}, asset_base=ASSETS, hint=Hint("FallbackIntent")).intent == (
+        "FallbackIntent"
+    )
+
+
+def test_the_rules_come_before_the_hint() -> None:
+    """What the local bot understands is answered the same on AWS, whatever Lex chose."""
+    hint = Hint("Goodbye")
+    for text in ["list", "symptoms of flu", "I have a fever", "열이 나요", "#turns", "cancel"]:
+        assert respond(text, {}, asset_base=ASSETS, hint=hint) == last(text)
+
+
+def test_unavailable_apologises_in_the_session_language() -> None:
+    turn = unavailable("123", {"lang": "ko", "turns": "3"})
+    assert said(turn) == ["죄송해요, 지금은 찾아볼 수 없어요. 잠시 후 다시 시도해 주세요."]
+    assert turn.session_attributes == {"lang": "ko", "turns": "3"}
+    assert said(unavailable("hello", {}))[0].startswith("Sorry, I can't look that up")
+
+
+def test_a_disease_name_may_not_start_with_the_reserved_character() -> None:
+    raw = copy.deepcopy(RAW)
+    raw["conditions"][0]["Disease"] = "#catalog"
+    with pytest.raises(ValueError, match="not starting with"):
+        build_catalog(raw)
+    raw = copy.deepcopy(RAW)
+    raw["conditions"].append(copy.deepcopy(raw["conditions"][0]))
+    with pytest.raises(ValueError):
+        build_catalog(raw)

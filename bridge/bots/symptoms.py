@@ -1,10 +1,15 @@
 """The sample bot: a symptom checker over a small bilingual (English/Korean) table of common
-conditions, ``data/conditions.json`` (rows keyed by ``Disease`` with a ``Symptoms`` list, the
-shape of the DynamoDB table the AWS version reads).
+conditions (rows keyed by ``Disease`` with a ``Symptoms`` list: ``data/conditions.json`` in local
+mode, a DynamoDB table on AWS).
 
-``respond`` is pure: one input and the session attributes in, a ``Turn`` out; the caller stores
-the session. The only I/O is reading the data file once. Standard library only, so a Lambda
-code hook can run the same dialog.
+One dialog, two front doors: the local Lex endpoint calls ``respond`` with the text alone; the
+AWS example's Lambda code hook (``examples/symptom_bot``) calls it with what Lex understood as
+a ``Hint``. Either way the same rules read the text first, so what works locally works on AWS;
+Lex's intent and slot value answer what the rules do not know. The data is read through
+``Conditions`` (bridge/bots/conditions.py): the shipped file here, DynamoDB by key there.
+
+``respond`` is pure apart from those reads: one input and the session attributes in, a ``Turn``
+out; the caller stores the session. Standard library only, so a Lambda code hook can carry it.
 
 Session attributes are Lex's string→string map; structured values are JSON, never Python
 literals, and anything missing or malformed starts fresh:
@@ -14,7 +19,8 @@ the last page of the condition list shown). Keys the bot does not own are kept.
 
 Intents: Welcome, ListConditions, SymptomsOf (slot Condition), MatchSymptom (slot Symptom),
 Goodbye, FallbackIntent, and Diagnostics (``#card``, ``#long``, ``#turns``, ``#ssml``: one of
-each rendering path, for tests and bot authors).
+each rendering path, for tests and bot authors). Every list stays within Lex's limits: the
+condition list and the conditions causing a symptom are paged behind a "More…" button.
 """
 
 from __future__ import annotations
@@ -22,23 +28,46 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 
+from bridge.bots.conditions import (
+    DATA_FILE,
+    SYMPTOM_WORD,
+    Condition,
+    Conditions,
+    Lang,
+    Overview,
+    Symptom,
+    build_catalog,
+    catalog,
+    clean,
+    is_korean,
+    key,
+    lookup_keys,
+    normalise,
+)
 from bridge.bots.turn import SlotValue, Turn, card, plain, ssml
 
-Lang = Literal["en", "ko"]
+__all__ = [
+    "DATA_FILE",
+    "Hint",
+    "build_catalog",
+    "catalog",
+    "is_korean",
+    "key",
+    "respond",
+    "unavailable",
+]
+
 Slot = Literal["Condition", "Symptom"]
 
-DATA_FILE = Path(__file__).with_name("data") / "conditions.json"
 PAGE_SIZE = 4  # conditions per list card: with "More…", within Lex's 5 buttons
+BUTTONS_MAX = 5  # Lex: buttons on a card
 HISTORY_SIZE = 5
 CONTENT_MAX = 1024  # Lex: a message's content, in UTF-16 code units
 QUOTE_MAX = 100  # an unknown name quoted back is cut to this
-LABEL_MAX = 20  # Messenger shows a quick reply or button title up to 20 characters
 COUNT_MAX = 10**12  # larger "turns" or "page" values are garbage
 POPULAR_CONDITIONS = ("Common cold", "Influenza", "COVID-19", "Strep throat", "Migraine")
 COMMON_SYMPTOMS = ("fever", "cough", "headache", "sore throat", "nausea")
@@ -64,11 +93,14 @@ TEXT: dict[Lang, dict[str, str]] = {
         "unknown_condition": "I don't know “{name}” yet.",
         "causes": "Conditions that can cause {symptom}: {names}.",
         "see_symptoms": "See the symptoms of:",
+        "causes_value": "causes of {symptom}, page {page}",
+        "and_more": " and {count} more",
         "which_symptom": "Which symptom?",
         "pick_symptom": "Type a symptom or tap one:",
         "unknown_symptom": "I don't know the symptom “{name}”.",
         "goodbye": "Take care, and I hope you feel well soon! Say “hi” any time to start again.",
         "cancelled": "OK, cancelled.",
+        "unavailable": "Sorry, I can't look that up right now. Please try again in a moment.",
         "fallback": 'Sorry, I didn\'t understand "{input}". '
         'Try "list", "symptoms of flu" or "I have a fever".',
     },
@@ -88,11 +120,14 @@ TEXT: dict[Lang, dict[str, str]] = {
         "unknown_condition": "아직 모르는 질환이에요: “{name}”.",
         "causes": "{symptom} 증상이 나타날 수 있는 질환: {names}.",
         "see_symptoms": "증상 보기:",
+        "causes_value": "{symptom} 원인 {page}쪽",
+        "and_more": " 외 {count}개",
         "which_symptom": "어떤 증상인가요?",
         "pick_symptom": "증상을 입력하거나 하나를 고르세요:",
         "unknown_symptom": "아직 모르는 증상이에요: “{name}”.",
         "goodbye": "몸 건강히 지내세요! 언제든 “안녕”이라고 하면 다시 시작할 수 있어요.",
         "cancelled": "취소했어요.",
+        "unavailable": "죄송해요, 지금은 찾아볼 수 없어요. 잠시 후 다시 시도해 주세요.",
         "fallback": '죄송해요, 이해하지 못했어요: "{input}". '
         '"목록", "독감 증상" 또는 "열이 나요"라고 해 보세요.',
     },
@@ -173,69 +208,20 @@ _RULES: tuple[tuple[tuple[re.Pattern[str], ...], str, Slot], ...] = (
     (_KOREAN_SYMPTOM_PATTERNS, "s", "Symptom"),
 )
 
-_APOSTROPHES = re.compile(r"['’ʼ`]")
-_NON_WORD = re.compile(r"[\W_]+")
-_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 _LATIN = re.compile(r"[A-Za-z]")
-_SYMPTOM_WORD = re.compile(r"\s*(?:\bsymptoms?|증상)$", re.IGNORECASE)
-_FILLER = frozenset(
-    {"a", "an", "the", "some", "my", "of", "bad", "really", "very", "terrible", "slight"}
-    | {"mild", "little", "bit", "high", "severe", "constant", "persistent", "lot"}
-)
 _LEADING_ARTICLE = re.compile(r"^(?:(?:a|an|the|some|my) )+(?=\S)", re.IGNORECASE)
-_SUFFIXES = ("ish", "ing", "es", "s", "e", "y")
-_KOREAN_ENDINGS = ("이에요", "예요", "입니다", "이요", "요")
-_KOREAN_PARTICLES = ("이", "가", "은", "는", "을", "를", "의", "도")
+# "causes of headache, page 2" / "두통 원인 2쪽": the conditions causing a symptom, one page.
+_CAUSES_PATTERNS = (
+    re.compile(
+        r"(?:what are the )?(?:causes|conditions) (?:of|for|with) (?P<s>.+?)"
+        r"(?: page (?P<p>\d{1,4}))?",
+        re.IGNORECASE,
+    ),
+    re.compile(r"(?P<s>.+?) ?원인(?: ?(?P<p>\d{1,4}) ?쪽)?"),
+)
 
 
 # --- text ----------------------------------------------------------------------------------
-
-
-def clean(text: str) -> str:
-    """``text`` with apostrophes dropped and other punctuation and spacing collapsed."""
-    text = _APOSTROPHES.sub("", unicodedata.normalize("NFKC", text))
-    return _NON_WORD.sub(" ", text).strip()
-
-
-def normalise(text: str) -> str:
-    """``clean(text)``, case-folded: how commands are compared."""
-    return clean(text).casefold()
-
-
-def _stem(word: str) -> str:
-    """A crude English stem ("fevers", "feverish" → "fever"); other words unchanged."""
-    if not (word.isascii() and word.isalpha()):
-        return word
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-def key(text: str) -> str:
-    """The lookup key of a name or symptom: normalised, filler words dropped, words stemmed."""
-    return " ".join(_stem(word) for word in normalise(text).split() if word not in _FILLER)
-
-
-def _variants(phrase_key: str) -> Iterator[str]:
-    """``phrase_key``, then without a Korean polite ending ("독감이요") and/or particle ("열이")."""
-    yield phrase_key
-    if not phrase_key or not _HANGUL.match(phrase_key[-1]):
-        return
-    bases = [phrase_key] + [
-        phrase_key[: -len(ending)].rstrip()
-        for ending in _KOREAN_ENDINGS
-        if phrase_key.endswith(ending) and len(phrase_key) > len(ending)
-    ]
-    for base in bases:
-        yield base
-        for particle in _KOREAN_PARTICLES:
-            if base.endswith(particle) and len(base) > len(particle):
-                yield base[: -len(particle)].rstrip()
-
-
-def is_korean(text: str) -> bool:
-    return _HANGUL.search(text) is not None
 
 
 def units(text: str) -> int:
@@ -259,121 +245,8 @@ def clip(text: str, limit: int) -> str:
     return "".join(kept).rstrip() + "…"
 
 
-# --- the data ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One row of the table, in both languages."""
-
-    disease: str
-    symptoms: tuple[str, ...]
-    ko_disease: str
-    ko_symptoms: tuple[str, ...]
-    aliases: tuple[str, ...]
-
-    def name(self, lang: Lang) -> str:
-        return self.ko_disease if lang == "ko" else self.disease
-
-    def symptom_names(self, lang: Lang) -> tuple[str, ...]:
-        return self.ko_symptoms if lang == "ko" else self.symptoms
-
-    def label(self, lang: Lang) -> str:
-        """A button text: the name, or a short alias in the same language if it is too long."""
-        name = self.name(lang)
-        if len(name) <= LABEL_MAX:
-            return name
-        short = (a for a in self.aliases if len(a) <= LABEL_MAX and is_korean(a) == (lang == "ko"))
-        return next(short, name)
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """The conditions, the note, and the indexes the dialog looks names up in."""
-
-    conditions: tuple[Condition, ...]
-    note: dict[str, str]
-    korean: dict[str, str]  # English symptom → Korean
-    by_disease: dict[str, Condition] = field(default_factory=dict)
-    condition_keys: dict[str, Condition] = field(default_factory=dict)
-    symptom_keys: dict[str, str] = field(default_factory=dict)  # key → English symptom
-
-    def find(self, phrase: str) -> Condition | str | None:
-        """The condition or (English) symptom ``phrase`` names, in either language."""
-        for candidate in (phrase, _SYMPTOM_WORD.sub("", phrase)):
-            for variant in _variants(key(candidate)):
-                if variant in self.condition_keys:
-                    return self.condition_keys[variant]
-                if variant in self.symptom_keys:
-                    return self.symptom_keys[variant]
-        return None
-
-    def causing(self, symptom: str) -> list[Condition]:
-        return [c for c in self.conditions if symptom in c.symptoms]
-
-    def symptom_name(self, symptom: str, lang: Lang) -> str:
-        return self.korean[symptom] if lang == "ko" else symptom
-
-
-def _index(index: dict[str, Any], name: str, target: Any, taken: dict[str, Any]) -> None:
-    """Add ``name``'s key to ``index``; a key naming two things is an error in the data."""
-    name_key = key(name)
-    if not name_key:
-        raise ValueError(f"{name!r} has no words to look up")
-    for other in (index, taken):
-        if other.get(name_key, target) != target:
-            raise ValueError(f"{name!r} names both {other[name_key]} and {target}")
-    index[name_key] = target
-
-
-def build_catalog(raw: Mapping[str, Any]) -> Catalog:
-    """The catalog of a parsed data file; raises ValueError if the data is inconsistent."""
-    conditions = tuple(
-        Condition(
-            disease=row["Disease"],
-            symptoms=tuple(row["Symptoms"]),
-            ko_disease=row["ko"]["Disease"],
-            ko_symptoms=tuple(row["ko"]["Symptoms"]),
-            aliases=tuple(row["aliases"]),
-        )
-        for row in raw["conditions"]
-    )
-    korean: dict[str, str] = {}
-    for condition in conditions:
-        if len(condition.symptoms) != len(condition.ko_symptoms):
-            raise ValueError(f"{condition.disease}: the symptom lists differ in length")
-        for english, hangul in zip(condition.symptoms, condition.ko_symptoms, strict=True):
-            if korean.setdefault(english, hangul) != hangul:
-                raise ValueError(f"{english!r} is both {korean[english]!r} and {hangul!r}")
-    condition_keys: dict[str, Condition] = {}
-    symptom_keys: dict[str, str] = {}
-    for condition in conditions:
-        for name in (condition.disease, condition.ko_disease, *condition.aliases):
-            _index(condition_keys, name, condition, symptom_keys)
-    for english, hangul in korean.items():
-        for name in (english, hangul, *raw.get("symptom_aliases", {}).get(english, [])):
-            _index(symptom_keys, name, english, condition_keys)
-    unknown = set(raw.get("symptom_aliases", {})) - set(korean)
-    if unknown:
-        raise ValueError(f"aliases for symptoms no condition has: {sorted(unknown)}")
-    return Catalog(
-        conditions=conditions,
-        note=dict(raw["note"]),
-        korean=korean,
-        by_disease={c.disease: c for c in conditions},
-        condition_keys=condition_keys,
-        symptom_keys=symptom_keys,
-    )
-
-
-@cache
-def catalog() -> Catalog:
-    """The shipped data, read once."""
-    return build_catalog(json.loads(DATA_FILE.read_text(encoding="utf-8")))
-
-
-def page_count() -> int:
-    return -(-len(catalog().conditions) // PAGE_SIZE)
+def pages(count: int, size: int) -> int:
+    return max(1, -(-count // size))
 
 
 # --- session state -------------------------------------------------------------------------
@@ -407,22 +280,26 @@ def _count(value: object, limit: int = COUNT_MAX) -> int:
     return 0
 
 
-def read_state(session: Mapping[str, str]) -> State:
+def remembered_lang(session: Mapping[str, str]) -> Lang:
+    return "ko" if session.get("lang") == "ko" else "en"
+
+
+def read_state(session: Mapping[str, str], overview: Overview) -> State:
     """The state in ``session``; whatever is missing or malformed starts fresh."""
     pending = session.get("pending", "")
     history = _json(session.get("history"))
-    known = catalog().by_disease
+    known = set(overview.order)
     shown = (
         [d for d in history if isinstance(d, str) and d in known]
         if isinstance(history, list)
         else []
     )
     return State(
-        lang="ko" if session.get("lang") == "ko" else "en",
+        lang=remembered_lang(session),
         turns=_count(session.get("turns")),
         pending=pending if pending in ("Condition", "Symptom") else "",
         history=tuple(shown[-HISTORY_SIZE:]),
-        page=_count(session.get("page"), page_count()),
+        page=_count(session.get("page"), pages(len(overview.order), PAGE_SIZE)),
     )
 
 
@@ -447,6 +324,16 @@ def _remember(history: tuple[str, ...], shown: tuple[str, ...]) -> tuple[str, ..
 
 
 @dataclass(frozen=True)
+class Hint:
+    """What Lex understood, from the AWS front door: the intent it chose and, for SymptomsOf
+    and MatchSymptom, the slot's value (None: not filled). Used when the rules understand
+    nothing in the text."""
+
+    intent: str
+    slot: SlotValue | None = None
+
+
+@dataclass(frozen=True)
 class Ask:
     """One input, as the intents see it."""
 
@@ -457,6 +344,8 @@ class Ask:
     state: State
     turn: int  # the number of this turn
     asset_base: str
+    store: Conditions
+    overview: Overview
 
 
 @dataclass(frozen=True)
@@ -479,9 +368,20 @@ def language(text: str, remembered: Lang) -> Lang:
     return "en"
 
 
-def respond(text: str, session: Mapping[str, str], *, asset_base: str) -> Turn:
-    """One turn of the symptom checker; pure: the caller stores the session."""
-    state = read_state(session)
+def respond(
+    text: str,
+    session: Mapping[str, str],
+    *,
+    asset_base: str,
+    store: Conditions | None = None,
+    hint: Hint | None = None,
+) -> Turn:
+    """One turn of the symptom checker; pure apart from the reads from ``store`` (the shipped
+    file unless given): the caller stores the session. An empty ``asset_base`` means cards
+    without images."""
+    data = catalog() if store is None else store
+    overview = data.overview()
+    state = read_state(session, overview)
     stripped = text.strip()
     ask = Ask(
         text=stripped,
@@ -490,9 +390,11 @@ def respond(text: str, session: Mapping[str, str], *, asset_base: str) -> Turn:
         lang=language(stripped, state.lang),
         state=state,
         turn=state.turns + 1,
-        asset_base=asset_base,
+        asset_base=asset_base.rstrip("/"),
+        store=data,
+        overview=overview,
     )
-    answer = _answer(ask)
+    answer = _answer(ask, hint)
     after = State(
         lang=ask.lang,
         turns=ask.turn,
@@ -509,13 +411,22 @@ def respond(text: str, session: Mapping[str, str], *, asset_base: str) -> Turn:
     )
 
 
-def _answer(ask: Ask) -> Answer:
+def unavailable(text: str, session: Mapping[str, str]) -> Turn:
+    """The turn for when the data cannot be read: an apology in the user's language, the
+    session unchanged."""
+    lang = language(text.strip(), remembered_lang(session))
+    return Turn("FallbackIntent", [plain(TEXT[lang]["unavailable"])], dict(session))
+
+
+def _answer(ask: Ask, hint: Hint | None) -> Answer:
     diagnostic = _diagnostic(ask)
     if diagnostic is not None:
         return diagnostic
     if ask.normal in CANCEL:
         return Answer("Welcome", [plain(TEXT[ask.lang]["cancelled"]), _menu(ask.lang)])
     understood = _understand(ask)
+    if understood is None and hint is not None:
+        understood = _from_hint(ask, hint)
     if understood is not None:
         return understood
     # While a slot is pending, what was not understood is taken as the slot's value.
@@ -535,29 +446,54 @@ def _understand(ask: Ask) -> Answer | None:
     if ask.normal in LIST:
         return _list(ask, 1)
     if ask.normal in MORE:
-        return _list(ask, ask.state.page + 1 if 0 < ask.state.page < page_count() else 1)
+        count = pages(len(ask.overview.order), PAGE_SIZE)
+        return _list(ask, ask.state.page + 1 if 0 < ask.state.page < count else 1)
     if ask.normal in CHECK_SYMPTOM:
         return _elicit(ask, "Symptom")
     if ask.normal in NAME_SYMPTOMS:
         return _elicit(ask, "Condition")
+    for causes in _CAUSES_PATTERNS:
+        match = causes.fullmatch(ask.clean)
+        if match:
+            return _about(ask, match.group("s"), "Symptom", page=int(match.group("p") or 1))
     for patterns, group, slot in _RULES:
         for pattern in patterns:
             match = pattern.fullmatch(ask.clean)
             if match:
-                return _about(ask, match.group(group) or "", slot)
-    found = catalog().find(ask.clean)
-    return None if found is None else _about(ask, ask.clean, "Condition")
+                return _about(ask, match.groupdict().get(group) or "", slot)
+    found = ask.store.find(lookup_keys(ask.clean))
+    return None if found is None else _named(ask, found, ask.clean)
 
 
-def _about(ask: Ask, phrase: str, slot: Slot) -> Answer:
+def _from_hint(ask: Ask, hint: Hint) -> Answer | None:
+    """The answer for the intent Lex chose, or None (its fallback: the rules go on)."""
+    if hint.intent == "Welcome":
+        return _welcome(ask)
+    if hint.intent == "Goodbye":
+        return Answer("Goodbye", [plain(TEXT[ask.lang]["goodbye"])])
+    if hint.intent == "ListConditions":
+        return _list(ask, 1)
+    if hint.intent in ("SymptomsOf", "MatchSymptom"):
+        slot: Slot = "Condition" if hint.intent == "SymptomsOf" else "Symptom"
+        if hint.slot is None and ask.state.pending == slot and ask.text:
+            return None  # Lex did not fill the slot it was asked for: the answer is the text
+        if hint.slot is None:
+            return _elicit(ask, slot)
+        keys = lookup_keys(hint.slot.interpreted)
+        keys += [k for k in lookup_keys(hint.slot.original) if k not in keys]
+        return _about(ask, hint.slot.original, slot, keys=keys)
+    return None
+
+
+def _about(
+    ask: Ask, phrase: str, slot: Slot, *, page: int = 1, keys: Sequence[str] | None = None
+) -> Answer:
     """The answer for a phrase naming a condition or a symptom (``slot`` says which was
-    expected, for when it names neither)."""
-    found = catalog().find(phrase)
-    if isinstance(found, Condition):
-        return _symptoms_of(ask, found, phrase)
-    if isinstance(found, str):
-        return _causes(ask, found, phrase)
-    if not key(_SYMPTOM_WORD.sub("", phrase)):
+    expected, for when it names neither); ``keys`` replace the phrase's own lookup keys."""
+    found = ask.store.find(lookup_keys(phrase) if keys is None else keys)
+    if found is not None:
+        return _named(ask, found, phrase, page=page)
+    if not key(SYMPTOM_WORD.sub("", phrase)):
         return _elicit(ask, slot)
     said = _LEADING_ARTICLE.sub("", phrase)  # "I have a zzz": quote "zzz"
     if slot == "Condition":
@@ -565,11 +501,17 @@ def _about(ask: Ask, phrase: str, slot: Slot) -> Answer:
     return _unknown_symptom(ask, said)
 
 
+def _named(ask: Ask, found: Condition | Symptom, said: str, *, page: int = 1) -> Answer:
+    if isinstance(found, Condition):
+        return _symptoms_of(ask, found, said)
+    return _causes(ask, found, said, page)
+
+
 # --- answers -------------------------------------------------------------------------------
 
 
-def _note(lang: Lang) -> dict[str, Any]:
-    return plain(catalog().note[lang])
+def _note(ask: Ask) -> dict[str, Any]:
+    return plain(ask.overview.note[ask.lang])
 
 
 def _menu(lang: Lang) -> dict[str, Any]:
@@ -577,7 +519,11 @@ def _menu(lang: Lang) -> dict[str, Any]:
 
 
 def _welcome(ask: Ask) -> Answer:
-    return Answer("Welcome", [plain(TEXT[ask.lang]["greeting"]), _note(ask.lang), _menu(ask.lang)])
+    return Answer("Welcome", [plain(TEXT[ask.lang]["greeting"]), _note(ask), _menu(ask.lang)])
+
+
+def _image(ask: Ask, name: str) -> str | None:
+    return f"{ask.asset_base}/{name}" if ask.asset_base else None
 
 
 def _symptoms_button(condition: Condition, lang: Lang) -> tuple[str, str]:
@@ -585,22 +531,23 @@ def _symptoms_button(condition: Condition, lang: Lang) -> tuple[str, str]:
     return condition.label(lang), value
 
 
-def _list_card(lang: Lang, page: int, asset_base: str) -> dict[str, Any]:
-    text, pages = TEXT[lang], page_count()
-    shown = catalog().conditions[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    buttons = [_symptoms_button(c, lang) for c in shown]
-    if page < pages:
+def _list_card(ask: Ask, page: int) -> dict[str, Any]:
+    text, order = TEXT[ask.lang], ask.overview.order
+    count = pages(len(order), PAGE_SIZE)
+    shown = ask.store.conditions(order[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+    buttons = [_symptoms_button(c, ask.lang) for c in shown]
+    if page < count:
         buttons.append((text["more"], text["more_value"]))
     return card(
-        text["list_title"].format(page=page, pages=pages),
+        text["list_title"].format(page=page, pages=count),
         subtitle=text["list_subtitle"],
-        image_url=f"{asset_base}/conditions.svg",
+        image_url=_image(ask, "conditions.svg"),
         buttons=buttons,
     )
 
 
 def _list(ask: Ask, page: int) -> Answer:
-    return Answer("ListConditions", [_list_card(ask.lang, page, ask.asset_base)], page=page)
+    return Answer("ListConditions", [_list_card(ask, page)], page=page)
 
 
 def _symptoms_of(ask: Ask, condition: Condition, said: str) -> Answer:
@@ -611,8 +558,8 @@ def _symptoms_of(ask: Ask, condition: Condition, said: str) -> Answer:
     return Answer(
         "SymptomsOf",
         [
-            plain(answer),
-            _note(lang),
+            plain(clip(answer, CONTENT_MAX)),
+            _note(ask),
             card(text["anything_else"], buttons=MENU[lang][:2]),
         ],
         shown=(condition.disease,),
@@ -620,36 +567,76 @@ def _symptoms_of(ask: Ask, condition: Condition, said: str) -> Answer:
     )
 
 
-def _causes(ask: Ask, symptom: str, said: str) -> Answer:
-    text, lang, data = TEXT[ask.lang], ask.lang, catalog()
-    conditions = data.causing(symptom)
-    answer = text["causes"].format(
-        symptom=data.symptom_name(symptom, lang),
-        names=", ".join(c.name(lang) for c in conditions),
-    )
-    buttons = [_symptoms_button(c, lang) for c in conditions[:5]]
-    return Answer(
-        "MatchSymptom",
-        [plain(answer), _note(lang), card(text["see_symptoms"], buttons=buttons)],
-        slots={"Symptom": SlotValue(said, symptom)},
-    )
+def _names(template: str, names: Sequence[str], more: str, **fields: str) -> str:
+    """``template`` with as many of ``names`` as fit in a Lex message; the rest counted."""
+    for shown in range(len(names), 0, -1):
+        listed = ", ".join(names[:shown])
+        if shown < len(names):
+            listed += more.format(count=len(names) - shown)
+        line = template.format(names=listed, **fields)
+        if units(line) <= CONTENT_MAX:
+            return line
+    return clip(template.format(names="…", **fields), CONTENT_MAX)
 
 
-def _choices(slot: Slot, lang: Lang) -> dict[str, Any]:
+def _causes_page(symptom: Symptom, lang: Lang, page: int) -> tuple[slice, str | None]:
+    """The conditions on a page of the "See the symptoms of" card, and the value of its
+    "More…" button (None on the last page)."""
+    count = len(symptom.conditions)
+    if count <= BUTTONS_MAX:
+        return slice(0, count), None
+    size = BUTTONS_MAX - 1
+    if not 1 <= page <= pages(count, size):
+        page = 1
+    shown = slice((page - 1) * size, page * size)
+    if page * size >= count:
+        return shown, None
+    value = TEXT[lang]["causes_value"].format(symptom=symptom.name(lang), page=page + 1)
+    return shown, value
+
+
+def _causes(ask: Ask, symptom: Symptom, said: str, page: int = 1) -> Answer:
+    text, lang = TEXT[ask.lang], ask.lang
+    shown, more = _causes_page(symptom, lang, page)
+    first_page = not shown.start  # the text names them all; a later page is the card alone
+    read = ask.store.conditions(symptom.conditions if first_page else symptom.conditions[shown])
+    on_card = read[shown] if first_page else read
+    buttons = [_symptoms_button(c, lang) for c in on_card]
+    if more is not None:
+        buttons.append((text["more"], more))
+    see = card(text["see_symptoms"], buttons=buttons)
+    slots: dict[str, SlotValue | None] = {"Symptom": SlotValue(said, symptom.symptom)}
+    if not first_page:
+        return Answer("MatchSymptom", [see], slots=slots)
+    names = [c.name(lang) for c in read]
+    answer = _names(text["causes"], names, text["and_more"], symptom=symptom.name(lang))
+    return Answer("MatchSymptom", [plain(answer), _note(ask), see], slots=slots)
+
+
+def _choices(ask: Ask, slot: Slot) -> dict[str, Any]:
     """The quick replies offered when a slot is elicited."""
-    data = catalog()
+    return choices(ask.store, slot, ask.lang)
+
+
+def choices(store: Conditions, slot: Slot, lang: Lang) -> dict[str, Any]:
+    """The card offered when ``slot`` is elicited: popular conditions or common symptoms
+    (also the slot prompts of the AWS example's bot definition)."""
     if slot == "Condition":
-        conditions = [data.by_disease[d] for d in POPULAR_CONDITIONS]
+        conditions = store.conditions(POPULAR_CONDITIONS)
         buttons = [(c.label(lang), c.name(lang)) for c in conditions]
         return card(TEXT[lang]["pick_condition"], buttons=buttons)
-    names = [data.symptom_name(s, lang) for s in COMMON_SYMPTOMS]
+    names = [s.name(lang) for s in store.symptoms(COMMON_SYMPTOMS)]
     return card(TEXT[lang]["pick_symptom"], buttons=[(n[:1].upper() + n[1:], n) for n in names])
 
 
+def question(slot: Slot, lang: Lang) -> str:
+    """What the bot asks when ``slot`` is elicited."""
+    return TEXT[lang]["which_condition" if slot == "Condition" else "which_symptom"]
+
+
 def _elicit(ask: Ask, slot: Slot) -> Answer:
-    question = TEXT[ask.lang]["which_condition" if slot == "Condition" else "which_symptom"]
     intent = "SymptomsOf" if slot == "Condition" else "MatchSymptom"
-    messages = [plain(question), _choices(slot, ask.lang)]
+    messages = [plain(question(slot, ask.lang)), _choices(ask, slot)]
     return Answer(intent, messages, pending=slot, slots={slot: None})
 
 
@@ -657,7 +644,7 @@ def _unknown_condition(ask: Ask, name: str) -> Answer:
     said = TEXT[ask.lang]["unknown_condition"].format(name=clip(name, QUOTE_MAX))
     return Answer(
         "SymptomsOf",
-        [plain(said), _list_card(ask.lang, 1, ask.asset_base)],
+        [plain(said), _list_card(ask, 1)],
         page=1,
         slots={"Condition": None},
     )
@@ -667,7 +654,7 @@ def _unknown_symptom(ask: Ask, name: str) -> Answer:
     said = TEXT[ask.lang]["unknown_symptom"].format(name=clip(name, QUOTE_MAX))
     return Answer(
         "MatchSymptom",
-        [plain(said), _choices("Symptom", ask.lang)],
+        [plain(said), _choices(ask, "Symptom")],
         pending="Symptom",
         slots={"Symptom": None},
     )
@@ -688,7 +675,7 @@ def _diagnostic(ask: Ask) -> Answer | None:
         message = card(
             "Messenger Lex Bridge",
             subtitle="A Lex card becomes a Messenger generic template.",
-            image_url=f"{ask.asset_base}/card.svg",
+            image_url=_image(ask, "card.svg"),
             buttons=[("Say hello", "hello"), ("Count my turns", "#turns")],
         )
     elif command == "#long":

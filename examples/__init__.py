@@ -1,0 +1,1 @@
+"""Deployable examples built around the bridge (each with a README beside its code)."""
