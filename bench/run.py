@@ -1,15 +1,19 @@
 """The bridge under load on one machine, with its baselines, in one bounded run.
 
-    python -m bench.run [--seconds 10] [--connections 32] [--out bench/results]   (make bench)
+    python -m bench.run [--seconds 10] [--connections 32] [--only NAME] [--out DIR]  (make bench)
 
 Starts the fakes (Graph Send API over HTTPS, Lex V2 RecognizeText; each in its own process,
-each measured alone first), then, one after the other under the same gunicorn settings
-(2 processes × 8 threads, gthread): a bare WSGI app (the ceiling), a naive Flask bridge that
-sends the echo inline, and the bridge in production mode (Lex through
-``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, Graph through ``FB_GRAPH_API_URL`` trusting the fake's
-certificate via ``REQUESTS_CA_BUNDLE``, a fresh SQLite queue, sender actions off). Each gets
-the saturation scenario; replies are then awaited (bounded) and accounted for. Prints a table
-and writes ``bench/results/<UTC time>.json`` (gitignored: results belong to a machine).
+each measured alone first), then runs the scenarios of ``SCENARIOS`` one after the other, each
+with fresh fakes and a fresh server under the same gunicorn settings (2 processes × 8 threads,
+gthread): a bare WSGI app (the ceiling), a naive Flask bridge that sends the echo inline, and
+the bridge in production mode (Lex through ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, Graph through
+``FB_GRAPH_API_URL`` trusting the fake's certificate via ``REQUESTS_CA_BUNDLE``, a fresh SQLite
+queue, sender actions off). Scenarios: saturation (closed loop, 32 connections), the bridge's
+ack path alone (delivery off), slow Lex (300 ms, 64 senders), Graph answering 5 % of sends with
+errors, and light load (open loop, 100 requests/s). After each load, replies are awaited
+(bounded) and accounted for: per-user order, duplicates, delivered share. Prints a table per
+scenario and the targets' ratios, and writes ``bench/results/<UTC time>.json`` (gitignored:
+results belong to a machine). About 4 minutes.
 """
 
 from __future__ import annotations
@@ -249,7 +253,7 @@ def account(
     figures.replies_per_s = in_window / load.duration
     figures.e2e_p50_ms = percentile(e2e, 0.50)
     figures.e2e_p99_ms = percentile(e2e, 0.99)
-    figures.drain_s = max(first.values(), default=load.ended) - load.ended
+    figures.drain_s = max(0.0, max(first.values(), default=load.ended) - load.ended)
     figures.order_violations = violations
     figures.duplicates = sum(n - 1 for n in counts.values())
     figures.unexpected = sum(1 for t in first if t not in expected)
