@@ -135,9 +135,10 @@ class Writer:
     @staticmethod
     def _commit(connection: sqlite3.Connection, lock: int, batch: list[_Change[object]]) -> bool:
         """Run ``batch`` in one transaction; True if it was committed."""
-        committed = False
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        committed = locked = False
         try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            locked = True
             connection.execute("BEGIN IMMEDIATE")
             for change in batch:
                 connection.execute("SAVEPOINT change")
@@ -153,7 +154,7 @@ class Writer:
                 connection.execute("RELEASE change")
             connection.execute("COMMIT")
             committed = True
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # the transaction, the disk or the lock failed
             if connection.in_transaction:
                 try:
                     connection.execute("ROLLBACK")
@@ -164,7 +165,8 @@ class Writer:
                 if change.error is None:
                     change.error = QueueError(f"{change.what} failed: {exc}")
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(lock, fcntl.LOCK_UN)
             for change in batch:
                 change.done.release()
         return committed
