@@ -151,8 +151,10 @@ control_socket_disable = True
 
 
 def on_starting(server: Any) -> None:
-    """Create the queue database once, in the master, before the workers start."""
-    SqliteQueue(_settings.db_path).close()
+    """Create the queue database once, in the master, before the workers start (the SQS
+    queue and table are made beforehand, by ``python -m bridge init-aws``)."""
+    if _settings.queue == "sqlite":
+        SqliteQueue(_settings.db_path).close()
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.awslocal import LocalAws
 from bench.fakes import Fake, graph_records, measure_fakes
 from bench.load import LoadResult, make_messages, run_load, run_open_loop
 
@@ -299,14 +300,17 @@ def scenario(
     graph = Fake("graph", "--error-rate", str(graph_error_rate), "--cert-dir", str(folder))
     lex = Fake("lex", "--latency", str(lex_latency)) if target == "bridge" else None
     server: Server | None = None
+    aws: LocalAws | None = None
     try:
         assert graph.cert is not None
         if target == "bridge":
             assert lex is not None
+            if (env or {}).get("BRIDGE_QUEUE") == "sqs":
+                aws = LocalAws(folder)  # moto standing in for SQS and DynamoDB
             server = start_server(
                 "wsgi:app",
                 "gunicorn.conf.py",
-                {**bridge_env(graph, lex, folder), **(env or {})},
+                {**bridge_env(graph, lex, folder), **(aws.env if aws else {}), **(env or {})},
                 folder,
                 target,
             )
@@ -370,6 +374,8 @@ def scenario(
         graph.stop()
         if lex is not None:
             lex.stop()
+        if aws is not None:
+            aws.stop()
 
 
 def _fmt(value: float | int | None, spec: str) -> str:
@@ -411,6 +417,7 @@ def table(results: list[Figures]) -> str:
 
 
 SATURATION = "saturation"
+_SQS = (("BRIDGE_QUEUE", "sqs"),)
 SCENARIOS = (
     Scenario(SATURATION, "bare"),
     Scenario(SATURATION, "naive"),
@@ -432,6 +439,10 @@ SCENARIOS = (
     Scenario("Graph 5 % errors", "bridge", graph_error_rate=0.05, seconds=5.0, drain_timeout=90),
     Scenario("light load (open loop, 100 req/s)", "naive", rate=100.0),
     Scenario("light load (open loop, 100 req/s)", "bridge", rate=100.0),
+    # The bridge on BRIDGE_QUEUE=sqs against moto: one local Python process standing in for SQS
+    # and DynamoDB, on the same cores (not AWS's latencies or limits; see bench/awslocal.py).
+    Scenario("SQS on moto: light load (20 req/s)", "bridge", rate=20.0, env=_SQS, drain_timeout=60),
+    Scenario("SQS on moto: saturation", "bridge", env=_SQS, seconds=5.0, drain_timeout=180),
 )
 
 

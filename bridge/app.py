@@ -1,8 +1,9 @@
 """The app factory: wiring only.
 
-``create_app()`` reads the settings once, builds the queue, bot and Graph client, and
-registers the webhook (and, in local mode, the local Lex endpoint and Graph inbox). Delivery
-threads are started by the server after fork (see gunicorn.conf.py) or by ``bridge worker``.
+``create_app()`` reads the settings once, builds the queue and each Page's route (its Graph
+client and bot, see bridge/routes.py), and registers the webhook (and, in local mode, the
+local Lex endpoint and Graph inbox). Delivery threads are started by the server after fork
+(see gunicorn.conf.py) or by ``bridge worker``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from bridge import health, webhook
-from bridge.bots import Bot, make_bot
+from bridge.bots import Bot
 from bridge.config import Settings
 from bridge.graph import GraphClient
 from bridge.logs import bind, configure_logging, new_request_id, set_secrets, unbind
 from bridge.queue import Queue
 from bridge.queue.sqlite import SqliteQueue
 from bridge.recording import Recorder, redaction_key
+from bridge.routes import Routes, build_routes
 from bridge.worker import Delivery, Limits, TurnHandler
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,7 @@ class Services:
 
     settings: Settings
     queue: Queue
-    bot: Bot
-    graph: GraphClient
+    routes: Routes
     recorder: Recorder | None = None
     delivery: Delivery | None = field(default=None)
 
@@ -47,33 +48,39 @@ class Services:
         if self.delivery is not None:
             self.delivery.wake()
 
+    def turn_handler(self, threads: int) -> TurnHandler:
+        """What delivery threads use to answer one job, for every served Page."""
+        settings = self.settings
+        return TurnHandler(
+            queue=self.queue,
+            routes=self.routes,
+            sender_actions=settings.sender_actions,
+            answer_deadline=settings.answer_deadline,
+            typing_refresh=settings.typing_refresh,
+            bot_threads=threads,
+            human_idle=settings.human_idle,
+        )
+
+    def limits(self) -> Limits:
+        settings = self.settings
+        return Limits(
+            max_attempts=settings.max_attempts,
+            lease=settings.lex_read_timeout + SEND_ALLOWANCE,
+            max_event_age=settings.max_event_age,
+            probe_interval=settings.probe_interval,
+        )
+
     def start_delivery(self, threads: int | None = None) -> Delivery | None:
         """Start delivery threads in the current process (after fork); None if disabled."""
         count = self.settings.delivery_threads if threads is None else threads
         if count <= 0 or self.delivery is not None:
             return self.delivery
-        settings = self.settings
-        handler = TurnHandler(
-            queue=self.queue,
-            bot=self.bot,
-            graph=self.graph,
-            fallback_text=settings.fallback_text,
-            sender_actions=settings.sender_actions,
-            answer_deadline=settings.answer_deadline,
-            typing_refresh=settings.typing_refresh,
-            bot_threads=count,
-        )
         self.delivery = Delivery(
             self.queue,
-            handler,
+            self.turn_handler(count),
             threads=count,
-            poll_interval=settings.poll_interval,
-            limits=Limits(
-                max_attempts=settings.max_attempts,
-                lease=settings.lex_read_timeout + SEND_ALLOWANCE,
-                max_event_age=settings.max_event_age,
-                probe_interval=settings.probe_interval,
-            ),
+            poll_interval=self.settings.poll_interval,
+            limits=self.limits(),
         )
         self.delivery.start()
         return self.delivery
@@ -92,7 +99,8 @@ def build_services(
     bot: Bot | None = None,
     graph: GraphClient | None = None,
 ) -> Services:
-    """Build the queue, bot and Graph client from settings, unless given."""
+    """Build the queue and each Page's route from settings; ``bot`` and ``graph``, if given,
+    serve every Page (tests)."""
     set_secrets(settings.secret_values)  # scrubbed from every log line of this process
     recorder = None
     if settings.record_dir is not None:
@@ -101,17 +109,18 @@ def build_services(
     return Services(
         settings=settings,
         recorder=recorder,
-        queue=queue or SqliteQueue(settings.db_path),
-        bot=bot or make_bot(settings),
-        graph=graph
-        or GraphClient(
-            base_url=settings.graph_api_url,
-            version=settings.graph_api_version,
-            page_token=settings.page_access_token,
-            app_secret=settings.app_secret,
-            timeout=settings.graph_timeout,
-        ),
+        queue=queue or make_queue(settings),
+        routes=build_routes(settings, bot=bot, graph=graph),
     )
+
+
+def make_queue(settings: Settings) -> Queue:
+    """The queue backend ``BRIDGE_QUEUE`` names: the only place that picks one."""
+    if settings.queue == "sqs" and settings.aws_queue is not None:
+        from bridge.queue.sqs import SqsQueue  # boto3's SQS and DynamoDB only when used
+
+        return SqsQueue(settings.aws_queue)
+    return SqliteQueue(settings.db_path)
 
 
 def create_app(

@@ -14,11 +14,15 @@ The checks, in order:
 4. **Webhook subscription** — ``GET /{page}/subscribed_apps``: the Page is subscribed to this
    app with the fields the bridge needs. Meta unsubscribes a Page by itself after about an hour
    of failed deliveries; this is where that shows.
-5. **Lex bot** — one RecognizeText turn ("hello", session ``bridge-check``) with the
+5. **Lex bot** — Lex V2: one RecognizeText turn ("hello", session ``bridge-check``) with the
    configured bot, alias, locale, Region and credentials: the exact call and permission the
-   bridge uses (see ``check_lex`` for why not GetSession).
+   bridge uses (see ``check_lex`` for why not GetSession). Lex V1 (past end of support):
+   ``lex-models`` GetBot on the bot name and alias, which says whether the bot is built, with
+   no turn run (see ``check_lex_v1``).
 6. **Queue database** — open it, ``BEGIN IMMEDIATE``, roll back: it can be written.
 
+With several Pages (``BRIDGE_PAGES_FILE``), checks 1–5 run for each Page with its own token
+and bot (a bot shared by Pages is checked once), then check 6 (``run_page_checks``).
 The ``interpret_*`` functions are pure; ``run_checks`` does the I/O.
 """
 
@@ -43,7 +47,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from bridge.bots.lexv2 import PLATFORM, PLATFORM_ATTRIBUTE, make_lexv2_client
+from bridge.bots.lexv2 import PLATFORM, PLATFORM_ATTRIBUTE, make_lexv2_client, make_runtime_client
 from bridge.config import Settings
 from bridge.errors import ConfigError, GraphError
 from bridge.graph import GraphClient
@@ -55,6 +59,7 @@ from bridge.graphfix import (
     needs_proof,
     scrub,
 )
+from bridge.pagesfile import PageConfig
 from bridge.setup import REQUIRED_FIELDS, SUBSCRIBED_FIELDS
 
 CHECK_SESSION = "bridge-check"
@@ -78,15 +83,17 @@ class CheckResult:
     detail: str
     fix: str = ""
     skipped: bool = False
+    page: str | None = None  # with several Pages: the Page checked
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        result = {
             "name": self.name,
             "ok": self.ok,
             "detail": self.detail,
             "fix": self.fix,
             "skipped": self.skipped,
         }
+        return result if self.page is None else {"page": self.page, **result}
 
 
 def _fail(name: str, title: str, detail: str, fix: str) -> CheckResult:
@@ -362,13 +369,104 @@ def interpret_lex_answer(response: Mapping[str, Any], where: str) -> CheckResult
 
 def lex_where(settings: Settings) -> str:
     region = "local endpoint" if settings.lex_endpoint_url else (settings.aws_region or "?")
+    if settings.bot == "lexv1":
+        return f"Lex V1 bot {settings.lex_bot_name}, alias {settings.lex_bot_alias} ({region})"
     return (
         f"bot {settings.lex_bot_id}, alias {settings.lex_bot_alias_id}, locale "
         f"{settings.lex_locale_id} ({region})"
     )
 
 
-def check_lex(settings: Settings, make_client: Callable[[Settings], Any]) -> CheckResult:
+def make_lex_models_client(settings: Settings) -> Any:
+    """A Lex V1 model-building (``lex-models``) client; ``AWS_ENDPOINT_URL_LEX_MODEL_BUILDING_
+    SERVICE`` and the rest of boto3's chain apply."""
+    return make_runtime_client(settings, "lex-models")
+
+
+# Lex V1 bot statuses (lex-models GetBot) a bot can answer in.
+_V1_READY = frozenset({"READY", "READY_BASIC_TESTING"})
+_V1_ERRORS = {
+    "NotFoundException": (
+        "Lex V1 has no bot and alias (or version) like {where}: Lex V1 reached end of support "
+        "on 15 September 2025, and its bots may be gone",
+        "check LEX_BOT_NAME, LEX_BOT_ALIAS and AWS_REGION, or migrate the bot to Lex V2 "
+        "(BRIDGE_BOT=lexv2)",
+    ),
+    "AccessDeniedException": (
+        "the AWS credentials in use may not call lex:GetBot on {where} (this check needs it; "
+        "the bridge itself needs lex:PostText, which this check does not use)",
+        "allow lex:GetBot for the check, or run it with --skip-lex",
+    ),
+    "BadRequestException": (
+        "Lex V1 refused the request as invalid for {where}",
+        "check LEX_BOT_NAME and LEX_BOT_ALIAS (the alias name, or $LATEST)",
+    ),
+    "LimitExceededException": (
+        "Lex V1 is throttling this account right now",
+        "run the check again in a minute",
+    ),
+}
+
+
+def check_lex_v1(settings: Settings, make_client: Callable[[Settings], Any]) -> CheckResult:
+    """Lex V1: ``lex-models`` GetBot with the bot's name and alias (or ``$LATEST``).
+
+    No PostText turn: V1 is past end of support, a turn may run a Lambda that no longer
+    works, and GetBot also says whether the alias's version is built (status READY). It needs
+    lex:GetBot, which the bridge itself does not; lex:PostText is not tested."""
+    where = lex_where(settings)
+    try:
+        client = make_client(settings)
+    except ConfigError as error:
+        return _fail("lex_bot", "Lex bot", "; ".join(error.problems), "set the variables named")
+    try:
+        bot = client.get_bot(name=settings.lex_bot_name, versionOrAlias=settings.lex_bot_alias)
+    except (ClientError, BotoCoreError) as exc:
+        return interpret_lex_v1_error(exc, where)
+    return interpret_lex_v1_bot(bot, where)
+
+
+def interpret_lex_v1_error(exc: Exception, where: str) -> CheckResult:
+    """A failed GetBot in plain words (V1 codes; the rest as for V2)."""
+    if isinstance(exc, ClientError):
+        code = str((exc.response.get("Error") or {}).get("Code") or "Unknown")
+        if code in _V1_ERRORS:
+            meaning, fix = _V1_ERRORS[code]
+            status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            detail = f"{meaning.format(where=where)} — Lex said: {code} (HTTP {status})"
+            return _fail("lex_bot", "Lex bot", detail, fix)
+    return interpret_lex_error(exc, where)
+
+
+def interpret_lex_v1_bot(bot: Mapping[str, Any], where: str) -> CheckResult:
+    """GetBot answered: is the bot built, so PostText can answer?"""
+    status = str(bot.get("status") or "unknown")
+    version = bot.get("version")
+    if status not in _V1_READY:
+        reason = bot.get("failureReason")
+        return _fail(
+            "lex_bot",
+            "Lex bot",
+            f"{where} exists but its status is {status}"
+            + (f" ({reason})" if isinstance(reason, str) and reason else "")
+            + ": it cannot answer",
+            "build the bot (and publish the alias's version) in Lex V1, or migrate to Lex V2",
+        )
+    return CheckResult(
+        "lex_bot",
+        "Lex bot",
+        True,
+        f"{where} exists, version {version}, status {status} (checked with GetBot: no turn was"
+        " run; the bridge needs lex:PostText, which this does not test). Lex V1 is past end of"
+        " support: migrate to Lex V2",
+    )
+
+
+def check_lex(
+    settings: Settings,
+    make_client: Callable[[Settings], Any],
+    make_v1_client: Callable[[Settings], Any] = make_lex_models_client,
+) -> CheckResult:
     """One RecognizeText turn with the bridge's own client settings.
 
     Why a real turn and not GetSession: (1) the bridge's IAM policy needs only
@@ -377,7 +475,10 @@ def check_lex(settings: Settings, make_client: Callable[[Settings], Any]) -> Che
     answers ResourceNotFoundException, the same code as a wrong bot, alias or locale, told apart
     only by the wording of the message, which is not documented. The turn costs one Lex text
     request and may run the bot's Lambda; it uses its own session and says it is a check.
+    A Lex V1 bot (``BRIDGE_BOT=lexv1``) is checked by ``check_lex_v1`` instead.
     """
+    if settings.bot == "lexv1":
+        return check_lex_v1(settings, make_v1_client)
     where = lex_where(settings)
     try:
         client = make_client(settings)
@@ -444,6 +545,36 @@ def check_queue(path: Path, *, timeout: float = 5.0) -> CheckResult:
     return CheckResult(name, title, True, f"{path} is writable")
 
 
+def check_configured_queue(settings: Settings) -> CheckResult:
+    """The queue ``BRIDGE_QUEUE`` names: the SQLite database, or (``sqs``) the SQS queue, its
+    dead-letter queue and the DynamoDB table answer and take writes."""
+    if settings.aws_queue is None:
+        return check_queue(settings.db_path)
+    from bridge.errors import QueueError
+    from bridge.queue.aws import queue_name
+    from bridge.queue.sqs import SqsQueue
+
+    name, title = "queue_aws", "Queue (SQS, DynamoDB)"
+    aws = settings.aws_queue
+    try:
+        queue = SqsQueue(aws)
+        queue.check_writable(timeout=5.0)
+        dead = queue.dead.url
+    except (QueueError, ConfigError) as exc:
+        return _fail(
+            name,
+            title,
+            str(exc),
+            "run `python -m bridge init-aws` with these settings (it creates or corrects the"
+            " queues and the table); the credentials need the actions `init-aws --policy` lists",
+        )
+    detail = (
+        f"queue {queue_name(aws.queue_url)}, dead-letter queue {queue_name(dead)} and table"
+        f" {aws.table} answer"
+    )
+    return CheckResult(name, title, True, detail)
+
+
 # --- running them -----------------------------------------------------------------------------
 
 
@@ -453,10 +584,15 @@ def run_checks(
     *,
     app_id: str | None = None,
     skip_lex: bool = False,
-    make_lex_client: Callable[[Settings], Any] = make_lexv2_client,
+    make_lex_client: Callable[[Settings], Any] | None = None,
+    make_v1_client: Callable[[Settings], Any] | None = None,
     clock: Callable[[], float] = time.time,
+    queue: bool = True,
 ) -> list[CheckResult]:
-    """Every check, in order; later Graph checks are marked not run when the token fails."""
+    """Every check, in order; later Graph checks are marked not run when the token fails.
+    The Lex clients default to the bridge's own (``make_lexv2_client``,
+    ``make_lex_models_client``); ``queue`` False leaves out the queue database (checked once
+    for several Pages)."""
     secrets = (settings.page_access_token, settings.app_secret)
     local_fix = LOCAL_UNREACHABLE_FIX if settings.is_local else None
     results: list[CheckResult] = []
@@ -505,8 +641,69 @@ def run_checks(
             CheckResult("lex_bot", "Lex bot", True, "skipped (--skip-lex)", skipped=True)
         )
     else:
-        results.append(check_lex(settings, make_lex_client))
-    results.append(check_queue(settings.db_path))
+        results.append(
+            check_lex(
+                settings,
+                make_lex_client or make_lexv2_client,
+                make_v1_client or make_lex_models_client,
+            )
+        )
+    if queue:
+        results.append(check_configured_queue(settings))
+    return results
+
+
+def _bot_identity(settings: Settings) -> tuple[object, ...]:
+    return (
+        settings.bot,
+        settings.lex_bot_id,
+        settings.lex_bot_alias_id,
+        settings.lex_locale_id,
+        settings.lex_bot_name,
+        settings.lex_bot_alias,
+        settings.lex_endpoint_url,
+    )
+
+
+def run_page_checks(
+    settings: Settings,
+    pages: Sequence[PageConfig],
+    make_graph: Callable[[Settings], GraphClient],
+    *,
+    app_id: str | None = None,
+    skip_lex: bool = False,
+    make_lex_client: Callable[[Settings], Any] | None = None,
+    make_v1_client: Callable[[Settings], Any] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> list[CheckResult]:
+    """Checks 1–5 for each of ``pages`` (of the pages file) with its own token and bot, a bot
+    shared by Pages checked once; then the queue database."""
+    results: list[CheckResult] = []
+    checked: dict[tuple[object, ...], tuple[str, CheckResult]] = {}
+    for page in pages:
+        view = settings.for_page(page)
+        identity = _bot_identity(view)
+        earlier = checked.get(identity)
+        page_results = run_checks(
+            view,
+            make_graph(view),
+            app_id=app_id,
+            skip_lex=skip_lex or earlier is not None,
+            make_lex_client=make_lex_client,
+            make_v1_client=make_v1_client,
+            clock=clock,
+            queue=False,
+        )
+        for result in page_results:
+            if result.name == "lex_bot" and earlier is not None and not skip_lex:
+                first, found = earlier
+                result = replace(
+                    found, detail=f"the same bot as Page {first}: {found.detail}", skipped=True
+                )
+            elif result.name == "lex_bot" and not skip_lex:
+                checked[identity] = (page.page_id, result)
+            results.append(replace(result, page=page.label))
+    results.append(check_configured_queue(settings))
     return results
 
 
@@ -609,9 +806,14 @@ def _debug_token(
 
 
 def render_text(results: Sequence[CheckResult]) -> str:
-    """A ✓/✗ line per check (– when not run), the fix under each failure, then a summary."""
+    """A ✓/✗ line per check (– when not run), the fix under each failure, then a summary;
+    with several Pages, each Page's checks under its name."""
     lines = []
+    page: str | None = None
     for result in results:
+        if result.page != page:
+            page = result.page
+            lines.append(f"Page {page}:" if page is not None else "")
         mark = "–" if result.skipped else "✓" if result.ok else "✗"
         lines.append(f"{mark} {result.title}: {result.detail}")
         if not result.ok and result.fix:

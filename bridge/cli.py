@@ -5,6 +5,7 @@ Each command parses its arguments and calls what the service itself uses.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -22,7 +23,8 @@ from bridge.errors import ConfigError
 
 if TYPE_CHECKING:
     from bridge.graph import GraphClient
-    from bridge.queue.sqlite import SqliteQueue
+    from bridge.pagesfile import PageConfig
+    from bridge.queue import Queue
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
@@ -75,17 +77,31 @@ def demo() -> None:
     os.environ["BRIDGE_MODE"] = "local"
     settings = _settings_or_exit(check_bot=True)
     base = f"http://127.0.0.1:{settings.port}"
-    bot = "the local sample bot" if settings.bot == "local" else f"Lex V2 {settings.lex_bot_id}"
+    if settings.pages:
+        bots = "; ".join(
+            f"Page {page.label}: {bot_name(settings.for_page(page))}" for page in settings.pages
+        )
+    else:
+        bots = bot_name(settings)
     click.echo(
         f"\nmessenger-lex-bridge {__version__} in local mode\n"
         f"  open the Messenger emulator:  {base}/\n"
-        f"  bot: {bot}\n"
+        f"  bot: {bots}\n"
         f"  or chat in a terminal:        make chat   (python -m bridge chat --url {base})\n"
         f"  what the bridge sent:         {base}/local/graph/inbox\n"
         f"  stop with Ctrl-C\n",
         err=True,
     )
     _exec_gunicorn()
+
+
+def bot_name(settings: Settings) -> str:
+    """The configured bot in a few words, e.g. ``Lex V2 ABCDE12345`` or ``Lex V1 FluBot``."""
+    if settings.bot == "local":
+        return "the local sample bot"
+    if settings.bot == "lexv1":
+        return f"Lex V1 {settings.lex_bot_name} (alias {settings.lex_bot_alias}; deprecated)"
+    return f"Lex V2 {settings.lex_bot_id} (alias {settings.lex_bot_alias_id})"
 
 
 @main.command()
@@ -269,19 +285,34 @@ def replay(
 )
 @click.pass_context
 def queue_group(ctx: click.Context, db: Path) -> None:
-    """Inspect and repair the delivery queue: stats, dead letters, requeue, purge."""
-    if not db.exists():
-        raise click.ClickException(f"no queue database at {db} (set BRIDGE_DB or --db)")
-    from bridge.queue.sqlite import SqliteQueue
+    """Inspect and repair the delivery queue: stats, dead letters, requeue, purge.
 
-    ctx.obj = SqliteQueue(db)
+    With BRIDGE_QUEUE=sqs: the SQS queue, its dead-letter queue and the DynamoDB table
+    (BRIDGE_SQS_QUEUE_URL, BRIDGE_DYNAMODB_TABLE); --db does not apply.
+    """
+    from bridge.config import aws_queue_settings
+
+    try:
+        aws = aws_queue_settings(os.environ)
+        if aws is not None:
+            from bridge.queue.sqs import SqsQueue
+
+            ctx.obj = SqsQueue(aws)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if aws is None:
+        if not db.exists():
+            raise click.ClickException(f"no queue database at {db} (set BRIDGE_DB or --db)")
+        from bridge.queue.sqlite import SqliteQueue
+
+        ctx.obj = SqliteQueue(db)
     ctx.call_on_close(ctx.obj.close)
 
 
 @queue_group.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def stats(queue: SqliteQueue, as_json: bool) -> None:
+def stats(queue: Queue, as_json: bool) -> None:
     """Jobs by state, the oldest unfinished job, per-Page counts, Page holds, workers."""
     from bridge import queuecli
 
@@ -303,7 +334,7 @@ def stats(queue: SqliteQueue, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def dead(queue: SqliteQueue, limit: int, dropped: bool, show_text: bool, as_json: bool) -> None:
+def dead(queue: Queue, limit: int, dropped: bool, show_text: bool, as_json: bool) -> None:
     """Dead letters (newest first) with the reason each one failed."""
     from bridge import queuecli
 
@@ -316,7 +347,7 @@ def dead(queue: SqliteQueue, limit: int, dropped: bool, show_text: bool, as_json
 @click.option("--all", "everything", is_flag=True, help="Requeue every dead letter.")
 @click.option("--reason", help="Requeue dead letters whose reason contains this text.")
 @click.pass_obj
-def requeue(queue: SqliteQueue, ids: tuple[int, ...], everything: bool, reason: str | None) -> None:
+def requeue(queue: Queue, ids: tuple[int, ...], everything: bool, reason: str | None) -> None:
     """Put dead letters back in the queue with fresh attempts (by id, --reason or --all).
 
     A running bridge picks them up within BRIDGE_POLL_INTERVAL.
@@ -337,7 +368,7 @@ def requeue(queue: SqliteQueue, ids: tuple[int, ...], everything: bool, reason: 
     help="Days since the job finished.",
 )
 @click.pass_obj
-def purge(queue: SqliteQueue, days: float) -> None:
+def purge(queue: Queue, days: float) -> None:
     """Forget done and dropped jobs (delivery also does this hourly, after 7 days).
 
     A purged event's mid no longer deduplicates a redelivery of it.
@@ -346,16 +377,167 @@ def purge(queue: SqliteQueue, days: float) -> None:
     click.echo(f"purged {count} finished job{'' if count == 1 else 's'}")
 
 
-def _graph_client(settings: Settings) -> GraphClient:
-    from bridge.graph import GraphClient
+@main.command("init-aws")
+@click.option(
+    "--queue-url",
+    envvar="BRIDGE_SQS_QUEUE_URL",
+    default=None,
+    show_default="BRIDGE_SQS_QUEUE_URL",
+    help="The queue's URL, if it exists; its name is used.",
+)
+@click.option(
+    "--queue-name",
+    default=None,
+    show_default="from --queue-url, or messenger-lex-bridge.fifo",
+    help="The FIFO queue's name (ends with .fifo); the dead-letter queue is <name>-dlq.fifo.",
+)
+@click.option(
+    "--table",
+    envvar="BRIDGE_DYNAMODB_TABLE",
+    default="messenger-lex-bridge",
+    show_default="BRIDGE_DYNAMODB_TABLE or messenger-lex-bridge",
+    help="The DynamoDB table's name.",
+)
+@click.option(
+    "--region",
+    envvar="AWS_REGION",
+    default=None,
+    show_default="AWS_REGION",
+    help="The Region of the queues and the table (the bridge's own).",
+)
+@click.option(
+    "--visibility-timeout",
+    envvar="BRIDGE_SQS_VISIBILITY_TIMEOUT",
+    type=click.IntRange(2, 3600),
+    default=30,
+    show_default="BRIDGE_SQS_VISIBILITY_TIMEOUT or 30",
+    help="Seconds a received message stays invisible to other containers (renewed while its "
+    "job runs): how soon a dead container's messages reappear.",
+)
+@click.option(
+    "--max-receives",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="Receives without an answer (each one a container that stopped holding the message) "
+    "before SQS moves a message to the dead-letter queue.",
+)
+@click.option("--dry-run", is_flag=True, help="Only read, and say what would be done.")
+@click.option(
+    "--policy",
+    is_flag=True,
+    help="Print the bridge's least-privilege IAM policy (JSON) for these resources and the "
+    "Lex bot alias instead; changes nothing.",
+)
+@click.option("--lex-bot-id", envvar="LEX_BOT_ID", default=None, show_default="LEX_BOT_ID")
+@click.option(
+    "--lex-alias-id", envvar="LEX_BOT_ALIAS_ID", default=None, show_default="LEX_BOT_ALIAS_ID"
+)
+def init_aws(
+    queue_url: str | None,
+    queue_name: str | None,
+    table: str,
+    region: str | None,
+    visibility_timeout: int,
+    max_receives: int,
+    dry_run: bool,
+    policy: bool,
+    lex_bot_id: str | None,
+    lex_alias_id: str | None,
+) -> None:
+    """Create, or check and correct, what BRIDGE_QUEUE=sqs uses: an SQS FIFO queue, its FIFO
+    dead-letter queue and a DynamoDB table (see docs/scaling-out.md).
 
-    return GraphClient(
-        base_url=settings.graph_api_url,
-        version=settings.graph_api_version,
-        page_token=settings.page_access_token,
-        app_secret=settings.app_secret,
-        timeout=settings.graph_timeout,
+    \b
+    queue              FIFO; content-based deduplication off (the bridge deduplicates on
+                       each event's mid); high-throughput FIFO; --visibility-timeout;
+                       long polling (20 s); messages kept 4 days; redrive policy to the
+                       dead-letter queue after --max-receives receives
+    dead-letter queue  FIFO, messages kept 14 days (python -m bridge queue dead reads it)
+    table              key pk + sk (strings), on-demand capacity, TTL on "expires", the
+                       sparse index "dropped"
+
+    Safe to run again: what exists as needed is left alone; what differs and can change in
+    place is corrected; what cannot (a standard queue, another key schema) is reported.
+    Uses boto3's usual credentials and Region (AWS_REGION); the caller needs sqs:CreateQueue,
+    sqs:GetQueueUrl, sqs:GetQueueAttributes, sqs:SetQueueAttributes, dynamodb:CreateTable,
+    dynamodb:DescribeTable, dynamodb:UpdateTable, dynamodb:DescribeTimeToLive and
+    dynamodb:UpdateTimeToLive. Prints the variables to set in every bridge container.
+
+    Exit status: 0 done (or nothing to do), 1 a problem remains (explained), 2 usage errors.
+    """
+    from bridge import awsinit
+    from bridge.queue.aws import check_region, make_client, queue_account
+    from bridge.queue.aws import queue_name as name_of
+
+    name = queue_name or (name_of(queue_url) if queue_url else awsinit.DEFAULT_QUEUE)
+    if not name.endswith(".fifo"):
+        raise click.BadParameter("a FIFO queue's name ends with .fifo", param_hint="--queue-name")
+    names = awsinit.Names(queue=name, table=table)
+    try:
+        found_region = check_region(region)
+    except ConfigError as error:
+        raise click.UsageError(str(error.problems[0])) from None
+    if policy:
+        account = (queue_url and queue_account(queue_url)) or _aws_account(found_region)
+        document = awsinit.policy_document(
+            region=found_region,
+            account=account,
+            names=names,
+            lex_bot_id=lex_bot_id or "<LEX_BOT_ID>",
+            lex_alias_id=lex_alias_id or "<LEX_BOT_ALIAS_ID>",
+        )
+        click.echo(json.dumps(document, indent=2))
+        return
+    options = awsinit.Options(
+        names=names,
+        visibility_timeout=visibility_timeout,
+        max_receives=max_receives,
+        dry_run=dry_run,
     )
+    sqs = make_client("sqs", found_region)
+    dynamodb = make_client("dynamodb", found_region)
+    sys.exit(awsinit.init(sqs, dynamodb, options, click.echo))
+
+
+def _aws_account(region: str) -> str:
+    """The caller's AWS account (STS GetCallerIdentity needs no permission)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from bridge.queue.aws import describe, make_client
+
+    try:
+        return str(make_client("sts", region).get_caller_identity()["Account"])
+    except (ClientError, BotoCoreError) as exc:
+        raise click.ClickException(f"cannot tell the AWS account: {describe(exc)}") from None
+
+
+def _graph_client(settings: Settings) -> GraphClient:
+    from bridge.routes import make_graph
+
+    return make_graph(settings)
+
+
+def _chosen_pages(settings: Settings, page_id: str | None) -> list[PageConfig]:
+    """The pages file's Pages a command works on: all, or the one ``--page`` names."""
+    if page_id is None:
+        return list(settings.pages)
+    if not settings.pages:
+        raise click.UsageError("--page needs BRIDGE_PAGES_FILE (one Page: FB_PAGE_ACCESS_TOKEN)")
+    chosen = [page for page in settings.pages if page.page_id == page_id]
+    if not chosen:
+        known = ", ".join(page.page_id for page in settings.pages)
+        raise click.UsageError(f"--page {page_id} is not in BRIDGE_PAGES_FILE (it has {known})")
+    return chosen
+
+
+_PAGE_OPTION = click.option(
+    "--page",
+    "page_id",
+    metavar="PAGE_ID",
+    default=None,
+    help="With BRIDGE_PAGES_FILE: only this Page (default: every Page of the file).",
+)
 
 
 def _profile_fields(value: str | None) -> tuple[str, ...] | None:
@@ -410,6 +592,7 @@ def _profile_fields(value: str | None) -> tuple[str, ...] | None:
     show_default="beside BRIDGE_DB: var/bridge-profile-calls.json",
     help="Where Messenger Profile API calls are counted (10 per 10 minutes per Page).",
 )
+@_PAGE_OPTION
 def setup(
     profile_path: Path | None,
     dry_run: bool,
@@ -417,27 +600,33 @@ def setup(
     delete_missing: bool,
     subscribe: bool,
     call_log: Path | None,
+    page_id: str | None,
 ) -> None:
     """Subscribe the Page to this app's webhooks and apply a Messenger profile.
 
     \b
     1. The Page: the one FB_PAGE_ACCESS_TOKEN belongs to (GET /me), which must be FB_PAGE_ID's
-       when that is set.
+       when that is set. With BRIDGE_PAGES_FILE: each Page of the file in turn, with its own
+       token (or only --page).
     2. POST /{page-id}/subscribed_apps with the fields the bridge uses (fields the app already
        has are kept; nothing is posted when none is missing):
     \b
-         messages                      what people type, quick-reply taps → Lex
+         messages                      what people type, send, quick-reply taps → Lex
          messaging_postbacks           Get Started, menu, ice-breaker, button taps → Lex
-         messaging_optins              opt-ins (plugins, notification requests)
-         messaging_referrals           m.me links, ads, QR codes with a ref
+         messaging_optins              opt-ins (plugins, notification requests) → Lex
+         messaging_referrals           m.me links, ads, QR codes with a ref → Lex
+         message_echoes                what the Page sent: a person writing from the
+                                       Page Inbox silences the bot in that conversation
+         messaging_handovers           thread control passed to or taken by a person
+                                       or another app: the bot is silent until it returns
+         standby                       what people do in conversations the bridge does
+                                       not control: never answered
          message_deliveries            delivery receipts
          message_reads                 read receipts
-         messaging_handovers           thread control passed to or from a person/other app
-         standby                       messages in threads the bridge does not control
          messaging_policy_enforcement  Meta's policy warnings and blocks for the Page
     \b
-       The bridge answers the first two; it acknowledges the others and never answers them
-       (standby: the bot never talks over a human).
+       The bridge answers the first four; it never answers the others (the bot never talks
+       over a human).
     3. With --profile: validates the file against Messenger's limits (every problem, with its
        JSON path, before any call), reads the current profile, prints the difference field by
        field, and POSTs only the changed fields, all in one call (DELETE one call more, only
@@ -479,17 +668,25 @@ def setup(
         delete_missing=delete_missing,
         subscribe=subscribe,
     )
-    sys.exit(
-        setting_up.run_setup(
-            _graph_client(settings),
-            options,
-            page_id=settings.page_id,
-            call_log=log,
-            echo=click.echo,
-            secrets=(settings.page_access_token, settings.app_secret),
-            unreachable_fix=LOCAL_UNREACHABLE_FIX if settings.is_local else None,
+    pages = _chosen_pages(settings, page_id)
+    views = [settings.for_page(page) for page in pages] if pages else [settings]
+    worst = 0
+    for index, view in enumerate(views):
+        if pages:
+            click.echo(("\n" if index else "") + f"Page {pages[index].label}:")
+        worst = max(
+            worst,
+            setting_up.run_setup(
+                _graph_client(view),
+                options,
+                page_id=view.page_id,
+                call_log=log,
+                echo=click.echo,
+                secrets=settings.secret_values,
+                unreachable_fix=LOCAL_UNREACHABLE_FIX if settings.is_local else None,
+            ),
         )
-    )
+    sys.exit(worst)
 
 
 @main.command()
@@ -506,9 +703,10 @@ def setup(
 @click.option(
     "--skip-lex",
     is_flag=True,
-    help="Leave out the Lex check (it runs one real turn on the bot).",
+    help="Leave out the Lex check (for Lex V2 it runs one real turn on the bot).",
 )
-def check(as_json: bool, app_id: str | None, skip_lex: bool) -> None:
+@_PAGE_OPTION
+def check(as_json: bool, app_id: str | None, skip_lex: bool, page_id: str | None) -> None:
     """Check everything the bridge needs, and say how to fix what is wrong.
 
     \b
@@ -519,9 +717,15 @@ def check(as_json: bool, app_id: str | None, skip_lex: bool) -> None:
                             token's app, Page, expiry and permissions
       Webhook subscription  GET /{page}/subscribed_apps: this app, with the bridge's fields
                             (Meta unsubscribes a Page after ~1 h of failed deliveries)
-      Lex bot               one RecognizeText turn, "hello", session bridge-check, with the
-                            configured bot, alias, locale, Region and credentials
-      Queue database        BRIDGE_DB opens and takes a write lock (then rolls back)
+      Lex bot               Lex V2: one RecognizeText turn, "hello", session bridge-check,
+                            with the configured bot, alias, locale, Region and credentials;
+                            Lex V1: GetBot (lex-models) on the bot name and alias, no turn
+      Queue database        BRIDGE_DB opens and takes a write lock (then rolls back);
+                            BRIDGE_QUEUE=sqs: the queue, its dead-letter queue and the
+                            table answer and the table takes a write
+
+    With BRIDGE_PAGES_FILE the first five run for each Page (or only --page) with its own
+    token and bot; a bot shared by several Pages is checked once.
 
     Exit status: 0 when every check passes, 1 otherwise.
     """
@@ -536,8 +740,18 @@ def check(as_json: bool, app_id: str | None, skip_lex: bool) -> None:
             from bridge.localmode import LOCAL_APP_ID
 
             app_id = LOCAL_APP_ID
-        results = checking.run_checks(
-            settings, _graph_client(settings), app_id=app_id, skip_lex=skip_lex
-        )
+        if settings.pages:
+            results = checking.run_page_checks(
+                settings,
+                _chosen_pages(settings, page_id),
+                _graph_client,
+                app_id=app_id,
+                skip_lex=skip_lex,
+            )
+        else:
+            _chosen_pages(settings, page_id)  # --page without a pages file: a usage error
+            results = checking.run_checks(
+                settings, _graph_client(settings), app_id=app_id, skip_lex=skip_lex
+            )
     click.echo(checking.render_json(results) if as_json else checking.render_text(results))
     sys.exit(0 if all(result.ok for result in results) else 1)

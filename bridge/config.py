@@ -10,18 +10,21 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
+from bridge import patterns
 from bridge.errors import ConfigError
 from bridge.events import NO_TEXT_KINDS
+from bridge.pagesfile import PageConfig, read_pages_file
 
 T = TypeVar("T")
 
 MODES = ("production", "local")
 BOTS = ("lexv2", "lexv1", "local")
-QUEUES = ("sqlite",)
+SESSION_IDS = ("psid", "page_psid")
+QUEUES = ("sqlite", "sqs")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")
 
@@ -34,16 +37,25 @@ LOCAL_LEX_BOT_ID = "LOCALBOT01"
 LOCAL_LEX_ALIAS_ID = "TSTALIASID"
 LOCAL_PREFIX = "/local"
 
-_LEX_BOT_ID = re.compile(r"^[0-9A-Za-z]{10}$")
-_LEX_ALIAS_ID = re.compile(r"^[0-9A-Za-z]{1,100}$")
-_LEX_V1_BOT_NAME = re.compile(r"^(?=.{2,50}$)([A-Za-z]_?)+$")
-_LEX_V1_ALIAS = re.compile(r"^(\$LATEST|(?=.{1,100}$)([A-Za-z]_?)+)$")
-_LOCALE = re.compile(r"^[a-z]{2}_[A-Z]{2}$")
 _GRAPH_VERSION = re.compile(r"^v\d+\.\d+$")
 _URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
 _TOKEN = re.compile(r"^[\x21-\x7e]{16,}$")  # printable, no spaces: fits an Authorization header
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"  # gunicorn's own default
 MAX_INPUT_TEXT = 1024  # Lex's limit on the text of a turn
+HUMAN_IDLE = 24 * 3600.0  # Meta: thread control expires after 24 h without activity
+_SQS_QUEUE_URL = re.compile(r"^https?://[^\s/]+/\d{12}/[A-Za-z0-9_-]{1,75}\.fifo$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+@dataclass(frozen=True)
+class AwsQueueSettings:
+    """The shared queue of ``BRIDGE_QUEUE=sqs``: an SQS FIFO queue and a DynamoDB table."""
+
+    queue_url: str
+    table: str
+    region: str | None = None  # AWS_REGION; None: boto3's own chain decides
+    visibility_timeout: int = 30
+    wait_time: int = 10
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,8 @@ class Settings:
     page_access_token: str = field(repr=False)
     page_id: str | None = None
     app_id: str | None = None
+    pages_file: Path | None = None
+    pages: tuple[PageConfig, ...] = ()
     mode: str = "production"
     graph_api_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v25.0"
@@ -69,6 +83,9 @@ class Settings:
     aws_region: str | None = None
     lex_read_timeout: float = 40.0
     v1_attributes: bool = False
+    session_id: str = "psid"
+    handover_intent: str | None = None
+    human_idle: float = HUMAN_IDLE
     fallback_text: str = "Sorry, something went wrong on our side. Please try again in a moment."
     no_text_inputs: tuple[tuple[str, str], ...] = ()
     no_text_reply_kinds: frozenset[str] = frozenset()
@@ -76,6 +93,7 @@ class Settings:
     sender_actions: bool = True
     db_path: Path = Path("var/bridge.db")
     queue: str = "sqlite"
+    aws_queue: AwsQueueSettings | None = None
     port: int = 8000
     web_workers: int = 2
     web_threads: int = 8
@@ -103,7 +121,48 @@ class Settings:
     def secret_values(self) -> list[str]:
         """The configured values that must never appear in a log line."""
         values = [self.app_secret, self.verify_token, self.page_access_token, self.metrics_token]
+        values += [page.access_token for page in self.pages]
         return [value for value in values if value]
+
+    @property
+    def served_pages(self) -> frozenset[str] | None:
+        """The Pages whose events are handled (None: any Page, FB_PAGE_ID unset)."""
+        if self.pages:
+            return frozenset(page.page_id for page in self.pages)
+        return None if self.page_id is None else frozenset({self.page_id})
+
+    def for_page(self, page: PageConfig) -> Settings:
+        """One Page of the pages file seen as a single-Page setup: its id and token, its bot
+        and texts where the file sets them, the environment's settings otherwise."""
+        changes: dict[str, Any] = {
+            "page_id": page.page_id,
+            "page_access_token": page.access_token,
+            "pages": (),
+            "pages_file": None,
+        }
+        if page.bot is not None:
+            bot = page.bot
+            local = bot.type == "local"
+            changes |= {
+                "bot": bot.type,
+                "lex_bot_id": LOCAL_LEX_BOT_ID if local else bot.bot_id,
+                "lex_bot_alias_id": LOCAL_LEX_ALIAS_ID if local else bot.alias_id,
+                "lex_locale_id": bot.locale_id or self.lex_locale_id,
+                "lex_endpoint_url": f"{self.local_base_url}/lex" if local else None,
+                "lex_bot_name": bot.bot_name,
+                "lex_bot_alias": bot.bot_alias,
+            }
+        for name in (
+            "fallback_text",
+            "handover_intent",
+            "no_text_inputs",
+            "no_text_reply_kinds",
+            "no_text_reply",
+        ):
+            value = getattr(page, name)
+            if value is not None:
+                changes[name] = value
+        return replace(self, **changes)
 
     @property
     def host(self) -> str:
@@ -125,7 +184,13 @@ class Settings:
         bot = env.choice("BRIDGE_BOT", BOTS, "local" if local else "lexv2")
         if bot == "local" and not local:
             env.problem("BRIDGE_BOT=local needs BRIDGE_MODE=local (the sample bot runs only there)")
-        lex = _lex_settings(env, bot, port)
+        pages_file = env.optional_path("BRIDGE_PAGES_FILE")
+        queue = env.choice("BRIDGE_QUEUE", QUEUES, "sqlite")
+        pages = env.pages(pages_file, local=local)
+        # The environment's bot is needed unless every Page of the file names its own.
+        lex = _lex_settings(
+            env, bot, port, required=pages_file is None or any(p.bot is None for p in pages)
+        )
         settings = cls(
             app_secret=env.secret(
                 "FB_APP_SECRET",
@@ -137,20 +202,13 @@ class Settings:
                 LOCAL_VERIFY_TOKEN if local else None,
                 "any string you also type into the webhook's Verify Token",
             ),
-            page_access_token=env.secret(
-                "FB_PAGE_ACCESS_TOKEN",
-                LOCAL_PAGE_ACCESS_TOKEN if local else None,
-                "the Page access token (starts with EAA…)",
-            ),
-            page_id=env.matching(
-                "FB_PAGE_ID",
-                re.compile(r"^\d{1,30}$"),
-                "digits, e.g. 1234567890",
-                None,  # local mode too: recorded deliveries for any Page can be replayed
-            ),
+            page_access_token=_page_token(env, local=local, pages_file=pages_file),
+            page_id=_page_id(env, pages_file),
             app_id=env.matching(
-                "FB_APP_ID", re.compile(r"^\d{1,30}$"), "digits, e.g. 1517776481860111", None
+                "FB_APP_ID", patterns.APP_ID, "digits, e.g. 1517776481860111", None
             ),
+            pages_file=pages_file,
+            pages=pages,
             mode=mode,
             graph_api_url=env.matching(
                 "FB_GRAPH_API_URL",
@@ -176,13 +234,19 @@ class Settings:
             aws_region=env.text("AWS_REGION", "") or None,
             lex_read_timeout=env.number("LEX_READ_TIMEOUT", 40.0, low=31, high=300),
             v1_attributes=env.boolean("BRIDGE_V1_ATTRIBUTES", False),
+            session_id=env.choice("BRIDGE_SESSION_ID", SESSION_IDS, "psid"),
+            handover_intent=env.matching(
+                "BRIDGE_HANDOVER_INTENT", patterns.INTENT_NAME, patterns.INTENT_NAME_HINT, None
+            ),
+            human_idle=env.number("BRIDGE_HUMAN_IDLE", HUMAN_IDLE, low=60, high=7 * 24 * 3600),
             fallback_text=env.text("BRIDGE_FALLBACK_TEXT", cls.fallback_text),
             no_text_inputs=env.kind_texts("BRIDGE_NO_TEXT_INPUTS", NO_TEXT_KINDS),
             no_text_reply_kinds=env.kinds("BRIDGE_NO_TEXT_REPLY_KINDS", NO_TEXT_KINDS),
             no_text_reply=env.text("BRIDGE_NO_TEXT_REPLY", cls.no_text_reply),
             sender_actions=env.boolean("BRIDGE_SENDER_ACTIONS", True),
             db_path=Path(env.text("BRIDGE_DB", "var/bridge.db")),
-            queue=env.choice("BRIDGE_QUEUE", QUEUES, "sqlite"),
+            queue=queue,
+            aws_queue=_aws_queue(env, queue),
             port=port,
             web_workers=env.integer("WEB_CONCURRENCY", 2, low=1, high=64),
             web_threads=env.integer("BRIDGE_WEB_THREADS", 8, low=1, high=256),
@@ -217,6 +281,51 @@ class Settings:
         return settings
 
 
+def aws_queue_settings(environ: Mapping[str, str]) -> AwsQueueSettings | None:
+    """The SQS queue and table alone (for ``bridge queue`` and ``init-aws``, which need no
+    Page or bot); None unless ``BRIDGE_QUEUE=sqs``. Raises ``ConfigError`` listing problems."""
+    env = _Reader(environ)
+    settings = _aws_queue(env, env.choice("BRIDGE_QUEUE", QUEUES, "sqlite"))
+    if env.problems:
+        raise ConfigError(env.problems)
+    return settings
+
+
+def _aws_queue(env: _Reader, queue: str) -> AwsQueueSettings | None:
+    """BRIDGE_QUEUE=sqs: the queue's URL and the table's name are required. Otherwise they must
+    be unset: containers that each use their own SQLite file share nothing."""
+    if queue != "sqs":
+        for name in ("BRIDGE_SQS_QUEUE_URL", "BRIDGE_DYNAMODB_TABLE"):
+            if env.is_set(name):
+                env.problem(
+                    f"{name} is set but BRIDGE_QUEUE is {queue}: set BRIDGE_QUEUE=sqs to share"
+                    f" the SQS queue and DynamoDB table, or unset {name}"
+                )
+        return None
+    url = env.matching(
+        "BRIDGE_SQS_QUEUE_URL",
+        _SQS_QUEUE_URL,
+        "a FIFO queue's URL, e.g. https://sqs.us-east-1.amazonaws.com/123456789012/"
+        "messenger-lex-bridge.fifo (`python -m bridge init-aws` prints it)",
+        "",
+        required=True,
+    )
+    table = env.matching(
+        "BRIDGE_DYNAMODB_TABLE",
+        _TABLE_NAME,
+        "a DynamoDB table name (3-255 letters, digits, _ . -), e.g. messenger-lex-bridge",
+        "",
+        required=True,
+    )
+    return AwsQueueSettings(
+        queue_url=url,
+        table=table,
+        region=env.text("AWS_REGION", "") or None,
+        visibility_timeout=env.integer("BRIDGE_SQS_VISIBILITY_TIMEOUT", 30, low=2, high=3600),
+        wait_time=env.integer("BRIDGE_SQS_WAIT_TIME", 10, low=0, high=20),
+    )
+
+
 class _Lex(NamedTuple):
     bot_id: str = ""
     alias_id: str = ""
@@ -226,9 +335,38 @@ class _Lex(NamedTuple):
     bot_alias: str = ""
 
 
-def _lex_settings(env: _Reader, bot: str, port: int) -> _Lex:
-    """The chosen backend's bot: V2 ids, locale and endpoint override, or V1 name and alias."""
-    locale = env.matching("LEX_LOCALE_ID", _LOCALE, "a locale such as en_US or ko_KR", "en_US")
+def _page_token(env: _Reader, *, local: bool, pages_file: Path | None) -> str:
+    """FB_PAGE_ACCESS_TOKEN: required, unless the pages file gives each Page its token."""
+    if pages_file is None:
+        return env.secret(
+            "FB_PAGE_ACCESS_TOKEN",
+            LOCAL_PAGE_ACCESS_TOKEN if local else None,
+            "the Page access token (starts with EAA…)",
+        )
+    if env.is_set("FB_PAGE_ACCESS_TOKEN"):
+        env.problem(
+            "FB_PAGE_ACCESS_TOKEN is set together with BRIDGE_PAGES_FILE: give that Page its"
+            " access_token in the file instead, and unset FB_PAGE_ACCESS_TOKEN"
+        )
+    return ""
+
+
+def _page_id(env: _Reader, pages_file: Path | None) -> str | None:
+    """FB_PAGE_ID: optional (local mode too: recorded deliveries for any Page can be
+    replayed); with a pages file, the file says which Pages are served."""
+    if pages_file is not None and env.is_set("FB_PAGE_ID"):
+        env.problem(
+            "FB_PAGE_ID is set together with BRIDGE_PAGES_FILE: the file lists the Pages served;"
+            " unset FB_PAGE_ID"
+        )
+        return None
+    return env.matching("FB_PAGE_ID", patterns.PAGE_ID, patterns.PAGE_ID_HINT, None)
+
+
+def _lex_settings(env: _Reader, bot: str, port: int, *, required: bool = True) -> _Lex:
+    """The chosen backend's bot: V2 ids, locale and endpoint override, or V1 name and alias.
+    ``required``: a missing id is a problem (not when every Page of the file has its bot)."""
+    locale = env.matching("LEX_LOCALE_ID", patterns.LOCALE, patterns.LOCALE_HINT, "en_US")
     if bot == "local":
         return _Lex(
             LOCAL_LEX_BOT_ID,
@@ -239,28 +377,28 @@ def _lex_settings(env: _Reader, bot: str, port: int) -> _Lex:
     if bot == "lexv1":
         name = env.matching(
             "LEX_BOT_NAME",
-            _LEX_V1_BOT_NAME,
-            "the Lex V1 bot's name (2-50 letters, single underscores between), e.g. FluBot",
+            patterns.LEX_V1_BOT_NAME,
+            patterns.LEX_V1_BOT_NAME_HINT,
             "",
-            required=True,
+            required=required,
         )
         alias = env.matching(
             "LEX_BOT_ALIAS",
-            _LEX_V1_ALIAS,
-            "the Lex V1 alias name (letters, single underscores between) or $LATEST",
+            patterns.LEX_V1_ALIAS,
+            patterns.LEX_V1_ALIAS_HINT,
             "",
-            required=True,
+            required=required,
         )
         return _Lex(locale=locale, bot_name=name, bot_alias=alias)
     bot_id = env.matching(
-        "LEX_BOT_ID", _LEX_BOT_ID, "the 10-character bot id, e.g. ABCDE12345", "", required=True
+        "LEX_BOT_ID", patterns.LEX_BOT_ID, patterns.LEX_BOT_ID_HINT, "", required=required
     )
     alias_id = env.matching(
         "LEX_BOT_ALIAS_ID",
-        _LEX_ALIAS_ID,
-        "the alias id (not its name), e.g. TSTALIASID or 1A2B3C4D5E",
+        patterns.LEX_ALIAS_ID,
+        patterns.LEX_ALIAS_ID_HINT,
         "",
-        required=True,
+        required=required,
     )
     return _Lex(bot_id, alias_id, locale)
 
@@ -281,8 +419,19 @@ class _Reader:
             return None
         return value.strip()
 
+    def is_set(self, name: str) -> bool:
+        return self._raw(name) is not None
+
     def text(self, name: str, default: str) -> str:
         return self._raw(name) or default
+
+    def pages(self, path: Path | None, *, local: bool) -> tuple[PageConfig, ...]:
+        """The pages file's Pages (see bridge.pagesfile), its problems added to the others."""
+        if path is None:
+            return ()
+        pages, problems = read_pages_file(path, local=local)
+        self.problems += problems
+        return pages
 
     def optional_path(self, name: str) -> Path | None:
         value = self._raw(name)

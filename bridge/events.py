@@ -4,9 +4,11 @@ Every ``entry`` and every ``messaging`` item is read. What a person did in the c
 becomes an event for the bot: text, quick-reply taps, postbacks, attachments (images, audio,
 video, files, shared links, stickers, a location), referrals (m.me links, ads) and opt-ins.
 Echoes of what the Page sent are classified by the app that sent them (the bridge, another
-app, the Page Inbox) and are never events for the bot. Deliveries, reads, reactions and
-everything under ``standby`` (a thread the bridge does not own) are skipped with a named
-reason; unknown keys and event types are tolerated.
+app, the Page Inbox) and are never events for the bot; nor are changes of thread control
+(``messaging_handovers``), which are read into ``Handover`` records. Deliveries, reads,
+reactions and everything under ``standby`` (a thread the bridge does not own) are skipped
+with a named reason; what a person did under ``standby`` is kept as a ``StandbyItem`` (someone
+else answers them). Unknown keys and event types are tolerated.
 https://developers.facebook.com/docs/messenger-platform/webhooks
 """
 
@@ -15,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Literal
+
+from bridge.replies import PAGE_INBOX_APP_ID as PAGE_INBOX_APP_ID  # echoes, handovers
 
 _SECONDS_BEFORE = 10**11  # an epoch below this is in seconds (ms would be before 1973)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -28,16 +32,12 @@ _SKIPPED_KINDS = (
     "delivery",
     "read",
     "reaction",
-    "pass_thread_control",
-    "take_thread_control",
-    "request_thread_control",
     "app_roles",
     "account_linking",
     "policy_enforcement",
     "message_edit",
 )
 
-PAGE_INBOX_APP_ID = "263902037430900"  # Meta Business Suite's inbox: a person at the Page
 # Messenger's Like (thumbs-up) sticker, in its three sizes.
 LIKE_STICKER_IDS = frozenset({"369239263222822", "369239343222814", "369239383222810"})
 # Attachment types with a kind of their own; any other type (reels, posts, products,
@@ -195,6 +195,42 @@ class Echo:
     standby: bool = False
 
 
+HandoverAction = Literal["pass", "take", "request"]
+# The messaging item's key for each change of thread control (messaging_handovers).
+HANDOVER_KEYS: dict[str, HandoverAction] = {
+    "pass_thread_control": "pass",
+    "take_thread_control": "take",
+    "request_thread_control": "request",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """Thread control changed hands, or was asked for (``messaging_handovers``): ``pass`` and
+    ``take`` name the new owner, ``request`` the app that asks for control (``new_owner``).
+    App ids are strings; None when Meta gave none (``previous_owner`` of an idle thread).
+    ``metadata`` is the passing app's free text: never logged."""
+
+    page_id: str
+    user_id: str
+    timestamp: int
+    action: HandoverAction
+    previous_owner: str | None
+    new_owner: str | None
+    metadata: str | None = None
+    standby: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StandbyItem:
+    """A person did something in a thread another app (or a person at the Page) owns: the
+    bridge never answers it, but it shows Meta routes that thread elsewhere."""
+
+    page_id: str
+    user_id: str
+    timestamp: int
+
+
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """A messaging item that is not sent to the bot, and why (for logs and metrics)."""
@@ -205,55 +241,69 @@ class Skipped:
 @dataclass(frozen=True, slots=True)
 class ParseResult:
     """The events to hand to the bot, the items skipped, whether the body had our shape, and
-    the echoes (also counted as skipped) for whoever tracks who is talking in a thread."""
+    what tells who is talking in a thread: echoes and handovers (also counted as skipped) and
+    standby items. ``other_pages``: Page id → items of entries for Pages not served."""
 
     events: list[Event]
     skipped: list[Skipped]
     well_formed: bool = True
     echoes: list[Echo] = field(default_factory=list)
+    handovers: list[Handover] = field(default_factory=list)
+    standby: list[StandbyItem] = field(default_factory=list)
+    other_pages: dict[str, int] = field(default_factory=dict)
 
 
 def parse_webhook(
-    body: object, *, page_id: str | None = None, app_id: str | None = None
+    body: object,
+    *,
+    page_id: str | None = None,
+    app_id: str | None = None,
+    pages: Collection[str] | None = None,
 ) -> ParseResult:
-    """Read a decoded webhook body; ``page_id`` (if given) drops entries for other Pages,
-    ``app_id`` (the bridge's own app, if known) tells its echoes from other apps'."""
+    """Read a decoded webhook body; entries for Pages not in ``pages`` (or other than
+    ``page_id``), if given, are skipped; ``app_id`` (the bridge's own app, if known) tells its
+    echoes from other apps'."""
     if not isinstance(body, dict) or body.get("object") != "page":
         return ParseResult([], [Skipped("not_page_object")], well_formed=False)
     entries = body.get("entry")
     if not isinstance(entries, list):
         return ParseResult([], [Skipped("no_entry_list")], well_formed=False)
+    served = pages if pages is not None else None if page_id is None else (page_id,)
     result = ParseResult([], [])
     for entry in entries:
-        for item in _entry_items(entry, page_id, result, app_id):
+        for item in _entry_items(entry, served, result, app_id):
             parsed = to_event(item, entry, app_id=app_id)
             if isinstance(parsed, Skipped):
                 result.skipped.append(parsed)
             elif isinstance(parsed, Echo):
                 result.echoes.append(parsed)
                 result.skipped.append(Skipped("echo"))
+            elif isinstance(parsed, Handover):
+                result.handovers.append(parsed)
+                result.skipped.append(Skipped(f"{parsed.action}_thread_control"))
             else:
                 result.events.append(parsed)
     return result
 
 
 def _entry_items(
-    entry: object, page_id: str | None, result: ParseResult, app_id: str | None
+    entry: object, served: Collection[str] | None, result: ParseResult, app_id: str | None
 ) -> list[Any]:
     """The messaging items of one entry that may carry events for the bot; standby items are
-    counted as skipped, and their echoes kept."""
+    counted as skipped, and what they say about the thread kept."""
     if not isinstance(entry, dict):
         result.skipped.append(Skipped("malformed_entry"))
         return []
-    if page_id is not None and str(entry.get("id")) != page_id:
+    if served is not None and str(entry.get("id")) not in served:
         result.skipped.append(Skipped("other_page"))
+        other = str(entry.get("id"))
+        result.other_pages[other] = result.other_pages.get(other, 0) + _item_count(entry)
         return []
     standby = entry.get("standby")
     if isinstance(standby, list):
         for item in standby:
             result.skipped.append(Skipped("standby"))
-            if is_echo(item):
-                result.echoes.append(to_echo(item, entry, app_id=app_id, standby=True))
+            _read_standby(item, entry, result, app_id)
     items = entry.get("messaging")
     if items is None:
         if not isinstance(standby, list):
@@ -263,6 +313,39 @@ def _entry_items(
         result.skipped.append(Skipped("malformed_entry"))
         return []
     return items
+
+
+def _item_count(entry: dict[str, Any]) -> int:
+    """How many messaging and standby items an entry has (at least 1: the entry itself)."""
+    lists = (entry.get("messaging"), entry.get("standby"))
+    return max(1, sum(len(items) for items in lists if isinstance(items, list)))
+
+
+def _read_standby(
+    item: object, entry: dict[str, Any], result: ParseResult, app_id: str | None
+) -> None:
+    """What a standby item says about its thread: an echo, a handover, or a person's action."""
+    if not isinstance(item, dict):
+        return
+    if is_echo(item):
+        result.echoes.append(to_echo(item, entry, app_id=app_id, standby=True))
+        return
+    parsed = to_event(item, entry, app_id=app_id)
+    if isinstance(parsed, Handover):
+        result.handovers.append(
+            Handover(
+                parsed.page_id,
+                parsed.user_id,
+                parsed.timestamp,
+                parsed.action,
+                parsed.previous_owner,
+                parsed.new_owner,
+                parsed.metadata,
+                standby=True,
+            )
+        )
+    elif not isinstance(parsed, Skipped | Echo):
+        result.standby.append(StandbyItem(parsed.page_id, parsed.sender_id, parsed.timestamp))
 
 
 def is_echo(item: object) -> bool:
@@ -305,8 +388,9 @@ def to_echo(
 
 def to_event(
     item: object, entry: dict[str, Any], *, app_id: str | None = None
-) -> Event | Echo | Skipped:
-    """Turn one ``messaging`` item into an event or an echo, or say why it is skipped."""
+) -> Event | Echo | Handover | Skipped:
+    """Turn one ``messaging`` item into an event, an echo or a handover, or say why it is
+    skipped."""
     if not isinstance(item, dict):
         return Skipped("malformed_item")
     if is_echo(item):
@@ -314,6 +398,12 @@ def to_event(
     sender_id = _id_of(item.get("sender"))
     page_id = _id_of(item.get("recipient")) or _str(entry.get("id"))
     timestamp = _millis(item.get("timestamp"), entry.get("time"))
+    for key, action in HANDOVER_KEYS.items():
+        value = item.get(key)
+        if isinstance(value, dict):
+            if not sender_id or not page_id:
+                return Skipped("no_sender")
+            return to_handover(value, action, page_id, sender_id, timestamp)
     for key, build in _BUILDERS:
         value = item.get(key)
         if isinstance(value, dict):
@@ -324,6 +414,23 @@ def to_event(
         if kind in item:
             return Skipped(kind)
     return Skipped("unknown")
+
+
+def to_handover(
+    value: dict[str, Any], action: HandoverAction, page_id: str, user_id: str, timestamp: int
+) -> Handover:
+    """A ``pass_thread_control`` / ``take_thread_control`` / ``request_thread_control``
+    object; for a request, the app asking is ``new_owner``."""
+    new_owner = value.get("requested_owner_app_id" if action == "request" else "new_owner_app_id")
+    return Handover(
+        page_id=page_id,
+        user_id=user_id,
+        timestamp=timestamp,
+        action=action,
+        previous_owner=_str(value.get("previous_owner_app_id")) or None,
+        new_owner=_str(new_owner) or None,
+        metadata=_optional(value.get("metadata")),
+    )
 
 
 def _message_event(

@@ -108,6 +108,46 @@ def build_page_request(
     )
 
 
+def build_pass_thread_control_request(
+    recipient_id: str,
+    target_app_id: str,
+    metadata: str | None,
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    now: int,
+) -> GraphRequest:
+    """``POST /{version}/me/pass_thread_control``: hand the conversation with ``recipient_id``
+    to another app, e.g. the Page Inbox (Handover Protocol, kept by Conversation Routing;
+    ``metadata`` under 1000 characters).
+    https://developers.facebook.com/documentation/business-messaging/messenger-platform/conversation-routing
+    """
+    return build_page_request(
+        "POST",
+        "me/pass_thread_control",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        body=pass_thread_control_body(recipient_id, target_app_id, metadata),
+    )
+
+
+def pass_thread_control_body(
+    recipient_id: str, target_app_id: str, metadata: str | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "recipient": {"id": recipient_id},
+        "target_app_id": int(target_app_id) if target_app_id.isdigit() else target_app_id,
+    }
+    if metadata:
+        body["metadata"] = metadata
+    return body
+
+
 def build_me_request(
     *,
     base_url: str,
@@ -318,7 +358,8 @@ def _int(value: object) -> int | None:
 
 
 class GraphClient:
-    """Sends messages and sender actions for one Page."""
+    """Sends messages and sender actions for one Page (one Page token; with several Pages,
+    one client each, sharing one session)."""
 
     def __init__(
         self,
@@ -362,6 +403,12 @@ class GraphClient:
     def probe(self) -> None:
         """Check that the Page token works (used to resume a paused Page); raises GraphError."""
         self._page(build_probe_request)
+
+    def pass_thread_control(
+        self, recipient_id: str, target_app_id: str, metadata: str | None = None
+    ) -> None:
+        """Pass the conversation with ``recipient_id`` to ``target_app_id`` (the Page Inbox)."""
+        self._page(build_pass_thread_control_request, recipient_id, target_app_id, metadata)
 
     # --- Page setup and checks (python -m bridge setup / check) ----------------------------
 

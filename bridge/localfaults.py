@@ -2,8 +2,10 @@
 
 A fault is a JSON object queued for a target ("lex" or "graph") and taken, oldest first, by the
 next call to that target; a sticky fault is never taken away, so it applies to every call until
-cleared. Faults live in the local-mode SQLite file (every server process sees them) and taking
-one is a single ``BEGIN IMMEDIATE`` transaction, so two processes never consume the same one.
+cleared. A Graph fault with ``"page"`` applies only to calls made with that Page's token (with
+several Pages, one Page's Graph can fail while the others' work). Faults live in the local-mode
+SQLite file (every server process sees them) and taking one is a single ``BEGIN IMMEDIATE``
+transaction, so two processes never consume the same one.
 
 Also here: the calls to the local Lex endpoint in progress, one row per call with the process
 id, so a process killed mid-call does not leave its calls counted.
@@ -60,7 +62,18 @@ _GRAPH_MESSAGES = {
 
 _LEX_KEYS = frozenset({"status", "type", "message", "delay", "sticky", "count"})
 _GRAPH_KEYS = frozenset(
-    {"status", "code", "subcode", "message", "headers", "delay", "record", "sticky", "count"}
+    {
+        "status",
+        "code",
+        "subcode",
+        "message",
+        "headers",
+        "delay",
+        "record",
+        "sticky",
+        "count",
+        "page",
+    }
 )
 _ERROR_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_.:#-]{0,99}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
@@ -125,6 +138,11 @@ def _validate_one(target: str, raw: object) -> tuple[dict[str, Any], int]:
     if not fault:
         what = "status or type" if target == "lex" else "status and code, headers"
         raise FaultError(f"a {target} fault needs {what} or a delay")
+    if "page" in raw:
+        page = raw["page"]
+        if not isinstance(page, str) or not page.isascii() or not page.isdigit():
+            raise FaultError("page must be a Page id (digits, as a string)")
+        fault["page"] = page
     if _flag(raw, "sticky"):
         fault["sticky"] = True
     count = raw.get("count", 1)
@@ -253,17 +271,23 @@ def add(db: sqlite3.Connection, target: str, faults: Sequence[object]) -> int:
     return len(queued)
 
 
-def take(db: sqlite3.Connection, target: str) -> dict[str, Any] | None:
-    """The oldest fault for ``target``, removed from the queue unless it is sticky."""
+def take(db: sqlite3.Connection, target: str, page: str | None = None) -> dict[str, Any] | None:
+    """The oldest fault for ``target`` that applies to ``page`` (one naming no Page applies to
+    every Page), removed from the queue unless it is sticky."""
     if not db.execute("SELECT 1 FROM faults WHERE target = ? LIMIT 1", (target,)).fetchall():
         return None  # the common case, without taking the write lock
     with _immediate(db):
         rows = db.execute(
-            "SELECT id, fault, sticky FROM faults WHERE target = ? ORDER BY id LIMIT 1", (target,)
+            "SELECT id, fault, sticky FROM faults WHERE target = ? ORDER BY id", (target,)
         ).fetchall()
-        if rows and not rows[0][2]:
-            db.execute("DELETE FROM faults WHERE id = ?", (rows[0][0],))
-    return dict(json.loads(rows[0][1])) if rows else None
+        for fault_id, text, sticky in rows:
+            fault = dict(json.loads(text))
+            if fault.get("page", page) != page:
+                continue
+            if not sticky:
+                db.execute("DELETE FROM faults WHERE id = ?", (fault_id,))
+            return fault
+    return None
 
 
 def clear(db: sqlite3.Connection, target: str | None) -> int:

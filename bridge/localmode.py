@@ -4,7 +4,9 @@ Only registered when ``BRIDGE_MODE=local`` and only answering loopback clients. 
 endpoint speaks the real RecognizeText wire format (boto3 is pointed at it), the inbox
 checks each Send API call the way Graph does (token, appsecret_proof, Messenger's limits)
 and records it. Both keep their state in one SQLite file so every server process sees it.
-Both can be told to fail (``/local/faults``, see bridge/localfaults.py).
+Both can be told to fail (``/local/faults``, see bridge/localfaults.py). With
+``BRIDGE_PAGES_FILE`` the Graph side serves every Page of the file: a call's token says which
+Page it is for, and a fault may name the Page it applies to.
 
 For ``python -m bridge setup`` and ``check``, the Graph side also answers the Page's webhook
 subscription (``/{page}/subscribed_apps``: a local bridge starts subscribed to the bridge's
@@ -96,6 +98,7 @@ CREATE TABLE IF NOT EXISTS lex_sessions (session_id TEXT PRIMARY KEY, attributes
 CREATE TABLE IF NOT EXISTS page_subscription (page TEXT PRIMARY KEY, fields TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messenger_profile (field TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_INBOX_ADDED = {"page": "TEXT NOT NULL DEFAULT ''"}  # the Page whose token made the call
 
 
 class LocalStore:
@@ -108,6 +111,10 @@ class LocalStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         schema = _LOCAL_SCHEMA + localfaults.SCHEMA
         while_locked(lambda: self._db().executescript(schema), path, 10)
+        present = {row[1] for row in self._db().execute("PRAGMA table_info(inbox)")}
+        for column, definition in _INBOX_ADDED.items():
+            if column not in present:
+                self._db().execute(f"ALTER TABLE inbox ADD COLUMN {column} {definition}")
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
@@ -117,23 +124,28 @@ class LocalStore:
     def _db(self) -> sqlite3.Connection:
         return self._connections.get()
 
-    def record(self, recipient: str, body: dict[str, Any]) -> int:
+    def record(self, recipient: str, body: dict[str, Any], page: str = "") -> int:
         cursor = self._db().execute(
-            "INSERT INTO inbox (recipient, body, at) VALUES (?, ?, ?)",
-            (recipient, json.dumps(body, ensure_ascii=False), time.time()),
+            "INSERT INTO inbox (recipient, body, at, page) VALUES (?, ?, ?, ?)",
+            (recipient, json.dumps(body, ensure_ascii=False), time.time(), page),
         )
         return int(cursor.lastrowid or 0)
 
-    def entries(self, *, recipient: str | None, after: int) -> list[dict[str, Any]]:
-        sql = "SELECT seq, recipient, body, at FROM inbox WHERE seq > ?"
+    def entries(
+        self, *, recipient: str | None, after: int, page: str | None = None
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT seq, recipient, body, at, page FROM inbox WHERE seq > ?"
         params: list[object] = [after]
         if recipient:
             sql += " AND recipient = ?"
             params.append(recipient)
+        if page:
+            sql += " AND page = ?"
+            params.append(page)
         rows = self._db().execute(sql + " ORDER BY seq", params).fetchall()
         return [
-            {"seq": seq, "recipient": to, "body": json.loads(body), "at": at}
-            for seq, to, body, at in rows
+            {"seq": seq, "recipient": to, "body": json.loads(body), "at": at, "page": sender}
+            for seq, to, body, at, sender in rows
         ]
 
     def session(self, session_id: str) -> dict[str, str]:
@@ -187,9 +199,10 @@ class LocalStore:
         """Validate and queue ``faults`` (each ``count`` times); raises ``FaultError``."""
         return localfaults.add(self._db(), target, faults)
 
-    def take_fault(self, target: str) -> dict[str, Any] | None:
-        """The oldest fault for ``target``, consumed unless sticky; atomic across processes."""
-        return localfaults.take(self._db(), target)
+    def take_fault(self, target: str, page: str | None = None) -> dict[str, Any] | None:
+        """The oldest fault for ``target`` (and for ``page``, or for any Page), consumed unless
+        sticky; atomic across processes."""
+        return localfaults.take(self._db(), target, page)
 
     def clear_faults(self, target: str | None = None) -> int:
         return localfaults.clear(self._db(), target)
@@ -231,9 +244,10 @@ def _settings() -> Settings:
     return settings
 
 
-def _take_fault(target: str) -> dict[str, Any] | None:
-    """The next fault for ``target``, after waiting out its delay."""
-    fault = _store().take_fault(target)
+def _take_fault(target: str, page: str | None = None) -> dict[str, Any] | None:
+    """The next fault for ``target`` (a Graph call: for the caller's Page), after waiting out
+    its delay."""
+    fault = _store().take_fault(target, page)
     if fault is not None:
         _sleep(fault.get("delay", 0))
     return fault
@@ -344,18 +358,51 @@ def _with_headers(response: Response, fault: dict[str, Any] | None) -> Response:
 @bp.post("/graph/<version>/me/messages")
 def send_api(version: str) -> Response:
     """Check a Send API call as Graph would, record it, and answer like Graph (or a fault)."""
-    problem = _auth_problem(_settings())
+    page, problem = _caller(_settings())
     if problem:
         return _graph_error(401, 190, problem)
-    fault = _take_fault("graph")
+    fault = _take_fault("graph", page)
     if fault is None or "status" not in fault:
-        return _with_headers(_send(request.get_json(silent=True)), fault)
+        return _with_headers(_send(request.get_json(silent=True), page), fault)
     if fault.get("record"):
-        _send(request.get_json(silent=True))  # recorded if it is a valid send; answered below
+        _send(request.get_json(silent=True), page)  # recorded if valid; answered below
     return _with_headers(_graph_fault_error(fault), fault)
 
 
-def _send(body: object) -> Response:
+@bp.post("/graph/<version>/me/pass_thread_control")
+def pass_thread_control(version: str) -> Response:
+    """Pass a conversation to another app (the Page Inbox), checked as Graph would; recorded in
+    the inbox with the other calls, so what the bridge did can be seen."""
+    _, page, refused = _page_call()
+    if refused is not None:
+        return refused
+    body = request.get_json(silent=True)
+    problem = _invalid_pass(body)
+    if problem is not None or not isinstance(body, dict):
+        return _graph_error(400, 100, f"(#100) {problem}")
+    _store().record(body["recipient"]["id"], body, page)
+    return jsonify({"success": True})
+
+
+def _invalid_pass(body: object) -> str | None:
+    if not isinstance(body, dict):
+        return "The request body must be a JSON object"
+    recipient = body.get("recipient")
+    psid = recipient.get("id") if isinstance(recipient, dict) else None
+    if not isinstance(psid, str) or not psid:
+        return "The parameter recipient is required"
+    target = body.get("target_app_id")
+    if isinstance(target, bool) or not (
+        isinstance(target, int) or (isinstance(target, str) and target.isdigit())
+    ):
+        return "The parameter target_app_id is required"
+    metadata = body.get("metadata")
+    if metadata is not None and (not isinstance(metadata, str) or len(metadata) >= 1000):
+        return "metadata must be a string of fewer than 1000 characters"
+    return None
+
+
+def _send(body: object, page: str) -> Response:
     if not isinstance(body, dict):
         return _graph_error(400, 100, "(#100) The request body must be a JSON object")
     recipient = body.get("recipient")
@@ -365,33 +412,50 @@ def _send(body: object) -> Response:
     invalid = _invalid_send(body)
     if invalid:
         return _graph_error(400, 100, f"(#100) {invalid}")
-    seq = _store().record(psid, body)
+    seq = _store().record(psid, body, page)
     if "sender_action" in body:
         return jsonify({"recipient_id": psid})  # Graph gives no message id for an action
     return jsonify({"recipient_id": psid, "message_id": f"m_local_{seq}"})
 
 
-def _auth_problem(settings: Settings) -> str | None:
+def local_pages(settings: Settings) -> dict[str, str]:
+    """Page token → Page id, for every Page the local Graph serves."""
+    if settings.pages:
+        return {page.access_token: page.page_id for page in settings.pages}
+    return {settings.page_access_token: settings.page_id or LOCAL_PAGE_ID}
+
+
+def _page_of(settings: Settings, token: str | None) -> str | None:
+    """The Page whose token ``token`` is (compared in constant time), if any."""
+    found = None
+    for known, page in local_pages(settings).items():
+        if tokens_match(known, token):
+            found = page
+    return found
+
+
+def _caller(settings: Settings) -> tuple[str, str | None]:
+    """The Page of the call's token, and what Graph would refuse about the call (if
+    anything): the token, or the appsecret_proof made with it."""
     header = request.headers.get("Authorization", "")
     token = (
         header[len("Bearer ") :]
         if header.startswith("Bearer ")
         else request.args.get("access_token")
     )
-    if not tokens_match(settings.page_access_token, token):
-        return "Invalid OAuth access token"
+    page = _page_of(settings, token)
+    if page is None or token is None:
+        return "", "Invalid OAuth access token"
     proof = request.args.get("appsecret_proof", "")
     moment = request.args.get("appsecret_time", "")
     if not proof and not moment:
         # Graph's words for an app with "Require App Secret" on, as the local Page behaves.
-        return "API calls from the server require an appsecret_proof argument"
+        return page, "API calls from the server require an appsecret_proof argument"
     if not moment.isdigit() or abs(time.time() - int(moment)) > PROOF_WINDOW:
-        return "appsecret_time is missing or expired"
-    if not tokens_match(
-        appsecret_proof(settings.app_secret, settings.page_access_token, int(moment)), proof
-    ):
-        return "Invalid appsecret_proof provided in the API argument"
-    return None
+        return page, "appsecret_time is missing or expired"
+    if not tokens_match(appsecret_proof(settings.app_secret, token, int(moment)), proof):
+        return page, "Invalid appsecret_proof provided in the API argument"
+    return page, None
 
 
 def _invalid_send(body: dict[str, Any]) -> str | None:
@@ -410,30 +474,27 @@ def _invalid_send(body: dict[str, Any]) -> str | None:
 def me(version: str) -> Response:
     """The Page behind the token: what the bridge calls to probe a paused Page."""
     settings = _settings()
-    problem = _auth_problem(settings)
+    page, problem = _caller(settings)
     if problem:
         return _graph_error(401, 190, problem)
-    fault = _take_fault("graph")
+    fault = _take_fault("graph", page)
     if fault is not None and "status" in fault:
         return _with_headers(_graph_fault_error(fault), fault)
-    page = {"id": settings.page_id or LOCAL_PAGE_ID, "name": LOCAL_PAGE_NAME}
-    return _with_headers(jsonify(page), fault)
+    names = {config.page_id: config.name for config in settings.pages}
+    return _with_headers(jsonify({"id": page, "name": names.get(page) or LOCAL_PAGE_NAME}), fault)
 
 
-def _page_call() -> tuple[Settings, Response | None]:
-    """Settings, and an error response if the call's token/proof is wrong or a fault is due."""
+def _page_call() -> tuple[Settings, str, Response | None]:
+    """Settings, the caller's Page, and an error response if the call's token/proof is wrong
+    or a fault is due."""
     settings = _settings()
-    problem = _auth_problem(settings)
+    page, problem = _caller(settings)
     if problem:
-        return settings, _graph_error(401, 190, problem)
-    fault = _take_fault("graph")
+        return settings, page, _graph_error(401, 190, problem)
+    fault = _take_fault("graph", page)
     if fault is not None and "status" in fault:
-        return settings, _with_headers(_graph_fault_error(fault), fault)
-    return settings, None
-
-
-def _local_page(settings: Settings) -> str:
-    return settings.page_id or LOCAL_PAGE_ID
+        return settings, page, _with_headers(_graph_fault_error(fault), fault)
+    return settings, page, None
 
 
 def _unknown_object(node: str) -> Response:
@@ -450,10 +511,9 @@ def _unknown_object(node: str) -> Response:
 def subscribed_apps(version: str, node: str) -> Response:
     """The app's webhook subscription on the Page: list, set (POST ?subscribed_fields=…),
     remove (DELETE, as Meta does after an hour of failed deliveries)."""
-    settings, refused = _page_call()
+    _, page, refused = _page_call()
     if refused is not None:
         return refused
-    page = _local_page(settings)
     if node not in (page, "me"):
         return _unknown_object(node)
     store = _store()
@@ -483,7 +543,7 @@ def subscribed_apps(version: str, node: str) -> Response:
 @bp.route("/graph/<version>/me/messenger_profile", methods=["GET", "POST", "DELETE"])
 def messenger_profile(version: str) -> Response:
     """The Messenger Profile API: GET ?fields=…, POST the fields to set, DELETE {"fields"}."""
-    _, refused = _page_call()
+    _, _, refused = _page_call()
     if refused is not None:
         return refused
     store = _store()
@@ -527,8 +587,8 @@ def debug_token(version: str) -> Response:
     app_id, _, secret = app_token.partition("|")
     if app_id != LOCAL_APP_ID or not tokens_match(settings.app_secret, secret):
         return _graph_error(400, 190, "Invalid OAuth access token signature.")
-    page = _local_page(settings)
-    if not tokens_match(settings.page_access_token, request.args.get("input_token")):
+    page = _page_of(settings, request.args.get("input_token"))
+    if page is None:
         return jsonify(
             {
                 "data": {
@@ -558,10 +618,12 @@ def debug_token(version: str) -> Response:
 
 @bp.get("/graph/inbox")
 def inbox() -> Response:
-    """What the bridge sent, oldest first: ``?recipient=<psid>&after=<seq>``."""
+    """What the bridge sent, oldest first: ``?recipient=<psid>&after=<seq>&page=<page id>``."""
     after = request.args.get("after", "0")
     entries = _store().entries(
-        recipient=request.args.get("recipient"), after=int(after) if after.isdigit() else 0
+        recipient=request.args.get("recipient"),
+        after=int(after) if after.isdigit() else 0,
+        page=request.args.get("page"),
     )
     return jsonify(
         {

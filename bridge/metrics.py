@@ -13,7 +13,8 @@ once per scrape, so it is never multiplied by the number of processes.
 
 Labels carry only bounded values: results, event types, skip reasons, error codes, policy
 decisions. Never a PSID, a mid or text. Page ids appear only on the per-Page gauges, read
-from the table of Pages that were ever throttled or paused.
+from the table of Pages that were ever throttled or paused, and on the counter of webhook
+items for Pages the bridge does not serve (only Pages subscribed to the app reach it).
 """
 
 from __future__ import annotations
@@ -41,12 +42,24 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 WEBHOOK_RESULTS = ("ok", "bad_signature", "bad_json", "too_large", "wrong_shape", "queue_error")
-EVENT_TYPES = ("text", "quick_reply", "postback")
+EVENT_TYPES = ("text", "quick_reply", "postback", "attachment", "referral", "optin")
 RETRY_CAUSES = ("bot", "graph", "lease_lost", "internal")
 DEAD_LETTER_CAUSES = ("attempts", "too_old")
-DROP_REASONS = ("too_old", "undeliverable", "attachment_failed")
+DROP_REASONS = (
+    "too_old",
+    "undeliverable",
+    "attachment_failed",
+    "thread_held",
+    "not_thread_owner",
+    "outside_window",
+    "page_not_configured",
+)
 FALLBACK_REASONS = ("bot_error", "deadline")
-GRAPH_CALLS = ("message", "action", "probe")
+GRAPH_CALLS = ("message", "action", "probe", "handover")
+ECHO_ORIGINS = ("bridge", "page_inbox", "other_app", "unknown_app")
+HANDOVER_ACTIONS = ("pass", "take", "request")
+HANDOVER_OWNERS = ("bridge", "page_inbox", "other_app", "unknown")
+HANDOVER_RESULTS = ("ok", "not_owner", "error")
 
 _FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _REMOTE = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0)
@@ -95,19 +108,38 @@ DUPLICATES = Counter(
     "bridge_webhook_duplicates",
     "Events already in the queue (Meta's redeliveries), absorbed by the mid dedupe.",
 )
+UNKNOWN_PAGES = Counter(
+    "bridge_webhook_unknown_page_items",
+    "Webhook items for a Page the bridge does not serve (not FB_PAGE_ID, not in"
+    " BRIDGE_PAGES_FILE), ignored; by Page id. Anything here means a Page subscribed to the"
+    " app is missing from the configuration.",
+    ["page"],
+)
+ECHOES = Counter(
+    "bridge_echoes",
+    "Echoes of what a Page sent, by who sent it: bridge (this app, FB_APP_ID), page_inbox (a"
+    " person at the Page: the bot goes silent in that conversation), other_app, unknown_app.",
+    ["origin"],
+)
+HANDOVERS = Counter(
+    "bridge_handovers",
+    "Thread control changes received (messaging_handovers), by action (pass, take, request)"
+    " and who has (or asks for) the conversation: bridge, page_inbox, other_app, unknown.",
+    ["action", "owner"],
+)
 
 # --- the bot -----------------------------------------------------------------------------------
 
 LEX_DURATION = Histogram(
     "bridge_lex_request_duration_seconds",
-    "Lex V2 RecognizeText call time, by outcome (ok, error).",
+    "Lex call time (V2 RecognizeText or V1 PostText), by outcome (ok, error).",
     ["outcome"],
     buckets=_REMOTE,
 )
 LEX_ERRORS = Counter(
     "bridge_lex_errors",
-    "Failed Lex V2 RecognizeText calls, by what the bridge does (kind: retry, fallback, config)"
-    " and the AWS error code or botocore exception.",
+    "Failed Lex calls (V2 RecognizeText or V1 PostText), by what the bridge does (kind: retry,"
+    " fallback, config) and the AWS error code or botocore exception.",
     ["kind", "code"],
 )
 FALLBACKS = Counter(
@@ -120,7 +152,7 @@ FALLBACKS = Counter(
 
 GRAPH_DURATION = Histogram(
     "bridge_graph_request_duration_seconds",
-    "Graph API call time, by call (message, action, probe) and outcome (ok, error).",
+    "Graph API call time, by call (message, action, probe, handover) and outcome (ok, error).",
     ["call", "outcome"],
     buckets=_REMOTE,
 )
@@ -158,8 +190,17 @@ DEAD_LETTERS = Counter(
 DROPPED = Counter(
     "bridge_dropped",
     "Jobs ended unanswered on purpose, by reason: too_old, undeliverable (Graph: the person"
-    " cannot get the message), attachment_failed (failed twice).",
+    " cannot get the message), attachment_failed (failed twice), thread_held (a person at the"
+    " Page or another app holds the conversation), not_thread_owner (Graph: another app owns"
+    " it), outside_window (a reply would be outside Messenger's 24-hour window),"
+    " page_not_configured (its Page is no longer served).",
     ["reason"],
+)
+HANDOVER_REQUESTS = Counter(
+    "bridge_handover_requests",
+    "The bot asked for a person: passes of the conversation to the Page Inbox, by result (ok;"
+    " not_owner: another app already held it; error: Graph failed, the pass is retried).",
+    ["result"],
 )
 RELEASED = Counter(
     "bridge_jobs_released",
@@ -196,6 +237,13 @@ def _initialise() -> None:
         DEAD_LETTERS.labels(cause)
     for reason in DROP_REASONS:
         DROPPED.labels(reason)
+    for origin in ECHO_ORIGINS:
+        ECHOES.labels(origin)
+    for action in HANDOVER_ACTIONS:
+        for owner in HANDOVER_OWNERS:
+            HANDOVERS.labels(action, owner)
+    for result in HANDOVER_RESULTS:
+        HANDOVER_REQUESTS.labels(result)
     for cause in ("shutdown", "stale_worker"):
         RELEASED.labels(cause)
 

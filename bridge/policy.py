@@ -4,7 +4,8 @@
 (docs: messenger.md §6, and §9 for the thread-owner errors). The order of precedence is:
 
 1. an exact code/subcode row (``10/2018278``, ``100/2018008``, ``200/1545041``, ...);
-2. subcode or code 2018300 (another app controls the thread), whatever the code;
+2. subcode or code 2018300 (another app controls the thread), whatever the code: not the
+   thread owner, like 100/2534037;
 3. the row for the code alone, which also covers subcodes the table does not name
    (``1/<unknown>`` retries like plain 1, ``100/<unknown>`` drops like plain 100,
    ``10/<unknown>`` and ``200/<unknown>`` pause like plain 10 and 200);
@@ -59,6 +60,9 @@ class Action(Enum):
         when a probe succeeds.
     ASSUME_SENT: Graph says the message may already be sent (1/1357046); never retry blindly,
         count the part as sent.
+    NOT_OWNER: another app (or a person in the Page Inbox) controls the conversation; no
+        retry, the job ends unanswered and the conversation is marked as held, so the bot
+        stays silent until control comes back (bridge/threads.py).
     """
 
     RETRY = "retry"
@@ -67,6 +71,7 @@ class Action(Enum):
     DROP = "drop"
     PAUSE = "pause"
     ASSUME_SENT = "assume_sent"
+    NOT_OWNER = "not_owner"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +96,7 @@ _EXACT: dict[tuple[int, int | None], tuple[Action, str]] = {
     (100, 2018008): (Action.RETRY_ONCE, "attachment fetch failed"),
     (100, 2018047): (Action.RETRY_ONCE, "attachment upload failed"),
     (100, 2018294): (Action.RETRY_ONCE, "attachment or video timed out"),
-    (100, 2534037): (Action.DROP, "not the thread owner"),
+    (100, 2534037): (Action.NOT_OWNER, "not the thread owner"),
     (200, 1545041): (Action.DROP, "person not available"),
     (200, 2018028): (Action.PAUSE, "permission error, app not reviewed or not live"),
     (613, 2018338): (Action.THROTTLE, "too many tagged messages to one person"),
@@ -134,7 +139,7 @@ def classify(error: GraphError) -> Decision:
         if row is not None:
             return Decision(row[0], f"{row[1]} ({ref})")
     if _THREAD_OWNED in (code, subcode):
-        return Decision(Action.DROP, f"another app controls the thread ({ref})")
+        return Decision(Action.NOT_OWNER, f"another app controls the thread ({ref})")
     if code is not None:
         row = _BY_CODE.get(code)
         if row is not None:

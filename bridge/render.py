@@ -29,7 +29,7 @@ from bridge.limits import (
     TEXT_MAX,
     message_problems,
 )
-from bridge.replies import Button, Card, Custom, JsonObject, Reply, Ssml, Text
+from bridge.replies import Button, Card, Custom, Handover, JsonObject, Reply, Ssml, Text
 
 ELLIPSIS = "…"
 PLACEHOLDER_TEXT = ELLIPSIS  # stands in for a blank card title where Meta requires text
@@ -58,6 +58,8 @@ def render(reply: Reply) -> list[JsonObject]:
             return _card_messages(reply)
         case Custom(content=content):
             return _custom_messages(content)
+        case Handover():
+            return []  # not a message: delivery passes thread control (bridge.handover)
         case _:
             assert_never(reply)
 

@@ -45,6 +45,18 @@ class Custom:
     content: str
 
 
-Reply = Text | Ssml | Card | Custom
+PAGE_INBOX_APP_ID = "263902037430900"  # Meta Business Suite's inbox: a person at the Page
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """The bot asks for a person: the conversation's thread control goes to ``target_app_id``
+    (the Page Inbox), with ``metadata`` for it. Not a message: nothing is shown."""
+
+    target_app_id: str = PAGE_INBOX_APP_ID
+    metadata: str | None = None
+
+
+Reply = Text | Ssml | Card | Custom | Handover
 
 JsonObject = dict[str, Any]

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bridge import events, metrics
+from bridge import events, metrics, threads
 from bridge.errors import QueueError
 from bridge.logs import log_context, new_request_id
 from bridge.queue import NewJob
@@ -86,9 +86,8 @@ def _receive(delivery_id: str) -> tuple[str, Response]:
     except (ValueError, UnicodeDecodeError):
         log.warning("webhook rejected: body is not JSON")
         return "bad_json", _plain("Bad Request", 400)
-    parsed = events.parse_webhook(decoded, page_id=settings.page_id, app_id=settings.app_id)
-    for item in parsed.skipped:
-        metrics.SKIPPED.labels(item.reason).inc()
+    parsed = events.parse_webhook(decoded, app_id=settings.app_id, pages=settings.served_pages)
+    _count(parsed, settings.app_id)
     if not parsed.well_formed:
         log.warning(
             "webhook ignored: not a Messenger page delivery",
@@ -99,11 +98,12 @@ def _receive(delivery_id: str) -> tuple[str, Response]:
             "webhook items skipped",
             extra={"skipped": dict(Counter(s.reason for s in parsed.skipped))},
         )
-    if parsed.events:
-        now = time.time()
+    now = time.time()
+    signals = threads.signals_from(parsed, own_app_id=settings.app_id, now_ms=int(now * 1000))
+    if parsed.events or signals:
         jobs = [to_new_job(event, now, delivery_id) for event in parsed.events]
         try:
-            result = services.queue.put(jobs, now=now)
+            result = services.queue.put(jobs, now=now, signals=signals)
         except QueueError:
             # The only 5xx: Meta will redeliver, and nothing was acknowledged.
             log.exception("webhook could not enqueue")
@@ -121,9 +121,28 @@ def _receive(delivery_id: str) -> tuple[str, Response]:
                 "added": result.added,
                 "duplicates": result.duplicates,
                 "mids": [job.key for job in jobs],
+                "thread_signals": len(signals),
             },
         )
     return ("ok" if parsed.well_formed else "wrong_shape"), _plain("EVENT_RECEIVED", 200)
+
+
+def _count(parsed: events.ParseResult, own_app_id: str | None) -> None:
+    """Metrics and warnings for what the delivery held besides the bot's events."""
+    for item in parsed.skipped:
+        metrics.SKIPPED.labels(item.reason).inc()
+    for echo in parsed.echoes:
+        metrics.ECHOES.labels(echo.origin).inc()
+    for handover in parsed.handovers:
+        owner = threads.owner_of(handover.action, handover.new_owner, own_app_id)
+        metrics.HANDOVERS.labels(handover.action, owner or "unknown").inc()
+    for page, count in parsed.other_pages.items():
+        metrics.UNKNOWN_PAGES.labels(page).inc(count)
+    if parsed.other_pages:
+        log.warning(
+            "webhook items for a Page the bridge does not serve were ignored",
+            extra={"pages": sorted(parsed.other_pages)},
+        )
 
 
 def to_new_job(event: events.Event, now: float, delivery_id: str = "") -> NewJob:

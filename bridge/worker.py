@@ -4,8 +4,11 @@ The bot's rendered reply is stored on the job before the first send and each sen
 recorded (the send ledger), so a retried job never asks the bot again and resumes with the
 first unsent part. Graph errors are handled by the policy in ``bridge.policy``: retry with
 backoff, hold the whole Page while throttled, pause it (one error log) until a probe works,
-or drop the job for a person who cannot be messaged. ``Delivery`` runs the loop in named
-threads, inside each gunicorn worker process (started after fork) or alone in
+or drop the job for a person who cannot be messaged. Before the bot is asked, the
+conversation's state decides whether the bot may answer at all (``bridge.threads``: someone
+else holds the conversation, or a reply would be outside Messenger's 24-hour window); each
+Page's turns use that Page's Graph client and bot (``bridge.routes``). ``Delivery`` runs the
+loop in named threads, inside each gunicorn worker process (started after fork) or alone in
 ``python -m bridge worker``, plus a housekeeping thread (heartbeat, recovery of jobs whose
 process died, probes of paused Pages, purge). ``stop`` lets in-flight turns finish, and
 releases those that cannot finish in time to the next process.
@@ -24,16 +27,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from bridge import events, metrics
+from bridge import events, handover, metrics, threads
 from bridge.bots import Bot
+from bridge.config import HUMAN_IDLE
 from bridge.errors import BotError, BotErrorKind, GraphError
 from bridge.graph import GraphClient
 from bridge.liveness import pid_alive, process_namespace
 from bridge.logs import hash_id, log_context
-from bridge.policy import Action, classify, retry_delay, throttle_delay
+from bridge.policy import Action, Decision, classify, retry_delay, throttle_delay
 from bridge.queue import Job, Message, Queue, Worker
 from bridge.render import render
-from bridge.replies import Text
+from bridge.replies import PAGE_INBOX_APP_ID, Handover, Text
+from bridge.routes import PageRoute, Routes
+from bridge.threads import ThreadSignal
 
 log = logging.getLogger(__name__)
 
@@ -54,73 +60,198 @@ class RetryLater(Exception):
         self.cause = cause
 
 
+class NotAnswered(Exception):
+    """The event is deliberately not answered; the job ends ``dropped`` with ``reason``.
+
+    ``label`` is the metric's reason: ``thread_held`` (someone else holds the conversation),
+    ``not_thread_owner`` (Graph refused a send: another app owns it), ``outside_window``
+    (Messenger's 24-hour window closed) or ``page_not_configured`` (its Page is not served).
+    """
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(reason)
+        self.label = label
+        self.reason = reason
+
+
+@dataclass
+class _Turn:
+    """One attempt at a job: its event, its Page's route, the person's latest event (ms)."""
+
+    job: Job
+    event: events.Event
+    route: PageRoute
+    last_inbound: int
+    clock: Callable[[], float]
+
+    @property
+    def user(self) -> str:
+        return self.event.sender_id
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+
 @dataclass
 class TurnHandler:
-    """Runs one job to completion, or raises ``RetryLater``/``GraphError``.
+    """Runs one job to completion, or raises ``RetryLater``/``NotAnswered``/``GraphError``.
 
-    The bot is asked in a helper thread so the turn can keep the typing indicator alive
-    (Messenger drops it after 20 s) and answer the fallback text by ``answer_deadline``
-    (Meta wants every message answered within 30 s) even if the bot hangs.
+    Each Page's turns use its route (``routes``; or ``bot``, ``graph`` and ``fallback_text``
+    for every Page). The bot is asked in a helper thread so the turn can keep the typing
+    indicator alive (Messenger drops it after 20 s) and answer the fallback text by
+    ``answer_deadline`` (Meta wants every message answered within 30 s) even if the bot hangs.
     """
 
     queue: Queue
-    bot: Bot
-    graph: GraphClient
-    fallback_text: str
+    bot: Bot | None = None
+    graph: GraphClient | None = None
+    fallback_text: str = ""
     sender_actions: bool = True
     answer_deadline: float = 25.0
     typing_refresh: float = 15.0
     bot_threads: int = 4
+    routes: Routes | None = None
+    human_idle: float = HUMAN_IDLE  # seconds after which a silent holder's hold lapses
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
-    def handle(self, job: Job) -> int:
+    def __post_init__(self) -> None:
+        if self.routes is None:
+            if self.bot is None or self.graph is None:
+                raise ValueError("TurnHandler needs routes, or a bot and a Graph client")
+            self.routes = Routes(default=PageRoute(self.graph, self.bot, self.fallback_text))
+
+    def route(self, page: str) -> PageRoute | None:
+        """The route of ``page`` (None: the Page is not served)."""
+        assert self.routes is not None  # set in __post_init__
+        return self.routes.get(page)
+
+    def handle(self, job: Job, *, clock: Callable[[], float] = time.time) -> int:
         """Answer the job's event; returns how many reply messages have now been sent.
 
         Each part but the last is recorded in the send ledger as soon as Graph accepts it; the
         last one is recorded by the ack that follows (one commit fewer per turn)."""
-        event = events.from_json(job.payload)
+        turn = self._start(job, clock)
         messages, sent = job.reply, job.sent
         if messages is None:
-            messages, sent = self._ask_bot(job, event)
+            messages, sent = self._ask_bot(turn)
         for index in range(sent, len(messages)):
-            self._send(job, event.sender_id, messages[index])
+            self._send(turn, messages[index])
             if index + 1 < len(messages) and not self.queue.mark_sent(job, index + 1):
                 raise RetryLater("lost the job's lease while sending")
         return len(messages)
+
+    def _start(self, job: Job, clock: Callable[[], float]) -> _Turn:
+        """The turn, if the bot may answer the event now (else ``NotAnswered``)."""
+        event = events.from_json(job.payload)
+        route = self.route(job.page)
+        if route is None:
+            raise NotAnswered("page_not_configured", "its Page is not served (BRIDGE_PAGES_FILE)")
+        thread = self.queue.thread(job.page, event.sender_id)
+        held = threads.held_reason(
+            thread,
+            event_ts=job.order_ts,
+            now_ms=int(clock() * 1000),
+            idle_ms=int(self.human_idle * 1000),
+        )
+        if held is not None:
+            raise NotAnswered("thread_held", held)
+        last = max(job.order_ts, thread.last_inbound if thread is not None else 0)
+        turn = _Turn(job, event, route, last, clock)
+        self._check_window(turn)
+        return turn
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _send(self, job: Job, recipient_id: str, message: Message) -> None:
+    def _check_window(self, turn: _Turn) -> None:
+        now = turn.now_ms()
+        if not threads.window_open(turn.last_inbound, now):
+            hours = (now - turn.last_inbound) / 3_600_000
+            raise NotAnswered(
+                "outside_window",
+                f"outside Messenger's 24-hour window (the person's last event {hours:.1f} h ago)",
+            )
+
+    def _send(self, turn: _Turn, message: Message) -> None:
+        asked = handover.from_step(message)
+        if asked is not None:
+            self._pass_control(turn, asked)
+            return
+        self._check_window(turn)
         try:
             with metrics.graph_call("message"):
-                self.graph.send_message(recipient_id, message)
+                turn.route.graph.send_message(turn.user, message)
         except GraphError as exc:
-            if classify(exc).action is not Action.ASSUME_SENT:
+            decision = classify(exc)
+            if decision.action is Action.NOT_OWNER:
+                self._not_owner(turn, decision)
+            if decision.action is not Action.ASSUME_SENT:
                 raise
             # Graph says the message may have gone out; sending it again risks a duplicate.
             log.warning(
                 "Graph answered an error after possibly sending; not resending",
                 extra={
-                    "job_id": job.id,
-                    "mid": job.key,
+                    "job_id": turn.job.id,
+                    "mid": turn.job.key,
                     "error": exc.describe(),
                     "fbtrace_id": exc.fbtrace_id,
                 },
             )
 
-    def _ask_bot(self, job: Job, event: events.Event) -> tuple[list[Message], int]:
+    def _hold(self, turn: _Turn, *, holder: threads.Holder, reason: str) -> None:
+        """Record that someone else holds this conversation from now on."""
+        signal = ThreadSignal(
+            turn.job.page, turn.user, turn.now_ms(), "hold", holder=holder, reason=reason
+        )
+        self.queue.record_threads([signal], now=turn.clock())
+
+    def _not_owner(self, turn: _Turn, decision: Decision) -> None:
+        """Graph says another app owns the conversation: hold it, and end the job."""
+        self._hold(turn, holder="other_app", reason="send_error")
+        raise NotAnswered("not_thread_owner", decision.reason)
+
+    def _pass_control(self, turn: _Turn, asked: Handover) -> None:
+        """The bot asked for a person: pass the conversation to the Page Inbox."""
+        try:
+            with metrics.graph_call("handover"):
+                turn.route.graph.pass_thread_control(turn.user, asked.target_app_id, asked.metadata)
+        except GraphError as exc:
+            if classify(exc).action is not Action.NOT_OWNER:
+                metrics.HANDOVER_REQUESTS.labels("error").inc()
+                raise
+            # Someone already holds the conversation: the person is not left with the bot.
+            self._hold(turn, holder="other_app", reason="send_error")
+            metrics.HANDOVER_REQUESTS.labels("not_owner").inc()
+            log.info(
+                "the bot asked for a person; another app already holds the conversation",
+                extra={"job_id": turn.job.id, "mid": turn.job.key, "error": exc.describe()},
+            )
+            return
+        inbox = asked.target_app_id == PAGE_INBOX_APP_ID
+        self._hold(turn, holder="page_inbox" if inbox else "other_app", reason="bot_handover")
+        metrics.HANDOVER_REQUESTS.labels("ok").inc()
+        log.info(
+            "the bot asked for a person; conversation passed to the Page Inbox",
+            extra={
+                "job_id": turn.job.id,
+                "mid": turn.job.key,
+                "target_app_id": asked.target_app_id,
+            },
+        )
+
+    def _ask_bot(self, turn: _Turn) -> tuple[list[Message], int]:
         """Ask the bot once and store its rendered reply; returns it and how much was sent."""
+        job = turn.job
         if self.sender_actions:
-            self._sender_action(event.sender_id, "mark_seen")
-            self._sender_action(event.sender_id, "typing_on")
+            self._sender_action(turn, "mark_seen", strict=True)
+            self._sender_action(turn, "typing_on", strict=True)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.bot_threads, thread_name_prefix="bridge-bot")
         # The helper thread logs with this turn's context (delivery id, job id, mid...).
         context = contextvars.copy_context()
-        future = self._pool.submit(context.run, self._bot_replies, job, event)
-        early = self._wait_for_bot(job, event, future)
+        future = self._pool.submit(context.run, self._bot_replies, turn)
+        early = self._wait_for_bot(turn, future)
         try:
             messages, failed = future.result()
         except RetryLater:
@@ -133,13 +264,13 @@ class TurnHandler:
             messages = early + ([] if failed else messages)
         if not messages and self.sender_actions:
             log.info("bot gave no reply", extra={"job_id": job.id, "mid": job.key})
-            self._sender_action(event.sender_id, "typing_off")
+            self._sender_action(turn, "typing_off")
         if not self.queue.save_reply(job, messages):
             raise RetryLater("lost the job's lease before storing the reply")
         return messages, len(early)
 
     def _wait_for_bot(
-        self, job: Job, event: events.Event, future: Future[tuple[list[Message], bool]]
+        self, turn: _Turn, future: Future[tuple[list[Message], bool]]
     ) -> list[Message]:
         """Keep typing alive while the bot works; past the deadline, send the fallback."""
         started = last_typing = time.monotonic()
@@ -158,18 +289,19 @@ class TurnHandler:
                 return early
             now = time.monotonic()
             if not early and now >= started + self.answer_deadline:
-                early = self._send_early_fallback(job, event)
+                early = self._send_early_fallback(turn)
             elif now >= last_typing + self.typing_refresh:
                 if self.sender_actions:
-                    self._sender_action(event.sender_id, "typing_on")
+                    self._sender_action(turn, "typing_on")
                 last_typing = now
 
-    def _send_early_fallback(self, job: Job, event: events.Event) -> list[Message]:
-        early = render(Text(self.fallback_text))
+    def _send_early_fallback(self, turn: _Turn) -> list[Message]:
+        job = turn.job
+        early = render(Text(turn.route.fallback_text))
         if not self.queue.save_reply(job, early):
             raise RetryLater("lost the job's lease before the fallback")
         for index, message in enumerate(early):
-            self._send(job, event.sender_id, message)
+            self._send(turn, message)
             self.queue.mark_sent(job, index + 1)
         metrics.FALLBACKS.labels("deadline").inc()
         log.warning(
@@ -178,10 +310,12 @@ class TurnHandler:
         )
         return early
 
-    def _bot_replies(self, job: Job, event: events.Event) -> tuple[list[Message], bool]:
-        """The bot's reply rendered, and whether it is the fallback for a failed turn."""
+    def _bot_replies(self, turn: _Turn) -> tuple[list[Message], bool]:
+        """The bot's reply rendered (with its handover step, if it asked for a person), and
+        whether it is the fallback for a failed turn."""
+        job = turn.job
         try:
-            replies = self.bot.respond(event)
+            replies = turn.route.bot.respond(turn.event)
         except BotError as exc:
             if exc.kind is BotErrorKind.RETRY:
                 raise RetryLater(f"bot: {exc}", cause="bot") from exc
@@ -192,19 +326,31 @@ class TurnHandler:
                 extra={"job_id": job.id, "mid": job.key, "error": str(exc)},
             )
             metrics.FALLBACKS.labels("bot_error").inc()
-            return render(Text(self.fallback_text)), True
-        return [message for reply in replies for message in render(reply)], False
+            return render(Text(turn.route.fallback_text)), True
+        return handover.plan(replies), False
 
-    def _sender_action(self, recipient_id: str, action: str) -> None:
-        # Indicators are cosmetic: a failure is logged and the turn goes on.
+    def _sender_action(self, turn: _Turn, action: str, *, strict: bool = False) -> None:
+        """Indicators are cosmetic: a failure is logged and the turn goes on; but ``strict``
+        (before the bot is asked), a conversation another app owns ends the turn there."""
         try:
             with metrics.graph_call("action"):
-                self.graph.send_action(recipient_id, action)
+                turn.route.graph.send_action(turn.user, action)
         except GraphError as exc:
+            decision = classify(exc)
+            if strict and decision.action is Action.NOT_OWNER:
+                self._not_owner(turn, decision)
             log.warning(
                 "sender action failed",
                 extra={"action": action, "error": exc.describe(), "fbtrace_id": exc.fbtrace_id},
             )
+
+
+_NOT_ANSWERED = {
+    "thread_held": "someone else holds the conversation",
+    "not_thread_owner": "another app owns the conversation",
+    "outside_window": "a reply would be outside Messenger's 24-hour window",
+    "page_not_configured": "its Page is not served",
+}
 
 
 def job_log_fields(job: Job) -> dict[str, object]:
@@ -346,7 +492,9 @@ class Delivery:
             self._expire(job, age, now)
             return
         try:
-            sent = self._handler.handle(job)
+            sent = self._handler.handle(job, clock=self._clock)
+        except NotAnswered as exc:
+            self._not_answered(job, exc)
         except RetryLater as exc:
             self._retry(job, str(exc), cause=exc.cause)
         except GraphError as exc:
@@ -381,6 +529,17 @@ class Delivery:
             metrics.DROPPED.labels("too_old").inc()
         log.warning(
             "event too old to answer", extra={"job_id": job.id, "mid": job.key, "age_s": round(age)}
+        )
+
+    def _not_answered(self, job: Job, reason: NotAnswered) -> None:
+        self._queue.drop(job, reason=reason.reason, now=self._clock())
+        metrics.DROPPED.labels(reason.label).inc()
+        level = logging.INFO if reason.label == "thread_held" else logging.WARNING
+        log.log(
+            level,
+            "event not answered: %s",
+            _NOT_ANSWERED[reason.label],
+            extra={"job_id": job.id, "mid": job.key, "page": job.page, "reason": reason.label},
         )
 
     def _retry(self, job: Job, error: str, *, cause: str) -> None:
@@ -442,11 +601,13 @@ class Delivery:
                     extra=context,
                 )
             self._queue.retry(job, at=now, error=decision.reason, refund=True)
-        elif decision.action is Action.DROP or (
+        elif decision.action in (Action.DROP, Action.NOT_OWNER) or (
             decision.action is Action.RETRY_ONCE and job.attempts >= 2
         ):
             self._queue.drop(job, reason=decision.reason, now=now)
-            dropped = "undeliverable" if decision.action is Action.DROP else "attachment_failed"
+            dropped = {Action.DROP: "undeliverable", Action.NOT_OWNER: "not_thread_owner"}.get(
+                decision.action, "attachment_failed"
+            )
             metrics.DROPPED.labels(dropped).inc()
             log.warning("message cannot be delivered to this person; not retrying", extra=context)
         elif decision.action is Action.ASSUME_SENT:
@@ -490,12 +651,22 @@ class Delivery:
         return dead
 
     def _probe_paused_pages(self) -> None:
+        """Probe each paused Page with its own token; resume it when the probe works."""
         for page in self._queue.pages():
             if not page.paused:
                 continue
+            route = self._handler.route(page.page)
+            if route is None:
+                # No longer served: let its jobs end as page_not_configured.
+                if self._queue.resume_page(page.page):
+                    log.warning(
+                        "paused Page is no longer served; resumed", extra={"page": page.page}
+                    )
+                    self.wake()
+                continue
             try:
                 with metrics.graph_call("probe"):
-                    self._handler.graph.probe()
+                    route.graph.probe()
             except GraphError as exc:
                 log.debug(
                     "paused Page still failing",

@@ -688,7 +688,7 @@ def test_end_to_end_check_setup_check(tmp_path: Path) -> None:
         assert "  + get_started          set (not set on the Page now)" in dry.output
         applied = CliRunner().invoke(main, ["setup", "--profile", str(profile)], env=env)
         assert applied.exit_code == 0, applied.output
-        assert "  ✓ subscribed with 9 fields" in applied.output
+        assert "  ✓ subscribed with 10 fields" in applied.output
         assert (
             "  ✓ set get_started, greeting, persistent_menu, ice_breakers, whitelisted_domains"
             in applied.output
@@ -733,3 +733,146 @@ def test_local_mode_without_a_running_bridge_says_to_start_it(tmp_path: Path) ->
         assert listed[name]["fix"].startswith(
             "in local mode Graph and Lex are served by the bridge"
         )
+
+
+# --- Lex V1 --------------------------------------------------------------------------------------
+
+
+def v1_settings(settings: Settings) -> Settings:
+    return replace(
+        settings, bot="lexv1", lex_bot_name="FluBot", lex_bot_alias="prod", aws_region="eu-west-1"
+    )
+
+
+def stubbed_models() -> tuple[Any, Stubber]:
+    client = boto3.client(
+        "lex-models",
+        region_name="eu-west-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    return client, Stubber(client)
+
+
+def test_a_lex_v1_bot_is_checked_with_get_bot_and_no_turn(settings: Settings) -> None:
+    client, stub = stubbed_models()
+    stub.add_response(
+        "get_bot",
+        {"name": "FluBot", "status": "READY", "version": "3"},
+        {"name": "FluBot", "versionOrAlias": "prod"},
+    )
+    with stub:
+        result = check_lex(v1_settings(settings), NoLex(), lambda s: client)
+    assert result.ok
+    assert result.detail.startswith(
+        "Lex V1 bot FluBot, alias prod (eu-west-1) exists, version 3, status READY (checked with"
+        " GetBot: no turn was run"
+    )
+    stub.assert_no_pending_responses()
+
+
+def test_a_lex_v1_bot_not_built_fails(settings: Settings) -> None:
+    client, stub = stubbed_models()
+    stub.add_response("get_bot", {"status": "FAILED", "failureReason": "slot type missing"})
+    with stub:
+        result = check_lex(v1_settings(settings), NoLex(), lambda s: client)
+    assert not result.ok and "status is FAILED (slot type missing)" in result.detail
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "meaning"),
+    [
+        ("NotFoundException", 404, "Lex V1 has no bot and alias (or version) like"),
+        ("AccessDeniedException", 403, "the AWS credentials in use may not call lex:GetBot"),
+        ("InternalFailureException", 500, "Lex refused the call for"),
+    ],
+)
+def test_lex_v1_check_failures(settings: Settings, code: str, status: int, meaning: str) -> None:
+    client, stub = stubbed_models()
+    stub.add_client_error("get_bot", service_error_code=code, http_status_code=status)
+    with stub:
+        result = check_lex(v1_settings(settings), NoLex(), lambda s: client)
+    assert not result.ok and result.detail.startswith(meaning)
+
+
+def test_the_lex_v1_models_client_is_made_from_the_settings(settings: Settings) -> None:
+    from bridge.check import make_lex_models_client
+
+    client = make_lex_models_client(v1_settings(settings))
+    assert client.meta.service_model.service_name == "lex-models"
+    assert client.meta.region_name == "eu-west-1"
+
+
+# --- several Pages -------------------------------------------------------------------------------
+
+PAGE_2 = "222333444555666"
+TOKEN_2 = "EAAGsecondPageToken123"
+
+
+@pytest.fixture
+def pages_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    path = tmp_path / "pages.json"
+    pages = {
+        PAGE_ID: {"access_token": TEST_TOKEN, "name": "Clinic"},
+        PAGE_2: {"access_token": TOKEN_2},
+    }
+    path.write_text(json.dumps({"pages": pages}))
+    env = {k: v for k, v in env.items() if k != "FB_PAGE_ACCESS_TOKEN"}
+    return {**env, "BRIDGE_PAGES_FILE": str(path)}
+
+
+def mock_two_pages(graph_api: responses.RequestsMock) -> None:
+    from responses import matchers
+
+    for page, token in ((PAGE_ID, TEST_TOKEN), (PAGE_2, TOKEN_2)):
+        auth = [matchers.header_matcher({"Authorization": f"Bearer {token}"})]
+        graph_api.get(ME, json={"id": page, "name": f"Page {page[:3]}"}, match=auth)
+        graph_api.get(f"{V}/{page}/subscribed_apps", json={"data": [app()]}, match=auth)
+
+
+def test_cli_checks_each_page_with_its_token_and_a_shared_bot_once(
+    pages_env: dict[str, str], graph_api: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bridge import check as checking
+
+    turns: list[str] = []
+
+    class OneTurn:
+        def recognize_text(self, **params: Any) -> dict[str, Any]:
+            turns.append(params["botId"])
+            return {"messages": []}
+
+    monkeypatch.setattr(checking, "make_lexv2_client", lambda s: OneTurn())
+    mock_two_pages(graph_api)
+    result = run(pages_env, "--json")
+    listed = json.loads(result.output)
+    assert result.exit_code == 0, result.output
+    assert [(c.get("page"), c["name"], c["ok"], c["skipped"]) for c in listed] == [
+        (f"{PAGE_ID} (Clinic)", "page_token", True, False),
+        (f"{PAGE_ID} (Clinic)", "app_secret", True, False),
+        (f"{PAGE_ID} (Clinic)", "token_details", True, True),
+        (f"{PAGE_ID} (Clinic)", "subscription", True, False),
+        (f"{PAGE_ID} (Clinic)", "lex_bot", True, False),
+        (PAGE_2, "page_token", True, False),
+        (PAGE_2, "app_secret", True, False),
+        (PAGE_2, "token_details", True, True),
+        (PAGE_2, "subscription", True, False),
+        (PAGE_2, "lex_bot", True, True),
+        (None, "queue_db", True, False),
+    ]
+    assert turns == ["ABCDE12345"]  # one turn for the bot both Pages share
+    assert listed[9]["detail"].startswith(f"the same bot as Page {PAGE_ID}: ")
+
+
+def test_cli_check_of_one_page_and_its_text_output(
+    pages_env: dict[str, str], graph_api: responses.RequestsMock
+) -> None:
+    mock_two_pages(graph_api)
+    result = run(pages_env, "--skip-lex", "--page", PAGE_2)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"Page {PAGE_2}:"
+    assert lines[1] == f"✓ Page token: valid, for the Page 'Page 222' ({PAGE_2})"
+    assert "Page 111" not in result.output
+    unknown = run(pages_env, "--page", "999")
+    assert unknown.exit_code == 2 and "--page 999 is not in BRIDGE_PAGES_FILE" in unknown.output

@@ -111,3 +111,71 @@ def test_demo_against_lex_without_a_region_stops_before_starting(tmp_path: Path)
     assert result.exit_code == 2
     assert "AWS_REGION is missing" in result.output
     assert "open the Messenger emulator" not in result.output
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "shown"),
+    [
+        ({}, "bot: the local sample bot"),
+        (
+            {"BRIDGE_BOT": "lexv1", "LEX_BOT_NAME": "FluBot", "LEX_BOT_ALIAS": "prod"},
+            "bot: Lex V1 FluBot (alias prod; deprecated)",
+        ),
+        (
+            {"BRIDGE_BOT": "lexv2", "LEX_BOT_ID": "ABCDE12345", "LEX_BOT_ALIAS_ID": "ALIAS1"},
+            "bot: Lex V2 ABCDE12345 (alias ALIAS1)",
+        ),
+    ],
+)
+def test_demo_names_the_configured_bot(
+    env: dict[str, str], shown: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import bridge.cli
+
+    monkeypatch.setattr(bridge.cli, "_exec_gunicorn", lambda: None)
+    monkeypatch.setenv("BRIDGE_MODE", "local")  # demo sets it; restored after the test
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setattr("bridge.cli._settings_or_exit", _settings_without_bot_check)
+    result = CliRunner().invoke(main, ["demo"], env={"BRIDGE_DB": str(tmp_path / "b.db"), **env})
+    assert result.exit_code == 0, result.output
+    assert shown in result.stderr
+
+
+def _settings_without_bot_check(*, check_bot: bool = False) -> object:
+    import os
+
+    from bridge.config import Settings
+
+    return Settings.from_env(os.environ)
+
+
+def test_demo_names_each_pages_bot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import bridge.cli
+
+    pages = tmp_path / "pages.json"
+    pages.write_text(
+        json.dumps(
+            {
+                "pages": {
+                    "111": {"access_token": "EAAtokenOne1", "name": "Clinic"},
+                    "222": {
+                        "access_token": "EAAtokenTwo2",
+                        "bot": {"type": "lexv1", "bot_name": "FluBot", "bot_alias": "prod"},
+                    },
+                }
+            }
+        )
+    )
+    monkeypatch.setattr(bridge.cli, "_exec_gunicorn", lambda: None)
+    monkeypatch.setenv("BRIDGE_MODE", "local")  # demo sets it; restored after the test
+    monkeypatch.setattr("bridge.cli._settings_or_exit", _settings_without_bot_check)
+    env = {"BRIDGE_DB": str(tmp_path / "b.db"), "BRIDGE_PAGES_FILE": str(pages)}
+    result = CliRunner().invoke(main, ["demo"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (
+        "bot: Page 111 (Clinic): the local sample bot; Page 222: Lex V1 FluBot (alias prod;"
+        " deprecated)" in result.stderr
+    )

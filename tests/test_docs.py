@@ -45,3 +45,15 @@ def test_every_setting_is_in_the_example_env_and_the_readme() -> None:
 def test_the_readme_opens_with_the_two_commands() -> None:
     opening = "\n".join((ROOT / "README.md").read_text().splitlines()[:20])
     assert "make demo" in opening and "make test" in opening
+
+
+def test_every_metric_is_in_the_monitoring_guide() -> None:
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from bridge import metrics
+
+    guide = (ROOT / "docs" / "monitoring.md").read_text()
+    for value in vars(metrics).values():
+        if isinstance(value, MetricWrapperBase):
+            name = value._name + ("_total" if value._type == "counter" else "")
+            assert f"`{name}`" in guide, f"{name} not in docs/monitoring.md"

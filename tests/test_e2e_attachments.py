@@ -147,17 +147,23 @@ def test_text_with_a_reply_to_and_a_returning_referral(bridge: Bridge, lex: LexS
 
 
 def test_echoes_never_reach_lex_or_the_queue(bridge: Bridge, lex: LexServer) -> None:
-    psid = "3700000000000005"
-    echoes = [
-        {
+    psid, staffed = "3700000000000005", "3700000000000006"
+
+    def echo(to: str, app_id: int, mid: str) -> dict[str, object]:
+        return {
             "sender": {"id": LOCAL_PAGE_ID},
-            "recipient": {"id": psid},
+            "recipient": {"id": to},
             "timestamp": START_MS + 3,
             "message": {"is_echo": True, "app_id": app_id, "mid": mid, "text": "hello"},
         }
-        for app_id, mid in ((PAGE_INBOX_APP_ID, "m_echo_inbox"), (1517776481860111, "m_echo_app"))
-    ]
-    assert bridge.post(body_of(*echoes, text(psid, "after the echoes", "m_echo_after"))).ok
+
+    own = echo(psid, 1517776481860111, "m_echo_app")
+    assert bridge.post(body_of(own, text(psid, "after the echo", "m_echo_after", ts=5))).ok
     bridge.wait_done("m_echo_after")
-    assert [call.text for call in lex.calls_for(psid)] == ["after the echoes"]
+    assert [call.text for call in lex.calls_for(psid)] == ["after the echo"]
+    # A person at the Page wrote from the Page Inbox: the bot stays out of that conversation.
+    inbox = echo(staffed, PAGE_INBOX_APP_ID, "m_echo_inbox")
+    assert bridge.post(body_of(inbox, text(staffed, "thanks", "m_echo_staffed", ts=5))).ok
+    wait_for(lambda: bridge.state("m_echo_staffed") == "dropped", timeout=30, what="dropped")
+    assert lex.calls_for(staffed) == []
     assert bridge.state("m_echo_inbox") is None and bridge.state("m_echo_app") is None

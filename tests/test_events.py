@@ -14,6 +14,7 @@ from bridge.events import (
     Attachment,
     Echo,
     Event,
+    Handover,
     Media,
     Optin,
     ParseResult,
@@ -23,6 +24,7 @@ from bridge.events import (
     ReferralData,
     ReplyTo,
     Skipped,
+    StandbyItem,
     TextMessage,
     attachment_kind,
     bot_input,
@@ -284,8 +286,29 @@ EXPECTED: dict[str, ParseResult] = {
     "delivery.json": skipped_only("delivery"),
     "read.json": skipped_only("read"),
     "reaction.json": skipped_only("reaction"),
-    "standby.json": skipped_only("standby", "standby"),
-    "pass_thread_control.json": skipped_only("pass_thread_control"),
+    "standby.json": ParseResult(
+        [],
+        [Skipped("standby"), Skipped("standby")],
+        standby=[
+            StandbyItem(PAGE, PSID, 1717172400100),
+            StandbyItem(PAGE, PSID, 1717172400200),
+        ],
+    ),
+    "pass_thread_control.json": ParseResult(
+        [],
+        [Skipped("pass_thread_control")],
+        handovers=[
+            Handover(
+                PAGE,
+                PSID,
+                1717173000100,
+                "pass",
+                previous_owner=PAGE_INBOX,
+                new_owner=OWN_APP,
+                metadata="Nurse is done, back to the bot",
+            )
+        ],
+    ),
     "referral.json": events_only(Referral(PAGE, PSID, 1717174000100, MME)),
     "referral_ads.json": events_only(Referral(PAGE, PSID_2, 1717174100100, ADS)),
     # The notification_messages_token is a credential: it is not kept.
@@ -779,9 +802,20 @@ def test_page_filter_keeps_only_that_page() -> None:
 
 
 def test_page_filter_for_an_unknown_page_drops_every_entry() -> None:
-    assert parse_webhook(load("batch.json"), page_id="999999999999999") == skipped_only(
-        "other_page", "other_page"
-    )
+    result = parse_webhook(load("batch.json"), page_id="999999999999999")
+    assert result.events == [] and result.skipped == [Skipped("other_page")] * 2
+    # Each Page not served, with how many items its entries held (for a warning metric).
+    assert result.other_pages == {PAGE: 6}
+
+
+def test_a_set_of_pages_keeps_their_entries_and_names_the_others() -> None:
+    body = load("batch.json")
+    body["entry"][1]["id"] = PAGE_2
+    result = parse_webhook(body, pages={PAGE_2})
+    assert [type(event) for event in result.events] == [Postback, TextMessage]
+    assert result.other_pages == {PAGE: 3}
+    both = parse_webhook(body, pages={PAGE, PAGE_2})
+    assert both.other_pages == {} and both == parse_webhook(body)
 
 
 def test_page_filter_matches_a_numeric_entry_id() -> None:
@@ -791,7 +825,63 @@ def test_page_filter_matches_a_numeric_entry_id() -> None:
 
 
 def test_page_filter_applies_to_standby_entries_too() -> None:
-    assert parse_webhook(load("standby.json"), page_id=PAGE_2) == skipped_only("other_page")
+    assert parse_webhook(load("standby.json"), page_id=PAGE_2) == ParseResult(
+        [], [Skipped("other_page")], other_pages={PAGE: 2}
+    )
+
+
+# --- thread control --------------------------------------------------------------------------
+
+
+def handover_item(key: str, value: dict[str, Any], ts: int = 1717173000100) -> dict[str, Any]:
+    return {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": ts, key: value}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        pytest.param(
+            "take_thread_control",
+            {"previous_owner_app_id": OWN_APP, "new_owner_app_id": PAGE_INBOX, "metadata": "x"},
+            Handover(PAGE, PSID, 1717173000100, "take", OWN_APP, PAGE_INBOX, "x"),
+            id="take",
+        ),
+        pytest.param(
+            "request_thread_control",
+            {"requested_owner_app_id": 263902037430900, "metadata": "a person asks"},
+            Handover(PAGE, PSID, 1717173000100, "request", None, PAGE_INBOX, "a person asks"),
+            id="request-numeric-app-id",
+        ),
+        pytest.param(
+            "pass_thread_control",
+            {"previous_owner_app_id": None, "new_owner_app_id": OWN_APP},
+            Handover(PAGE, PSID, 1717173000100, "pass", None, OWN_APP),
+            id="pass-from-idle",
+        ),
+    ],
+)
+def test_thread_control_items_are_handovers_not_events(
+    key: str, value: dict[str, Any], expected: Handover
+) -> None:
+    result = parse_webhook(body_with(handover_item(key, value)))
+    assert result.events == [] and result.handovers == [expected]
+    assert result.skipped == [Skipped(key)]
+
+
+def test_a_handover_in_standby_is_kept_and_counted_as_standby() -> None:
+    body = body_with(handover_item("pass_thread_control", {"new_owner_app_id": PAGE_INBOX}))
+    body["entry"][0]["standby"] = body["entry"][0].pop("messaging")
+    result = parse_webhook(body)
+    assert result.handovers == [
+        Handover(PAGE, PSID, 1717173000100, "pass", None, PAGE_INBOX, standby=True)
+    ]
+    assert result.skipped == [Skipped("standby")] and result.standby == []
+
+
+def test_a_handover_without_sender_is_skipped() -> None:
+    item = handover_item("take_thread_control", {"new_owner_app_id": PAGE_INBOX})
+    del item["sender"]
+    assert parse_webhook(body_with(item)).skipped == [Skipped("no_sender")]
 
 
 # --- wrong shapes: no events, no exception -----------------------------------------------------

@@ -486,3 +486,45 @@ def test_the_token_never_reaches_the_logs(
     assert any(record.name == "bridge.graph" for record in caplog.records)
     assert TEST_TOKEN not in text
     assert TEST_SECRET not in text
+
+
+def test_pass_thread_control_posts_recipient_target_app_and_metadata(
+    rsps: responses.RequestsMock, client: GraphClient
+) -> None:
+    rsps.post(
+        f"{GRAPH}/v25.0/me/pass_thread_control",
+        json={"success": True},
+        match=[
+            matchers.query_param_matcher(
+                {"appsecret_proof": KNOWN_PROOF, "appsecret_time": str(NOW)}
+            ),
+            matchers.header_matcher({"Authorization": f"Bearer {TEST_TOKEN}"}),
+            matchers.json_params_matcher(
+                {
+                    "recipient": {"id": PSID},
+                    "target_app_id": 263902037430900,
+                    "metadata": "asked for a nurse",
+                },
+                strict_match=True,
+            ),
+        ],
+    )
+    client.pass_thread_control(PSID, "263902037430900", "asked for a nurse")
+
+
+def test_pass_thread_control_without_metadata_sends_none(
+    rsps: responses.RequestsMock, client: GraphClient
+) -> None:
+    rsps.post(
+        f"{GRAPH}/v25.0/me/pass_thread_control",
+        status=400,
+        json={"error": {"message": "(#10) x", "code": 10, "error_subcode": 2018300}},
+        match=[
+            matchers.json_params_matcher(
+                {"recipient": {"id": PSID}, "target_app_id": 263902037430900}, strict_match=True
+            )
+        ],
+    )
+    with pytest.raises(GraphError) as caught:
+        client.pass_thread_control(PSID, "263902037430900")
+    assert (caught.value.code, caught.value.subcode) == (10, 2018300)

@@ -738,3 +738,81 @@ def test_production_has_no_local_routes(
     assert "local" not in app.blueprints
     response = app.test_client().open(path, method=method, json={"text": "hello"})
     assert response.status_code == 404
+
+
+# --- several Pages and the handover endpoint ---------------------------------------------------
+
+PAGE_A, PAGE_B = "104859375629481", "231764905812337"
+TOKEN_A, TOKEN_B = "EAAGlocalTokenForPageA", "EAAGlocalTokenForPageB"
+PASS = "/local/graph/v25.0/me/pass_thread_control"
+
+
+@pytest.fixture
+def pages_client(local_settings: Settings, queue: SqliteQueue, graph: GraphClient) -> FlaskClient:
+    from bridge.pagesfile import PageConfig
+
+    settings = replace(
+        local_settings,
+        page_access_token="",
+        pages=(PageConfig(PAGE_A, TOKEN_A, name="Clinic"), PageConfig(PAGE_B, TOKEN_B)),
+    )
+    return create_app(settings, queue=queue, bot=ScriptedBot(), graph=graph).test_client()
+
+
+def test_the_local_graph_serves_every_page_of_the_file(pages_client: FlaskClient) -> None:
+    for token in (TOKEN_A, TOKEN_B):
+        response = post_send(
+            pages_client, send_request(message_body(PSID, {"text": token[-1]}), token=token)
+        )
+        assert response.status_code == 200
+    refused = post_send(
+        pages_client, send_request(message_body(PSID, {"text": "x"}), token=TEST_TOKEN)
+    )
+    assert refused.status_code == 401 and graph_error(refused)["code"] == 190
+    entries = inbox(pages_client)["entries"]
+    assert [(e["page"], e["body"]["message"]["text"]) for e in entries] == [
+        (PAGE_A, "A"),
+        (PAGE_B, "B"),
+    ]
+    assert [e["body"]["message"]["text"] for e in inbox(pages_client, page=PAGE_B)["entries"]] == [
+        "B"
+    ]
+    me = pages_client.get(
+        "/local/graph/v25.0/me",
+        query_string=send_request({}, token=TOKEN_A).params,
+        headers={"Authorization": f"Bearer {TOKEN_A}"},
+    )
+    assert me.get_json() == {"id": PAGE_A, "name": "Clinic"}
+
+
+def test_a_graph_fault_may_apply_to_one_page(pages_client: FlaskClient) -> None:
+    queued = pages_client.post(
+        "/local/faults/graph", json={"status": 400, "code": 613, "page": PAGE_A, "sticky": True}
+    )
+    assert queued.status_code == 200
+    to_a = post_send(pages_client, send_request(message_body(PSID, {"text": "a"}), token=TOKEN_A))
+    to_b = post_send(pages_client, send_request(message_body(PSID, {"text": "b"}), token=TOKEN_B))
+    assert (to_a.status_code, graph_error(to_a)["code"]) == (400, 613)
+    assert to_b.status_code == 200
+    bad = pages_client.post("/local/faults/graph", json={"status": 400, "code": 4, "page": 123})
+    assert bad.status_code == 400 and "page must be a Page id" in bad.get_json()["error"]
+
+
+def test_pass_thread_control_is_checked_and_recorded(client: FlaskClient) -> None:
+    body = {"recipient": {"id": PSID}, "target_app_id": 263902037430900, "metadata": "nurse"}
+    request = send_request(body)
+    response = client.post(PASS, query_string=request.params, headers=request.headers, json=body)
+    assert response.status_code == 200 and response.get_json() == {"success": True}
+    [entry] = inbox(client, recipient=PSID)["entries"]
+    assert entry["body"] == body
+    for broken, problem in (
+        ({"target_app_id": 1}, "recipient is required"),
+        ({"recipient": {"id": PSID}}, "target_app_id is required"),
+        ({"recipient": {"id": PSID}, "target_app_id": "1", "metadata": "x" * 1000}, "metadata"),
+    ):
+        refused = client.post(
+            PASS, query_string=request.params, headers=request.headers, json=broken
+        )
+        assert refused.status_code == 400 and problem in graph_error(refused)["message"]
+    unsigned = client.post(PASS, headers=request.headers, json=body)
+    assert unsigned.status_code == 401

@@ -18,6 +18,7 @@ from bridge.policy import (
 
 RETRY, RETRY_ONCE, THROTTLE = Action.RETRY, Action.RETRY_ONCE, Action.THROTTLE
 DROP, PAUSE, ASSUME_SENT = Action.DROP, Action.PAUSE, Action.ASSUME_SENT
+NOT_OWNER = Action.NOT_OWNER
 
 # One row per line of messenger.md §6 (plus the "any/unknown subcode" cases the brief names),
 # in the document's order: (code, subcode, expected action).
@@ -55,10 +56,10 @@ SECTION_6 = [
     pytest.param(100, 2018047, RETRY_ONCE, id="100/2018047-attachment-upload"),
     pytest.param(100, 2018294, RETRY_ONCE, id="100/2018294-video-timeout"),
     pytest.param(100, 12345, DROP, id="100-unknown-subcode"),
-    pytest.param(100, 2534037, DROP, id="100/2534037-not-thread-owner"),
-    pytest.param(2018300, None, DROP, id="2018300-another-app-controls"),
-    pytest.param(10, 2018300, DROP, id="subcode-2018300-another-app-controls"),
-    pytest.param(200, 2018300, DROP, id="200/2018300-another-app-controls"),
+    pytest.param(100, 2534037, NOT_OWNER, id="100/2534037-not-thread-owner"),
+    pytest.param(2018300, None, NOT_OWNER, id="2018300-another-app-controls"),
+    pytest.param(10, 2018300, NOT_OWNER, id="subcode-2018300-another-app-controls"),
+    pytest.param(200, 2018300, NOT_OWNER, id="200/2018300-another-app-controls"),
     pytest.param(2018321, None, RETRY, id="2018321-automated-qa-flow"),
     pytest.param(190, None, PAUSE, id="190-token-invalid"),
     pytest.param(190, 460, PAUSE, id="190/460-password-changed"),
@@ -164,7 +165,7 @@ def test_a_known_graph_code_wins_over_the_status(
 
 def test_subcode_2018300_without_a_code() -> None:
     decision = classify(_error(subcode=2018300))
-    assert decision == Decision(DROP, "another app controls the thread (?/2018300)")
+    assert decision == Decision(NOT_OWNER, "another app controls the thread (?/2018300)")
 
 
 # --- retry_delay ------------------------------------------------------------------------

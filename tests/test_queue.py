@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ import pytest
 
 from bridge.queue import NewJob, PutResult, Worker
 from bridge.queue.sqlite import SqliteQueue
+from bridge.threads import ThreadSignal, ThreadState
 
 
 def job(key: str, conversation: str = "p:1", ts: int = 1000, payload: str = "{}") -> NewJob:
@@ -336,3 +338,69 @@ def test_the_ack_records_the_last_part_in_the_send_ledger(queue: SqliteQueue) ->
     with sqlite3.connect(queue.path) as db:
         ledger = dict(db.execute("SELECT key, sent FROM jobs"))
     assert ledger == {"m1": 2, "m2": 1}  # without a count the ack leaves the ledger as it was
+
+
+# --- threads ---------------------------------------------------------------------------------
+
+
+def test_signals_are_committed_with_the_jobs_and_alone(queue: SqliteQueue) -> None:
+    signals = [
+        ThreadSignal("p", "1", 5000, "inbound"),
+        ThreadSignal("p", "1", 6000, "hold", holder="page_inbox", reason="inbox_echo"),
+    ]
+    assert queue.put([job("m1", "p:1", ts=5000)], now=7, signals=signals).added == 1
+    assert queue.thread("p", "1") == ThreadState(
+        "p",
+        "1",
+        last_inbound=5000,
+        holder="page_inbox",
+        held_from=6000,
+        human_seen=6000,
+        reason="inbox_echo",
+    )
+    assert queue.thread("p", "2") is None
+    # Signals without jobs (an echo, a handover) are committed too.
+    assert queue.put([], now=8, signals=[ThreadSignal("p", "1", 7000, "release")]) == PutResult(
+        0, 0
+    )
+    state = queue.thread("p", "1")
+    assert state is not None and state.held_until == 7000 and state.last_inbound == 5000
+
+
+def test_record_threads_applies_the_workers_own_signals(queue: SqliteQueue) -> None:
+    queue.record_threads(
+        [ThreadSignal("p", "9", 100, "hold", holder="other_app", reason="send_error")], now=1
+    )
+    state = queue.thread("p", "9")
+    assert state is not None and state.is_open and state.holder == "other_app"
+    queue.record_threads([], now=2)  # nothing to do
+
+
+def test_purge_forgets_threads_not_touched_since(queue: SqliteQueue) -> None:
+    queue.put([], now=100, signals=[ThreadSignal("p", "old", 1, "inbound")])
+    queue.put([], now=900, signals=[ThreadSignal("p", "new", 2, "inbound")])
+    queue.purge(before=500)
+    assert queue.thread("p", "old") is None and queue.thread("p", "new") is not None
+
+
+def test_a_database_from_before_the_threads_table_gets_one(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = SqliteQueue(path)
+    old.put([job("a1", "p:1", ts=1000), job("a2", "p:1", ts=3000), job("b", "q:2", ts=2000)], now=9)
+    old.close()
+    connection = sqlite3.connect(path)
+    connection.execute("DROP TABLE threads")  # as the database was before this release
+    connection.commit()
+    connection.close()
+    upgraded = SqliteQueue(path)
+    try:
+        first, second = upgraded.thread("p", "1"), upgraded.thread("q", "2")
+        assert first is not None and first.last_inbound == 3000 and not first.ever_held
+        assert second is not None and second.last_inbound == 2000
+    finally:
+        upgraded.close()
+    again = SqliteQueue(path)  # opening an up-to-date database changes nothing
+    try:
+        assert again.thread("p", "1") == first
+    finally:
+        again.close()

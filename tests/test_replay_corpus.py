@@ -11,17 +11,22 @@ no trailing newline. Never reformat these files; ``.gitattributes`` keeps git's 
      "skipped": {"<reason>": <count>, ...}}
 
 ``bot_inputs`` is what the bot (Lex) was asked, ``sends`` every Graph Send API body (sender
-actions included), both grouped by conversation / recipient in a stable order while keeping
-the order within each; ``skipped`` counts what was not answered and why: the reasons of
+actions included; a pass of thread control is its body with ``"_call": "pass_thread_control"``),
+both grouped by conversation / recipient in a stable order while keeping the order within
+each; ``skipped`` counts what was not answered and why: the reasons of
 ``bridge.events.parse_webhook`` as the webhook got them, ``duplicate`` for events the queue
 already held, and ``<state>: <reason>`` for jobs that ended dropped or dead. Keys are sorted.
 
 Each body is signed with the test secret, POSTed to ``/webhook`` of ``create_app`` (with the
-Page id set to the corpus Page, so entries for other Pages are skipped as ``other_page``), and
-delivery is driven synchronously with ``Delivery.run_once`` until the queue is idle, with the
-Graph API recorded by ``responses`` and a scripted bot. The delivery clock is pinned to just
-after the latest timestamp in the body (10-digit values read as seconds), so the production
-24-hour age limit applies to the fixtures' fixed timestamps as if they had just arrived.
+Page id set to the corpus Page, so entries for other Pages are skipped as ``other_page``, and
+the bridge's own app id set to ``OWN_APP_ID``, so handovers to it give the conversation back),
+and delivery is driven synchronously with ``Delivery.run_once`` until the queue is idle, with
+the Graph API recorded by ``responses`` and a scripted bot. The delivery clock is pinned to
+just after the latest timestamp in the body (10-digit values read as seconds), so the
+production 24-hour age limit applies to the fixtures' fixed timestamps as if they had just
+arrived. Graph answers every call, except sends to ``NOT_OWNER_PSID``: those get error
+10/2018300 (another app controls the conversation). The scripted bot asks for a person
+(a ``Handover`` reply) when the input is ``human``.
 
 Adding ``<name>.json`` adds a test; create or refresh expectations after an intended change
 with ``make golden`` (``UPDATE_GOLDEN=1 .venv/bin/pytest -s tests/test_replay_corpus.py``),
@@ -36,7 +41,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,14 +52,15 @@ import responses
 from requests import PreparedRequest
 
 from bridge import events
-from bridge.app import SEND_ALLOWANCE, create_app
+from bridge.app import create_app
 from bridge.config import Settings
 from bridge.events import Event, ParseResult, bot_input, conversation_key
 from bridge.graph import GraphClient
 from bridge.queue import NewJob, PutResult
 from bridge.queue.sqlite import SqliteQueue
-from bridge.replies import Button, Card, Reply, Text
-from bridge.worker import Delivery, Limits, TurnHandler
+from bridge.replies import Button, Card, Handover, Reply, Text
+from bridge.threads import ThreadSignal
+from bridge.worker import Delivery
 from tests.conftest import GRAPH, TEST_SECRET, TEST_TOKEN, ScriptedBot, signed_headers
 
 CORPUS = Path(__file__).parent / "fixtures" / "webhooks"
@@ -65,6 +71,8 @@ MAX_TURNS = 500  # a guard against a delivery loop that never goes idle
 UPDATE = os.environ.get("UPDATE_GOLDEN", "").strip() not in ("", "0")
 
 PAGE_INBOX_APP_ID = 263902037430900
+OWN_APP_ID = "1517776481860111"
+NOT_OWNER_PSID = "2018300000000001"
 LIKE_STICKER_ID = 369239263222822
 
 # --- the scripted bot ----------------------------------------------------------------------
@@ -91,13 +99,16 @@ MENU = Card(
 
 def scripted_reply(event: Event) -> list[Reply]:
     """Deterministic from the input: "card" → text and a generic template, "menu" → text with
-    quick replies, anything else → "echo: <input>"."""
+    quick replies, "human" → a text, then a pass to the Page Inbox; anything else →
+    "echo: <input>"."""
     said = bot_input(event)
     command = said.strip().casefold()
     if command == "card":
         return [Text("Here is what I know:"), CARD]
     if command == "menu":
         return [MENU]
+    if command == "human":
+        return [Text("A nurse will answer you here."), Handover(metadata="asked for a nurse")]
     return [Text(f"echo: {said}")]
 
 
@@ -175,8 +186,10 @@ class RecordingQueue(SqliteQueue):
         super().__init__(path)
         self.puts: list[PutResult] = []
 
-    def put(self, jobs: list[NewJob], *, now: float) -> PutResult:
-        result = super().put(jobs, now=now)
+    def put(
+        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+    ) -> PutResult:
+        result = super().put(jobs, now=now, signals=signals)
         self.puts.append(result)
         return result
 
@@ -184,6 +197,15 @@ class RecordingQueue(SqliteQueue):
 def _graph_answer(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
     body = json.loads(request.body or b"{}")
     recipient = str(body.get("recipient", {}).get("id", ""))
+    if recipient == NOT_OWNER_PSID:
+        error = {
+            "message": "(#10) another app controls this thread",
+            "type": "OAuthException",
+            "code": 10,
+            "error_subcode": 2018300,
+            "fbtrace_id": "REPLAY",
+        }
+        return 400, {"Content-Type": "application/json"}, json.dumps({"error": error})
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:40]
     answer = {"recipient_id": recipient, "message_id": f"m_replay_{digest}"}
     return 200, {"Content-Type": "application/json"}, json.dumps(answer)
@@ -196,12 +218,12 @@ def replay(
     raw: bytes, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Any]:
     """Run one body through webhook, queue, worker, scripted bot and recorded Graph."""
-    settings = replace(settings, page_id=CORPUS_PAGE, sender_actions=True)
+    settings = replace(settings, page_id=CORPUS_PAGE, app_id=OWN_APP_ID, sender_actions=True)
     parsed: list[ParseResult] = []
     real_parse = events.parse_webhook
 
-    def spy(body: object, *, page_id: str | None = None, app_id: str | None = None) -> ParseResult:
-        result = real_parse(body, page_id=page_id, app_id=app_id)
+    def spy(body: object, **options: Any) -> ParseResult:
+        result = real_parse(body, **options)
         parsed.append(result)
         return result
 
@@ -223,27 +245,13 @@ def replay(
         decoded = None
     arrived = arrival_time(decoded)
     now = arrived if arrived is not None else 1_800_000_000.0  # no timestamps: any fixed time
-    handler = TurnHandler(
-        queue=services.queue,
-        bot=services.bot,
-        graph=services.graph,
-        fallback_text=settings.fallback_text,
-        sender_actions=settings.sender_actions,
-        answer_deadline=settings.answer_deadline,
-        typing_refresh=settings.typing_refresh,
-        bot_threads=1,
-    )
+    handler = services.turn_handler(1)
     delivery = Delivery(
         services.queue,
         handler,
         threads=1,
         poll_interval=settings.poll_interval,
-        limits=Limits(
-            max_attempts=settings.max_attempts,
-            lease=settings.lex_read_timeout + SEND_ALLOWANCE,
-            max_event_age=settings.max_event_age,
-            probe_interval=settings.probe_interval,
-        ),
+        limits=services.limits(),
         clock=lambda: now,
     )
     try:
@@ -267,17 +275,24 @@ def replay(
         handler.close()
         queue.close()
 
-    send_path = f"/{settings.graph_api_version}/me/messages"
+    version = settings.graph_api_version
     sends = []
     for call in calls:
-        assert call.request.method == "POST" and urlsplit(call.request.url).path == send_path, (
+        path = urlsplit(call.request.url).path
+        assert call.request.method == "POST" and path in (
+            f"/{version}/me/messages",
+            f"/{version}/me/pass_thread_control",
+        ), (
             f"unexpected Graph call {call.request.method} {call.request.url}; "
             "extend the replay harness to record it"
         )
-        sends.append(json.loads(call.request.body or b"{}"))
+        body = json.loads(call.request.body or b"{}")
+        if path.endswith("/pass_thread_control"):
+            body["_call"] = "pass_thread_control"
+        sends.append(body)
 
     if not parsed and decoded is not None:  # the webhook no longer parses through events
-        parsed.append(real_parse(decoded, page_id=settings.page_id))
+        parsed.append(real_parse(decoded, pages=settings.served_pages))
     skipped = Counter(skip.reason for result in parsed for skip in result.skipped)
     duplicates = sum(put.duplicates for put in queue.puts)
     if duplicates:
@@ -504,6 +519,34 @@ def _out_of_order(body: Any, raw: bytes) -> bool:
     return False
 
 
+def _inbox_echo_then_message(body: Any, raw: bytes) -> bool:
+    """A Page Inbox echo to a person, and a later message of that person."""
+    echoed: dict[str, int] = {}
+    for _, _, item in items(body):
+        message = item.get("message") or {}
+        ms = _millis(item.get("timestamp")) or 0
+        if message.get("is_echo") and message.get("app_id") == PAGE_INBOX_APP_ID:
+            echoed[str((item.get("recipient") or {}).get("id"))] = ms
+        elif "message" in item and not message.get("is_echo"):
+            sender = str((item.get("sender") or {}).get("id"))
+            if sender in echoed and ms > echoed[sender]:
+                return True
+    return False
+
+
+def _standby_then_messaging(body: Any, raw: bytes) -> bool:
+    standby = {
+        str((item.get("sender") or {}).get("id"))
+        for where, _, item in items(body)
+        if where == "standby" and "message" in item
+    }
+    return any(
+        str((item.get("sender") or {}).get("id")) in standby
+        for where, _, item in items(body)
+        if where == "messaging" and "message" in item
+    )
+
+
 COVERAGE: dict[str, Check] = {
     "text": lambda b, r: any(m.get("text") and "quick_reply" not in m for m in _messages(b)),
     "text: Korean + emoji, \\uXXXX \\/ \\u0040 kept": _korean_and_emoji_escaped,
@@ -575,6 +618,20 @@ COVERAGE: dict[str, Check] = {
     "duplicate mid in one delivery": _duplicate_mid,
     "timestamps as strings": lambda b, r: any(
         isinstance(item.get("timestamp"), str) for _, _, item in items(b)
+    ),
+    "Page Inbox echo, then the person writes": _inbox_echo_then_message,
+    "standby, then the same person in messaging": _standby_then_messaging,
+    "thread control passed back to the bridge's app": _event(
+        "pass_thread_control", lambda i, e: str(e.get("new_owner_app_id")) == OWN_APP_ID
+    ),
+    "thread control taken by the Page Inbox": _event(
+        "take_thread_control", lambda i, e: str(e.get("new_owner_app_id")) == str(PAGE_INBOX_APP_ID)
+    ),
+    "the bot asks for a person (scripted: human)": lambda b, r: any(
+        m.get("text") == "human" for m in _messages(b)
+    ),
+    "sends refused: another app owns the thread": lambda b, r: any(
+        (item.get("sender") or {}).get("id") == NOT_OWNER_PSID for _, _, item in items(b)
     ),
     "out-of-order timestamps for one user": _out_of_order,
 }

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from click.testing import CliRunner, Result
+from responses import matchers
 
 from bridge.cli import main
 from bridge.setup import (
@@ -281,12 +282,12 @@ def test_subscription_plans() -> None:
         tuple(BRIDGE_FIELDS),
     )
     partial = plan_subscription(
-        [{"id": APP_ID, "name": "Bot", "subscribed_fields": ["messages", "message_echoes"]}]
+        [{"id": APP_ID, "name": "Bot", "subscribed_fields": ["messages", "message_reactions"]}]
     )
     assert partial.subscribed and partial.changes
     assert partial.missing == tuple(BRIDGE_FIELDS[1:])
-    assert partial.kept == ("message_echoes",)
-    assert partial.fields == (*BRIDGE_FIELDS, "message_echoes")
+    assert partial.kept == ("message_reactions",)
+    assert partial.fields == (*BRIDGE_FIELDS, "message_reactions")
     complete = plan_subscription([{"id": APP_ID, "subscribed_fields": BRIDGE_FIELDS}])
     assert not complete.changes
     other_app = plan_subscription([{"id": "1", "subscribed_fields": BRIDGE_FIELDS}], APP_ID)
@@ -448,12 +449,14 @@ def test_setup_subscribes_and_posts_only_the_changed_fields(
     current = example()
     current["greeting"][0]["text"] = "Hi!"
     del current["ice_breakers"]
-    mock_page(graph_api, fields=["messages", "message_echoes"], profile=current)
+    mock_page(graph_api, fields=["messages", "message_reactions"], profile=current)
     result = run(env, "--profile", str(profile_file))
     assert result.exit_code == 0, result.output
     [subscribe] = calls(graph_api, "POST", APPS)
     assert_signed(subscribe)
-    assert query(subscribe)["subscribed_fields"] == [",".join([*BRIDGE_FIELDS, "message_echoes"])]
+    assert query(subscribe)["subscribed_fields"] == [
+        ",".join([*BRIDGE_FIELDS, "message_reactions"])
+    ]
     [read] = calls(graph_api, "GET", PROFILE)
     assert query(read)["fields"] == [",".join(PROFILE_FIELDS)]
     [post] = calls(graph_api, "POST", PROFILE)
@@ -465,10 +468,10 @@ def test_setup_subscribes_and_posts_only_the_changed_fields(
     assert calls(graph_api, "DELETE", PROFILE) == []
     out = result.output
     assert "Page: Acme Clinic (111111111111111)" in out
-    assert "  now:    messages, message_echoes" in out
+    assert "  now:    messages, message_reactions" in out
     assert "  adds:   messaging_postbacks, messaging_optins," in out
-    assert "  keeps:  message_echoes (not used by the bridge; left as is)" in out
-    assert "  ✓ subscribed with 10 fields" in out
+    assert "  keeps:  message_reactions (not used by the bridge; left as is)" in out
+    assert "  ✓ subscribed with 11 fields" in out
     assert "  = get_started          unchanged" in out
     assert "  ~ greeting             changed" in out
     assert '      -    "text": "Hi!"' in out
@@ -493,7 +496,7 @@ def test_dry_run_prints_the_difference_and_changes_nothing(
     assert result.exit_code == 0, result.output
     assert calls(graph_api, "POST", APPS) == calls(graph_api, "POST", PROFILE) == []
     out = result.output
-    assert "  would subscribe with 9 fields" in out
+    assert "  would subscribe with 10 fields" in out
     assert "  ~ persistent_menu      changed" in out
     menu = out.split("~ persistent_menu")[1].split("= ice_breakers")[0]
     assert '      +        "type": "web_url",' in menu
@@ -691,3 +694,45 @@ def test_missing_configuration_exits_2(profile_file: Path) -> None:
     result = run({}, "--profile", str(profile_file))
     assert result.exit_code == 2
     assert "FB_APP_SECRET is missing" in result.output
+
+
+# --- several Pages -------------------------------------------------------------------------------
+
+PAGE_2 = "222333444555666"
+TOKEN_2 = "EAAGsecondPageToken123"
+
+
+def test_setup_subscribes_each_page_of_the_file_with_its_own_token(
+    env: dict[str, str], graph_api: responses.RequestsMock, tmp_path: Path
+) -> None:
+    pages = tmp_path / "pages.json"
+    pages.write_text(
+        json.dumps(
+            {
+                "pages": {
+                    PAGE_ID: {"access_token": TEST_TOKEN, "name": "Clinic"},
+                    PAGE_2: {"access_token": TOKEN_2},
+                }
+            }
+        )
+    )
+    env = {k: v for k, v in env.items() if k != "FB_PAGE_ACCESS_TOKEN"}
+    env["BRIDGE_PAGES_FILE"] = str(pages)
+    for page, token in ((PAGE_ID, TEST_TOKEN), (PAGE_2, TOKEN_2)):
+        auth = [matchers.header_matcher({"Authorization": f"Bearer {token}"})]
+        graph_api.get(ME, json={"id": page, "name": f"Page {page[:3]}"}, match=auth)
+        graph_api.get(f"{V}/{page}/subscribed_apps", json={"data": []}, match=auth)
+        graph_api.post(f"{V}/{page}/subscribed_apps", json={"success": True}, match=auth)
+    result = run(env)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.index(f"Page {PAGE_ID} (Clinic):") < out.index(f"Page {PAGE_2}:")
+    assert out.count("✓ subscribed with 10 fields") == 2
+    assert len(calls(graph_api, "POST", f"{V}/{PAGE_2}/subscribed_apps")) == 1
+    only = run(env, "--page", PAGE_2)
+    assert only.exit_code == 0 and f"Page {PAGE_ID}" not in only.output
+
+
+def test_setup_page_option_needs_a_pages_file(env: dict[str, str]) -> None:
+    result = run(env, "--page", PAGE_ID)
+    assert result.exit_code == 2 and "--page needs BRIDGE_PAGES_FILE" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +19,7 @@ from bridge.graph import GraphClient
 from bridge.queue import NewJob, PutResult
 from bridge.queue.sqlite import SqliteQueue
 from bridge.signature import sign
+from bridge.threads import ThreadSignal
 from tests.conftest import PAGE_ID, TEST_SECRET, ScriptedBot, delivery, signed_headers, text_item
 
 
@@ -241,7 +243,9 @@ def test_a_body_over_the_limit_is_413(
 
 
 class BrokenQueue(SqliteQueue):
-    def put(self, jobs: list[NewJob], *, now: float) -> PutResult:
+    def put(
+        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+    ) -> PutResult:
         raise QueueError("disk full")
 
 

@@ -11,15 +11,18 @@ from typing import Any
 
 import pytest
 import responses
+from responses import matchers
 
 from bridge import events
 from bridge.errors import BotError, BotErrorKind
-from bridge.events import Event, TextMessage
+from bridge.events import Event, TextMessage, bot_input
 from bridge.graph import GraphClient
 from bridge.liveness import process_namespace
 from bridge.queue import Worker
 from bridge.queue.sqlite import SqliteQueue
-from bridge.replies import Button, Card, Reply, Text
+from bridge.replies import Button, Card, Handover, Reply, Text
+from bridge.routes import PageRoute, Routes
+from bridge.threads import ThreadSignal
 from bridge.webhook import to_new_job
 from bridge.worker import Delivery, Limits, TurnHandler
 from tests.conftest import GRAPH, ScriptedBot, wait_for
@@ -581,3 +584,269 @@ def test_a_process_in_another_pid_namespace_is_never_judged_by_its_pid(
     worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
     worker.keep_house()
     assert queue.state_of("m1") == "running"  # still its job until its heartbeat goes stale
+
+
+# --- who may answer: holds, the window, handovers ------------------------------------------------
+
+PASS_URL = f"{GRAPH}/v25.0/me/pass_thread_control"
+HOUR_MS = 3_600_000
+
+
+def hold_signal(psid: str, at: int, reason: str = "inbox_echo") -> ThreadSignal:
+    return ThreadSignal("42", psid, at, "hold", holder="page_inbox", reason=reason)
+
+
+def test_a_held_conversation_is_acknowledged_not_answered(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    bot = ScriptedBot()
+    enqueue(queue, text("7", "still there?", "m1", ts=NOW_MS))
+    queue.record_threads([hold_signal("7", NOW_MS - 1000)], now=0)
+    assert delivery(queue, handler(queue, bot, graph)).run_once("w")
+    assert bot.turns == [] and sent(graph_api) == []  # not even mark_seen
+    [letter] = queue.dead_letters(include_dropped=True)
+    assert letter.state == "dropped"
+    assert letter.reason == "a person at the Page holds the conversation (inbox_echo)"
+
+
+def test_control_back_before_the_event_answers_it(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api)
+    queue.record_threads(
+        [hold_signal("7", NOW_MS - 900), ThreadSignal("42", "7", NOW_MS - 500, "release")], now=0
+    )
+    enqueue(queue, text("7", "hello again", "m_after", ts=NOW_MS), text("8", "x", "m_other"))
+    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
+    while worker.run_once("w"):
+        pass
+    assert texts(graph_api, "7") == ["echo: hello again"]
+
+
+def test_a_hold_lapses_after_the_idle_time(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api)
+    queue.record_threads([hold_signal("7", NOW_MS - 2 * HOUR_MS)], now=0)
+    enqueue(queue, text("7", "anyone?", "m1", ts=NOW_MS))
+    turn = handler(queue, ScriptedBot(), graph, actions=False, human_idle=HOUR_MS / 1000)
+    assert delivery(queue, turn).run_once("w")
+    assert texts(graph_api) == ["echo: anyone?"]
+
+
+def test_a_reply_outside_the_24_hour_window_is_not_sent(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    bot = ScriptedBot()
+    old = NOW_MS - 25 * HOUR_MS
+    enqueue(queue, text("7", "from yesterday", "m_old", ts=old))
+    # The age limit alone would let it through: the window is what stops it.
+    worker = delivery(queue, handler(queue, bot, graph), max_event_age=48 * 3600)
+    assert worker.run_once("w")
+    assert bot.turns == [] and sent(graph_api) == []
+    [letter] = queue.dead_letters(include_dropped=True)
+    assert letter.reason is not None and letter.reason.startswith(
+        "outside Messenger's 24-hour window (the person's last event 25.0 h ago)"
+    )
+
+
+def test_a_later_message_of_the_person_keeps_the_window_open(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api)
+    old = NOW_MS - 25 * HOUR_MS
+    queue.put(
+        [to_new_job(text("7", "from yesterday", "m_old", ts=old), 0)],
+        now=0,
+        signals=[
+            ThreadSignal("42", "7", old, "inbound"),
+            ThreadSignal("42", "7", NOW_MS, "inbound"),
+        ],
+    )
+    worker = delivery(
+        queue, handler(queue, ScriptedBot(), graph, actions=False), max_event_age=48 * 3600
+    )
+    assert worker.run_once("w")
+    assert texts(graph_api) == ["echo: from yesterday"]
+
+
+def test_the_window_closing_while_the_bot_thinks_stops_the_reply(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    clock = Clock()
+    start = NOW_MS - 24 * HOUR_MS + 1000  # one second of the window left
+
+    def slow(event: Event) -> list[Reply]:
+        clock.now += 2
+        return [Text("too late")]
+
+    enqueue(queue, text("7", "hi", "m1", ts=start))
+    worker = delivery(
+        queue,
+        handler(queue, ScriptedBot(slow), graph, actions=False),
+        clock=clock,
+        max_event_age=48 * 3600,
+    )
+    assert worker.run_once("w")
+    assert sent(graph_api) == [] and queue.state_of("m1") == "dropped"
+
+
+def test_a_send_refused_as_not_thread_owner_holds_the_conversation(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    fail(graph_api, 400, 10, 2018300)
+    bot = ScriptedBot()
+    enqueue(queue, text("7", "one", "m1"), text("7", "two", "m2", ts=NOW_MS + 1))
+    worker = delivery(queue, handler(queue, bot, graph, actions=False))
+    while worker.run_once("w"):
+        pass
+    assert [bot_input(turn) for turn in bot.turns] == ["one"]  # m2: the bot is not asked
+    assert queue.state_of("m1") == "dropped" and queue.state_of("m2") == "dropped"
+    state = queue.thread("42", "7")
+    assert state is not None and state.is_open and state.reason == "send_error"
+    assert len(sent(graph_api)) == 1  # no retry
+
+
+def test_a_refused_sender_action_ends_the_turn_before_the_bot(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    fail(graph_api, 400, 100, 2534037)
+    bot = ScriptedBot()
+    enqueue(queue, text("7", "hi", "m1"))
+    assert delivery(queue, handler(queue, bot, graph)).run_once("w")
+    assert bot.turns == [] and queue.state_of("m1") == "dropped"
+
+
+def asks_for_a_person(event: Event) -> list[Reply]:
+    return [Text("A nurse will answer you here."), Handover(metadata="fever")]
+
+
+def test_a_bot_asking_for_a_person_passes_the_conversation_to_the_page_inbox(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api)
+    graph_api.post(PASS_URL, json={"success": True})
+    enqueue(queue, text("7", "nurse please", "m1"), text("7", "hello?", "m2", ts=NOW_MS + 5000))
+    worker = delivery(queue, handler(queue, ScriptedBot(asks_for_a_person), graph, actions=False))
+    assert worker.run_once("w")
+    bodies = sent(graph_api)
+    assert bodies[0]["message"] == {"text": "A nurse will answer you here."}
+    assert bodies[1] == {
+        "recipient": {"id": "7"},
+        "target_app_id": 263902037430900,
+        "metadata": "fever",
+    }
+    assert queue.state_of("m1") == "done"
+    state = queue.thread("42", "7")
+    assert state is not None and state.is_open and state.reason == "bot_handover"
+    assert worker.run_once("w") and queue.state_of("m2") == "dropped"  # the bot stays silent
+
+
+def test_a_failed_pass_is_retried_without_resending_the_text(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api)
+    graph_api.post(PASS_URL, status=500, json={"error": {"message": "x", "code": 2}})
+    graph_api.post(PASS_URL, json={"success": True})
+    bot = ScriptedBot(asks_for_a_person)
+    enqueue(queue, text("7", "nurse please", "m1"))
+    clock = Clock()
+    worker = delivery(queue, handler(queue, bot, graph, actions=False), clock=clock)
+    worker.run_once("w")
+    assert queue.state_of("m1") == "queued"
+    clock.now += 5
+    worker.run_once("w")
+    assert queue.state_of("m1") == "done" and len(bot.turns) == 1
+    assert [b.get("message", {}).get("text") for b in sent(graph_api)] == [
+        "A nurse will answer you here.",
+        None,
+        None,
+    ]
+
+
+def test_a_pass_refused_because_someone_holds_it_already_is_done(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api)
+    graph_api.post(PASS_URL, status=400, json={"error": {"message": "x", "code": 2018300}})
+    enqueue(queue, text("7", "nurse please", "m1"))
+    delivery(queue, handler(queue, ScriptedBot(asks_for_a_person), graph, actions=False)).run_once(
+        "w"
+    )
+    assert queue.state_of("m1") == "done"
+    state = queue.thread("42", "7")
+    assert state is not None and state.is_open and state.holder == "other_app"
+
+
+# --- several Pages -------------------------------------------------------------------------------
+
+
+def page_graph(token: str) -> GraphClient:
+    return GraphClient(base_url=GRAPH, version="v25.0", page_token=token, app_secret="s", timeout=5)
+
+
+def test_each_page_uses_its_own_token_and_bot(
+    queue: SqliteQueue, graph_api: responses.RequestsMock
+) -> None:
+    for token in ("token-A", "token-B"):
+        graph_api.post(
+            SEND_URL,
+            json={"message_id": "m"},
+            match=[matchers.header_matcher({"Authorization": f"Bearer {token}"})],
+        )
+    bot_a, bot_b = ScriptedBot(), ScriptedBot(lambda e: [Text("B here")])
+    routes = Routes(
+        pages={
+            "A": PageRoute(page_graph("token-A"), bot_a, "sorry A"),
+            "B": PageRoute(page_graph("token-B"), bot_b, "sorry B"),
+        }
+    )
+    enqueue(queue, text("1", "to A", "m_a", page="A"), text("2", "to B", "m_b", page="B"))
+    enqueue(queue, text("3", "to C", "m_c", page="C"))
+    worker = delivery(queue, TurnHandler(queue=queue, routes=routes, sender_actions=False))
+    while worker.run_once("w"):
+        pass
+    assert [queue.state_of(m) for m in ("m_a", "m_b", "m_c")] == ["done", "done", "dropped"]
+    assert len(bot_a.turns) == len(bot_b.turns) == 1
+    assert texts(graph_api) == ["echo: to A", "B here"]
+    letters = queue.dead_letters(include_dropped=True)
+    assert [letter.reason for letter in letters] == ["its Page is not served (BRIDGE_PAGES_FILE)"]
+
+
+def test_a_paused_page_is_probed_with_its_own_token(
+    queue: SqliteQueue, graph_api: responses.RequestsMock
+) -> None:
+    bad = matchers.header_matcher({"Authorization": "Bearer token-A"})
+    good = matchers.header_matcher({"Authorization": "Bearer token-B"})
+    graph_api.post(SEND_URL, status=401, json={"error": {"message": "x", "code": 190}}, match=[bad])
+    graph_api.post(SEND_URL, json={"message_id": "m"}, match=[good])
+    graph_api.get(PROBE_URL, status=401, json={"error": {"message": "x", "code": 190}}, match=[bad])
+    graph_api.get(PROBE_URL, json={"id": "B"}, match=[good])
+    routes = Routes(
+        pages={
+            "A": PageRoute(page_graph("token-A"), ScriptedBot(), "sorry"),
+            "B": PageRoute(page_graph("token-B"), ScriptedBot(), "sorry"),
+        }
+    )
+    enqueue(queue, text("1", "to A", "m_a", page="A"))
+    clock = Clock()
+    worker = delivery(
+        queue,
+        TurnHandler(queue=queue, routes=routes, sender_actions=False),
+        clock=clock,
+        probe_interval=1,
+    )
+    worker.run_once("w")  # A: 190 → paused
+    enqueue(queue, text("2", "to B", "m_b", page="B"))
+    assert worker.run_once("w") and queue.state_of("m_b") == "done"  # B is not held
+    for _ in range(3):
+        clock.now += 2
+        worker.keep_house()  # A's probe, with A's token, keeps failing
+    assert [(page.page, page.paused) for page in queue.pages()] == [("A", True)]
+    probes = [c for c in graph_api.calls if c.request.method == "GET"]
+    assert probes and all(c.request.headers["Authorization"] == "Bearer token-A" for c in probes)
+
+
+def test_a_handler_needs_routes_or_a_bot_and_a_graph(queue: SqliteQueue) -> None:
+    with pytest.raises(ValueError, match="needs routes"):
+        TurnHandler(queue=queue)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from bridge.bots.lexv2 import LexV2Bot, make_lexv2_client
@@ -18,29 +19,42 @@ class Bot(Protocol):
     def respond(self, event: Event) -> list[Reply]: ...
 
 
-def make_bot(settings: Settings, *, lex_client: Any | None = None) -> Bot:
-    """The configured backend; ``lex_client`` replaces the boto3 client (tests, fakes).
+def make_bot(
+    settings: Settings, *, lex_client: Any | None = None, clients: dict[Any, Any] | None = None
+) -> Bot:
+    """The configured backend; ``lex_client`` replaces the boto3 client (tests, fakes), and
+    ``clients`` shares one boto3 client per Lex service and endpoint between bots (boto3
+    clients are thread-safe; several Pages may use several bots).
 
     Events without text of the kinds in ``BRIDGE_NO_TEXT_REPLY_KINDS`` are answered by the
     bridge itself and never reach the backend."""
-    bot = _backend(settings, lex_client)
+    bot = _backend(settings, lex_client, {} if clients is None else clients)
     if settings.no_text_reply_kinds:
         return NoTextReply(bot, kinds=settings.no_text_reply_kinds, reply=settings.no_text_reply)
     return bot
 
 
-def _backend(settings: Settings, lex_client: Any | None) -> Bot:
+def _shared(clients: dict[Any, Any], settings: Settings, make: Callable[[Settings], Any]) -> Any:
+    key = (make, settings.lex_endpoint_url)
+    if key not in clients:
+        clients[key] = make(settings)
+    return clients[key]
+
+
+def _backend(settings: Settings, lex_client: Any | None, clients: dict[Any, Any]) -> Bot:
     inputs = dict(settings.no_text_inputs)
     # "local" is the bridge's own Lex V2 endpoint (settings.lex_endpoint_url): same wire
     # format, same backend.
     if settings.bot in ("lexv2", "local"):
         return LexV2Bot(
-            lex_client if lex_client is not None else make_lexv2_client(settings),
+            lex_client if lex_client is not None else _shared(clients, settings, make_lexv2_client),
             bot_id=settings.lex_bot_id,
             alias_id=settings.lex_bot_alias_id,
             locale_id=settings.lex_locale_id,
             inputs=inputs,
             v1_attributes=settings.v1_attributes,
+            session_id=settings.session_id,
+            handover_intent=settings.handover_intent,
         )
     if settings.bot == "lexv1":
         # Imported here: Lex V1 is past end of support, and deleting its module drops it.
@@ -51,10 +65,12 @@ def _backend(settings: Settings, lex_client: Any | None) -> Bot:
                 raise
             raise ConfigError(["BRIDGE_BOT=lexv1: this build has no Lex V1 backend"]) from None
         return LexV1Bot(
-            lex_client if lex_client is not None else make_lexv1_client(settings),
+            lex_client if lex_client is not None else _shared(clients, settings, make_lexv1_client),
             bot_name=settings.lex_bot_name,
             bot_alias=settings.lex_bot_alias,
             inputs=inputs,
+            session_id=settings.session_id,
+            handover_intent=settings.handover_intent,
         )
     raise ConfigError(
         [f"BRIDGE_BOT={settings.bot!r} is not supported: expected lexv2, lexv1 or local"]

@@ -13,10 +13,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge import handover
 from bridge.bots.attributes import bridge_attributes
 from bridge.bots.lexv2 import (
     call_lex,
     check_session_id,
+    lex_session_id,
     lex_text,
     make_runtime_client,
     text_or_none,
@@ -25,12 +27,12 @@ from bridge.bots.lexv2 import (
 )
 from bridge.config import Settings
 from bridge.events import Event
-from bridge.replies import Card, Custom, Reply, Ssml, Text
+from bridge.replies import Card, Reply, Ssml, Text
 
-_BY_TYPE: dict[str, Callable[[str], Reply]] = {
+_BY_TYPE: dict[str, Callable[[str], Reply | None]] = {
     "PlainText": Text,
     "SSML": Ssml,
-    "CustomPayload": Custom,
+    "CustomPayload": handover.from_custom_payload,
 }
 
 
@@ -43,7 +45,9 @@ def make_lexv1_client(settings: Settings) -> Any:
 class LexV1Bot:
     """Sends each event to a Lex V1 bot alias as one PostText turn.
 
-    ``inputs`` maps the kind of an event without text to the text Lex gets for it."""
+    ``inputs`` maps the kind of an event without text to the text Lex gets for it;
+    ``session_id`` and ``handover_intent`` work as for ``LexV2Bot`` (``userId`` is the session
+    id)."""
 
     def __init__(
         self,
@@ -52,28 +56,35 @@ class LexV1Bot:
         bot_name: str,
         bot_alias: str,
         inputs: Mapping[str, str] | None = None,
+        session_id: str = "psid",
+        handover_intent: str | None = None,
     ) -> None:
         self._client = client
         self._bot_name = bot_name
         self._bot_alias = bot_alias
         self._inputs = dict(inputs or {})
+        self._session_id = session_id
+        self._handover_intent = handover_intent
 
     def respond(self, event: Event) -> list[Reply]:
         """One PostText call; raises ``BotError`` whose ``kind`` says what to do next."""
         text = lex_text(event, self._inputs)
-        check_session_id(event.sender_id, "userId")
+        user_id = lex_session_id(event, self._session_id)
+        check_session_id(user_id, "userId")
         # No sessionAttributes: Lex keeps what the Lambda stored (the V1 channel sent none).
         response = call_lex(
             "PostText",
             lambda: self._client.post_text(
                 botName=self._bot_name,
                 botAlias=self._bot_alias,
-                userId=event.sender_id,
+                userId=user_id,
                 inputText=text,
                 requestAttributes=v1_channel_attributes(event) | bridge_attributes(event),
             ),
         )
-        return replies_from_post_text(response)
+        replies = replies_from_post_text(response)
+        asked = handover.for_intent(*handover.v1_intent(response), self._handover_intent)
+        return replies + ([asked] if asked is not None else [])
 
 
 def replies_from_post_text(response: Mapping[str, Any]) -> list[Reply]:
@@ -99,8 +110,9 @@ def _from_message(message: object, message_format: object) -> list[Reply]:
         if parts is not None:
             return parts
         return [Text(content)]  # not the JSON Lex documents: show it rather than drop it
-    reply = _BY_TYPE.get(message_format) if isinstance(message_format, str) else None
-    return [(reply or Text)(content)]
+    build = _BY_TYPE.get(message_format) if isinstance(message_format, str) else None
+    reply = (build or Text)(content)
+    return [] if reply is None else [reply]
 
 
 def _composite(content: str) -> list[Reply] | None:
@@ -119,8 +131,9 @@ def _composite(content: str) -> list[Reply] | None:
     for part in parts:
         value, kind = text_or_none(part.get("value")), part.get("type")
         build = _BY_TYPE.get(kind) if isinstance(kind, str) else None
-        if value is not None and build is not None:
-            replies.append(build(value))
+        reply = build(value) if value is not None and build is not None else None
+        if reply is not None:
+            replies.append(reply)
     return replies
 
 

@@ -25,12 +25,12 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from bridge import __version__, metrics
+from bridge import __version__, handover, metrics
 from bridge.bots.attributes import bridge_attributes
 from bridge.config import Settings
 from bridge.errors import BotError, BotErrorKind, ConfigError
 from bridge.events import Event, bot_input
-from bridge.replies import Button, Card, Custom, Reply, Ssml, Text
+from bridge.replies import Button, Card, Reply, Ssml, Text
 
 T = TypeVar("T")
 
@@ -114,7 +114,9 @@ class LexV2Bot:
 
     ``inputs`` maps the kind of an event without text (``image``, ``like``...) to the text Lex
     gets for it (default: the kind's name); ``v1_attributes`` adds the request attributes Lex
-    V1's Facebook channel sent, for Lambdas ported from V1.
+    V1's Facebook channel sent, for Lambdas ported from V1; ``session_id`` is ``psid`` (the
+    sender's PSID, as Lex's own channel) or ``page_psid`` (``<pageId>.<psid>``, for a bot
+    shared by several Pages); an answer that closes ``handover_intent`` asks for a person.
     """
 
     def __init__(
@@ -126,6 +128,8 @@ class LexV2Bot:
         locale_id: str,
         inputs: Mapping[str, str] | None = None,
         v1_attributes: bool = False,
+        session_id: str = "psid",
+        handover_intent: str | None = None,
     ) -> None:
         self._client = client
         self._bot_id = bot_id
@@ -133,11 +137,14 @@ class LexV2Bot:
         self._locale_id = locale_id
         self._inputs = dict(inputs or {})
         self._v1_attributes = v1_attributes
+        self._session_id = session_id
+        self._handover_intent = handover_intent
 
     def respond(self, event: Event) -> list[Reply]:
         """One RecognizeText call; raises ``BotError`` whose ``kind`` says what to do next."""
         text = lex_text(event, self._inputs)
-        check_session_id(event.sender_id, "sessionId")
+        session_id = lex_session_id(event, self._session_id)
+        check_session_id(session_id, "sessionId")
         attributes = {PLATFORM_ATTRIBUTE: PLATFORM}
         if self._v1_attributes:
             attributes |= v1_channel_attributes(event)
@@ -149,12 +156,22 @@ class LexV2Bot:
                 botId=self._bot_id,
                 botAliasId=self._alias_id,
                 localeId=self._locale_id,
-                sessionId=event.sender_id,
+                sessionId=session_id,
                 text=text,
                 requestAttributes=attributes | bridge_attributes(event),
             ),
         )
-        return replies_from_recognize_text(response)
+        replies = replies_from_recognize_text(response)
+        asked = handover.for_intent(*handover.v2_intent(response), self._handover_intent)
+        return replies + ([asked] if asked is not None else [])
+
+
+def lex_session_id(event: Event, scope: str) -> str:
+    """The Lex session (V2) or user (V1) id of the event's conversation: the PSID, or for
+    ``page_psid`` the Page id and the PSID, ``<pageId>.<psid>``."""
+    if scope == "page_psid":
+        return f"{event.page_id}.{event.sender_id}"
+    return event.sender_id
 
 
 def lex_text(event: Event, inputs: Mapping[str, str]) -> str:
@@ -167,11 +184,12 @@ def lex_text(event: Event, inputs: Mapping[str, str]) -> str:
 
 
 def check_session_id(value: str, name: str) -> None:
-    """Refuse a sender id Lex would refuse as a session (V2) or user (V1) id."""
+    """Refuse a session id Lex would refuse as a session (V2) or user (V1) id."""
     if not _SESSION_ID.fullmatch(value):
         raise BotError(
             BotErrorKind.CONFIG,
-            f"sender id is not a valid Lex {name} (2-100 characters of [0-9a-zA-Z._:-])",
+            f"the conversation's id is not a valid Lex {name} (2-100 characters of"
+            " [0-9a-zA-Z._:-])",
         )
 
 
@@ -315,7 +333,7 @@ def _to_reply(message: Mapping[str, Any]) -> Reply | None:
     if content_type == "SSML":
         return Ssml(content)
     if content_type == "CustomPayload":
-        return Custom(content)
+        return handover.from_custom_payload(content)
     return None  # missing or future content type: skip rather than guess
 
 

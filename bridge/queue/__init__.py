@@ -6,12 +6,20 @@ embedded backend that makes one container a complete bridge.
 A job's life: ``queued`` → ``running`` (claimed, with a lease) → ``done`` (answered),
 ``dropped`` (deliberately not answered: too old, or the person cannot be messaged) or
 ``dead`` (a dead letter: attempts exhausted; ``requeue`` brings it back).
+
+Beside the jobs, the queue keeps each thread's state (``bridge.threads``): the person's latest
+event (Messenger's 24-hour window) and who holds the conversation. The webhook records what a
+delivery says about its threads in the same commit as its jobs (``put(..., signals=...)``), so
+delivery never sees a job without what came with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from bridge.threads import ThreadSignal, ThreadState
 
 Message = dict[str, Any]
 
@@ -93,7 +101,13 @@ class Worker:
 
 
 class Queue(Protocol):
-    def put(self, jobs: list[NewJob], *, now: float) -> PutResult: ...
+    def put(
+        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+    ) -> PutResult: ...
+
+    def record_threads(self, signals: Sequence[ThreadSignal], *, now: float) -> None: ...
+
+    def thread(self, page: str, user: str) -> ThreadState | None: ...
 
     def claim(self, *, owner: str, process: str, now: float, lease: float) -> Job | None: ...
 

@@ -6,7 +6,9 @@ jobs are claimed strictly one at a time, oldest first by Messenger timestamp the
 different conversations are claimed concurrently. Every change to a claimed job names its
 ``owner``, so a worker whose lease ran out cannot touch a job another worker took over.
 Processes report a heartbeat; the running jobs of a process that stopped reporting (or whose
-lease ran out) go back to the queue, ahead of their conversation's later jobs.
+lease ran out) go back to the queue, ahead of their conversation's later jobs. The ``threads``
+table holds each (Page, person)'s ``bridge.threads.ThreadState``, changed by the pure
+``bridge.threads.apply`` inside the same write transactions.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +25,7 @@ from bridge.connections import PerThread
 from bridge.errors import QueueError
 from bridge.queue import DeadLetter, Job, Message, NewJob, PageState, PutResult, Worker
 from bridge.queue.writer import Writer
+from bridge.threads import ThreadSignal, ThreadState, apply_all
 
 T = TypeVar("T")
 
@@ -73,6 +77,21 @@ CREATE TABLE IF NOT EXISTS workers (
     pid       INTEGER NOT NULL,
     heartbeat REAL NOT NULL
 );
+-- One row per (Page, person): bridge.threads.ThreadState (times in epoch ms, Meta's clock).
+CREATE TABLE IF NOT EXISTS threads (
+    page         TEXT NOT NULL,
+    user         TEXT NOT NULL,
+    last_inbound INTEGER NOT NULL DEFAULT 0,
+    holder       TEXT,
+    held_from    INTEGER NOT NULL DEFAULT 0,
+    held_until   INTEGER,
+    human_seen   INTEGER NOT NULL DEFAULT 0,
+    standby_seen INTEGER NOT NULL DEFAULT 0,
+    reason       TEXT,
+    updated_at   REAL NOT NULL,
+    PRIMARY KEY (page, user)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS threads_updated ON threads (updated_at);
 """
 
 # Columns added after the first release, for databases created before them.
@@ -114,11 +133,46 @@ SET busy = excluded.busy, head_ts = excluded.head_ts, head_id = excluded.head_id
 _FORGET_IDLE = "DELETE FROM conversations WHERE conversation = ? AND busy = 0 AND head_ts IS NULL"
 
 
+_THREAD_COLUMNS = (
+    "page, user, last_inbound, holder, held_from, held_until, human_seen, standby_seen, reason"
+)
+_SAVE_THREAD = (
+    f"INSERT INTO threads ({_THREAD_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (page, user) DO UPDATE SET last_inbound = excluded.last_inbound,"
+    " holder = excluded.holder, held_from = excluded.held_from,"
+    " held_until = excluded.held_until, human_seen = excluded.human_seen,"
+    " standby_seen = excluded.standby_seen, reason = excluded.reason,"
+    " updated_at = excluded.updated_at"
+)
+
+
+def _record_threads(
+    connection: sqlite3.Connection, signals: Sequence[ThreadSignal], now: float
+) -> None:
+    """Apply ``signals`` to their threads' rows (read, ``bridge.threads.apply``, write)."""
+    by_thread: dict[tuple[str, str], list[ThreadSignal]] = {}
+    for signal in signals:
+        by_thread.setdefault((signal.page, signal.user), []).append(signal)
+    for (page, user), batch in by_thread.items():
+        row = connection.execute(
+            f"SELECT {_THREAD_COLUMNS} FROM threads WHERE page = ? AND user = ?", (page, user)
+        ).fetchone()
+        state = ThreadState(*row) if row is not None else ThreadState(page, user)
+        connection.execute(_SAVE_THREAD, (*astuple(apply_all(state, batch)), now))
+
+
 def _settle(connection: sqlite3.Connection, conversations: dict[str, str]) -> None:
     """Recompute the rows of ``conversations`` (conversation → Page) from their jobs."""
     for conversation, page in conversations.items():
         connection.execute(_SETTLE, {"conversation": conversation, "page": page})
         connection.execute(_FORGET_IDLE, (conversation,))
+
+
+def _has_table(connection: sqlite3.Connection, name: str) -> bool:
+    found = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return found is not None
 
 
 def while_locked(operation: Callable[[], object], path: Path, timeout: float) -> None:
@@ -154,14 +208,35 @@ class SqliteQueue:
         # server's master before it forks its workers) keeps no connection open.
         connection = self._open()
         try:
+            had_jobs = _has_table(connection, "jobs")
+            had_threads = _has_table(connection, "threads")
             connection.executescript(SCHEMA)
             present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
             for column, definition in _ADDED_COLUMNS.items():
                 if column not in present:
                     connection.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
             self._fill_conversations(connection)
+            if had_jobs and not had_threads:
+                self._fill_threads(connection)
         finally:
             connection.close()
+
+    @staticmethod
+    def _fill_threads(connection: sqlite3.Connection) -> None:
+        """A database from before the threads table: each conversation's latest event, from
+        its jobs, starts its 24-hour window (nobody held a thread then)."""
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute(
+                "INSERT OR IGNORE INTO threads (page, user, last_inbound, updated_at)"
+                " SELECT page, substr(conversation, instr(conversation, ':') + 1),"
+                " MAX(order_ts), MAX(created_at) FROM jobs"
+                " WHERE page != '' AND instr(conversation, ':') > 0 GROUP BY conversation"
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
 
     @staticmethod
     def _fill_conversations(connection: sqlite3.Connection) -> None:
@@ -216,9 +291,12 @@ class SqliteQueue:
 
     # --- the webhook's side ----------------------------------------------------------------
 
-    def put(self, jobs: list[NewJob], *, now: float) -> PutResult:
-        """Commit new jobs in one transaction; a key already present counts as a duplicate."""
-        if not jobs:
+    def put(
+        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+    ) -> PutResult:
+        """Commit new jobs and what the delivery said about their threads, in one transaction;
+        a key already present counts as a duplicate."""
+        if not jobs and not signals:
             return PutResult(0, 0)
         rows = [
             (job.key, job.page, job.conversation, job.order_ts, job.payload, now, job.delivery_id)
@@ -237,10 +315,26 @@ class SqliteQueue:
                     added += 1
                     touched[row[2]] = row[1]
             _settle(connection, touched)
+            if signals:
+                _record_threads(connection, signals, now)
             return added
 
         added = self._transaction("enqueue", insert)
         return PutResult(added, len(jobs) - added)
+
+    # --- threads -----------------------------------------------------------------------------
+
+    def record_threads(self, signals: Sequence[ThreadSignal], *, now: float) -> None:
+        """Apply ``signals`` to their threads (the worker's own: a pass, a refused send)."""
+        if signals:
+            self._transaction("threads", lambda c: _record_threads(c, signals, now))
+
+    def thread(self, page: str, user: str) -> ThreadState | None:
+        """What is known about the thread of ``user`` on ``page`` (None: nothing yet)."""
+        rows = self._read(
+            f"SELECT {_THREAD_COLUMNS} FROM threads WHERE page = ? AND user = ?", (page, user)
+        )
+        return ThreadState(*rows[0]) if rows else None
 
     # --- delivery's side -------------------------------------------------------------------
 
@@ -536,11 +630,19 @@ class SqliteQueue:
         return self._transaction("requeue", requeue)
 
     def purge(self, *, before: float) -> int:
-        """Forget done and dropped jobs finished before ``before``; their keys stop deduping."""
-        return self._write(
-            "DELETE FROM jobs WHERE state IN ('done', 'dropped') AND finished_at < :before",
-            {"before": before},
-        )
+        """Forget done and dropped jobs finished before ``before`` (their keys stop deduping),
+        and threads unchanged since then (a hold lapses within a week; the window is a day).
+        Returns how many jobs were forgotten."""
+
+        def purge(connection: sqlite3.Connection) -> int:
+            purged = connection.execute(
+                "DELETE FROM jobs WHERE state IN ('done', 'dropped') AND finished_at < :before",
+                {"before": before},
+            ).rowcount
+            connection.execute("DELETE FROM threads WHERE updated_at < ?", (before,))
+            return purged
+
+        return self._transaction("purge", purge)
 
     def close(self) -> None:
         """Commit what is pending and stop the writer thread; close this thread's connection

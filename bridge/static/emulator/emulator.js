@@ -684,7 +684,7 @@
           "div",
           { class: "io-head" },
           el("span", { class: "tag out", text: "Send API" }),
-          el("span", { class: "path", text: action ? `sender_action: ${action}` : "POST /me/messages" }),
+          el("span", { class: "path", text: action ? `sender_action: ${action}` : entry.body.target_app_id ? "POST /me/pass_thread_control" : "POST /me/messages" }),
           el("time", { text: `#${entry.seq} · ${clock(entry.at)}` }),
         ),
         jsonBlock(entry.body, Boolean(action)),
