@@ -1,6 +1,6 @@
 """The symptom bot against DynamoDB: the seed loader and the code hook's reads, through real
-boto3 calls to a local AWS-compatible server (moto in server mode, started here on a loopback
-port; boto3 reaches it through the standard AWS_ENDPOINT_URL_DYNAMODB, with dummy
+boto3 calls to a local AWS-compatible server (moto in server mode, started by tests.motoserver
+on a loopback port; boto3 reaches it through the standard AWS_ENDPOINT_URL_DYNAMODB, with dummy
 credentials). Nothing is patched in-process."""
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,43 +23,17 @@ from examples.symptom_bot import EXAMPLE_DIR, handler
 from examples.symptom_bot.dynamo import DynamoConditions, StoreError
 from examples.symptom_bot.items import KEY, catalog_items
 from examples.symptom_bot.load import main as load
-from tests.server import ROOT, free_port
+from tests.motoserver import moto_server
+from tests.server import ROOT
 
 EVENTS = sorted((EXAMPLE_DIR / "events").glob("*.json"))
-STARTUP = 60  # seconds the local server may take to answer
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/moto-api/", timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @pytest.fixture(scope="module")
 def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server on a free loopback port, for this module's tests."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP
-    try:
-        while not answers(url):
-            if time.monotonic() > deadline:
-                pytest.fail(f"moto did not answer within {STARTUP} s: {log.read_text()}")
-            try:  # a pause that ends early if the server died
-                process.wait(timeout=0.05)
-                pytest.fail(f"moto exited with {process.returncode}: {log.read_text()}")
-            except subprocess.TimeoutExpired:
-                pass
+    with moto_server(tmp_path_factory.mktemp("moto")) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 
 from bridge.bots import symptoms
 from bridge.bots.symptoms import LONG_PARAGRAPH
-from bridge.bots.turn import SlotValue, Turn, card, plain
+from bridge.bots.turn import Turn, card, plain, wire_slot
 
 __all__ = ["LONG_PARAGRAPH", "Turn", "card", "dumps", "plain", "recognize_text_response"]
 
@@ -21,19 +21,6 @@ __all__ = ["LONG_PARAGRAPH", "Turn", "card", "dumps", "plain", "recognize_text_r
 def respond(text: str, session: dict[str, str], *, asset_base: str) -> Turn:
     """One turn of the sample bot; pure: the caller stores the session."""
     return symptoms.respond(text, session, asset_base=asset_base)
-
-
-def _slot(value: SlotValue | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    return {
-        "shape": "Scalar",
-        "value": {
-            "originalValue": value.original,
-            "interpretedValue": value.interpreted,
-            "resolvedValues": [value.interpreted],
-        },
-    }
 
 
 def recognize_text_response(
@@ -45,7 +32,7 @@ def recognize_text_response(
         "name": turn.intent,
         "state": "InProgress" if turn.elicit else "Fulfilled",
         "confirmationState": "None",
-        "slots": {name: _slot(value) for name, value in turn.slots.items()},
+        "slots": {name: wire_slot(value) for name, value in turn.slots.items()},
     }
     action: dict[str, str] = (
         {"type": "ElicitSlot", "slotToElicit": turn.elicit} if turn.elicit else {"type": "Close"}

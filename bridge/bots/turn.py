@@ -31,6 +31,20 @@ class Turn:
     slots: dict[str, SlotValue | None] = field(default_factory=dict)
 
 
+def wire_slot(value: SlotValue | None) -> dict[str, Any] | None:
+    """A slot as Lex V2 writes it in ``sessionState.intent.slots`` (None: not filled)."""
+    if value is None:
+        return None
+    return {
+        "shape": "Scalar",
+        "value": {
+            "originalValue": value.original,
+            "interpretedValue": value.interpreted,
+            "resolvedValues": [value.interpreted],
+        },
+    }
+
+
 def plain(text: str) -> dict[str, Any]:
     return {"contentType": "PlainText", "content": text}
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.bots.symptoms import Hint, clip, units
-from bridge.bots.turn import SlotValue, Turn
+from bridge.bots.turn import SlotValue, Turn, wire_slot
 
 # The intents of the bot definition (template.py); a turn answered by the dialog under another
 # name (its diagnostics) is reported under the intent Lex invoked.
@@ -88,19 +88,6 @@ def parse_event(event: Mapping[str, Any]) -> Request:
         slots=slots,
         session_id=session_id if isinstance(session_id, str) else "",
     )
-
-
-def wire_slot(value: SlotValue | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    return {
-        "shape": "Scalar",
-        "value": {
-            "originalValue": value.original,
-            "interpretedValue": value.interpreted,
-            "resolvedValues": [value.interpreted],
-        },
-    }
 
 
 def _split(content: str) -> list[str]:
