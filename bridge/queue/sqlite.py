@@ -192,6 +192,38 @@ def while_locked(operation: Callable[[], object], path: Path, timeout: float) ->
             time.sleep(0.01)
 
 
+def _in_transaction(
+    connection: sqlite3.Connection, fill: Callable[[sqlite3.Connection], None]
+) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        fill(connection)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def _fill_conversations(connection: sqlite3.Connection) -> None:
+    """The conversations rows of the unfinished jobs."""
+    rows = connection.execute(
+        "SELECT conversation, MAX(page) FROM jobs"
+        " WHERE state IN ('queued', 'running') GROUP BY conversation"
+    ).fetchall()
+    _settle(connection, dict(rows))
+
+
+def _fill_threads(connection: sqlite3.Connection) -> None:
+    """Each conversation's latest event, from its jobs, starts its 24-hour window (nobody
+    held a thread then)."""
+    connection.execute(
+        "INSERT OR IGNORE INTO threads (page, user, last_inbound, updated_at)"
+        " SELECT page, substr(conversation, instr(conversation, ':') + 1),"
+        " MAX(order_ts), MAX(created_at) FROM jobs"
+        " WHERE page != '' AND instr(conversation, ':') > 0 GROUP BY conversation"
+    )
+
+
 class SqliteQueue:
     """Durable FIFO-per-conversation queue on one SQLite file; safe across threads and processes."""
 
@@ -209,50 +241,21 @@ class SqliteQueue:
         connection = self._open()
         try:
             had_jobs = _has_table(connection, "jobs")
+            had_conversations = _has_table(connection, "conversations")
             had_threads = _has_table(connection, "threads")
             connection.executescript(SCHEMA)
             present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
             for column, definition in _ADDED_COLUMNS.items():
                 if column not in present:
                     connection.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
-            self._fill_conversations(connection)
+            # A database from before a derived table: fill it once from the jobs (both fills
+            # are idempotent, should two processes upgrade the same file at once).
+            if had_jobs and not had_conversations:
+                _in_transaction(connection, _fill_conversations)
             if had_jobs and not had_threads:
-                self._fill_threads(connection)
+                _in_transaction(connection, _fill_threads)
         finally:
             connection.close()
-
-    @staticmethod
-    def _fill_threads(connection: sqlite3.Connection) -> None:
-        """A database from before the threads table: each conversation's latest event, from
-        its jobs, starts its 24-hour window (nobody held a thread then)."""
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            connection.execute(
-                "INSERT OR IGNORE INTO threads (page, user, last_inbound, updated_at)"
-                " SELECT page, substr(conversation, instr(conversation, ':') + 1),"
-                " MAX(order_ts), MAX(created_at) FROM jobs"
-                " WHERE page != '' AND instr(conversation, ':') > 0 GROUP BY conversation"
-            )
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-
-    @staticmethod
-    def _fill_conversations(connection: sqlite3.Connection) -> None:
-        """A database from before the conversations table: derive its rows once."""
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            if connection.execute("SELECT 1 FROM conversations LIMIT 1").fetchone() is None:
-                rows = connection.execute(
-                    "SELECT conversation, MAX(page) FROM jobs"
-                    " WHERE state IN ('queued', 'running') GROUP BY conversation"
-                ).fetchall()
-                _settle(connection, dict(rows))
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
 
     def _open(self) -> sqlite3.Connection:
         try:
