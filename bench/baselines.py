@@ -17,7 +17,7 @@ from typing import Any
 import requests
 from flask import Flask, Response, request
 
-from bridge.signature import SIGNATURE_HEADER, is_valid_signature
+from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature
 
 
 def bare(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -21,13 +21,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bridge.events import Event, TextMessage, bot_input
-from bridge.graph import GraphClient
+from bridge.delivery.worker import Delivery, Limits, TurnHandler
+from bridge.messenger.events import Event, TextMessage, bot_input
+from bridge.messenger.graph import GraphClient
+from bridge.messenger.replies import Reply, Text
 from bridge.queue import Job
-from bridge.queue.sqlite import SqliteQueue
-from bridge.replies import Reply, Text
-from bridge.webhook import to_new_job
-from bridge.worker import Delivery, Limits, TurnHandler
+from bridge.queue.sqlite.store import SqliteQueue
+from bridge.web.webhook import to_new_job
 
 
 class _SendApi(BaseHTTPRequestHandler):

@@ -22,7 +22,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from bridge.signature import sign
+from bridge.messenger.signature import sign
 
 PSID_BASE = 7_000_000_000_000_000
 

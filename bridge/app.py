@@ -1,8 +1,8 @@
 """The app factory: wiring only.
 
 ``create_app()`` reads the settings once, builds the queue and each Page's route (its Graph
-client and bot, see bridge/routes.py), and registers the webhook (and, in local mode, the
-local Lex endpoint and Graph inbox). Delivery threads are started by the server after fork
+client and bot, see bridge/delivery/page_routes.py), and registers the webhook (and, in local mode,
+the local Lex endpoint and Graph inbox). Delivery threads are started by the server after fork
 (see gunicorn.conf.py) or by ``bridge worker``.
 """
 
@@ -16,16 +16,16 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from bridge import health, webhook
 from bridge.bots import Bot
-from bridge.config import Settings
-from bridge.graph import GraphClient
-from bridge.logs import bind, configure_logging, new_request_id, set_secrets, unbind
+from bridge.config.settings import Settings
+from bridge.delivery.page_routes import Routes, build_routes
+from bridge.delivery.worker import Delivery, Limits, TurnHandler
+from bridge.messenger.graph import GraphClient
+from bridge.obs.logs import bind, configure_logging, new_request_id, set_secrets, unbind
 from bridge.queue import Queue
-from bridge.queue.sqlite import SqliteQueue
-from bridge.recording import Recorder, redaction_key
-from bridge.routes import Routes, build_routes
-from bridge.worker import Delivery, Limits, TurnHandler
+from bridge.queue.sqlite.store import SqliteQueue
+from bridge.web import health, webhook
+from bridge.web.recording import Recorder, redaction_key
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def build_services(
 def make_queue(settings: Settings) -> Queue:
     """The queue backend ``BRIDGE_QUEUE`` names: the only place that picks one."""
     if settings.queue == "sqs" and settings.aws_queue is not None:
-        from bridge.queue.sqs import SqsQueue  # boto3's SQS and DynamoDB only when used
+        from bridge.queue.sqs.queue import SqsQueue  # boto3's SQS and DynamoDB only when used
 
         return SqsQueue(settings.aws_queue)
     return SqliteQueue(settings.db_path)
@@ -145,7 +145,7 @@ def create_app(
     app.register_blueprint(health.bp)
     if settings.is_local:
         # Imported only here: a production server never loads the local endpoints.
-        from bridge import emulator, localmode
+        from bridge.local import emulator, localmode
 
         localmode.init_app(app, settings)
         emulator.init_app(app, settings)

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 import click
 
 from bridge import __version__
-from bridge.config import LOCAL_APP_SECRET, LOCAL_PAGE_ID, Settings
-from bridge.errors import ConfigError
+from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID, Settings
+from bridge.errors import ConfigError, ProfileError
 
 if TYPE_CHECKING:
-    from bridge.graph import GraphClient
-    from bridge.pagesfile import PageConfig
+    from bridge.config.pages import PageConfig
+    from bridge.messenger.graph import GraphClient
     from bridge.queue import Queue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def worker(threads: int | None) -> None:
     BRIDGE_DELIVERY_THREADS=0. Stops cleanly on SIGTERM or Ctrl-C, finishing turns in flight.
     """
     from bridge.app import build_services
-    from bridge.logs import configure_logging
+    from bridge.obs.logs import configure_logging
 
     settings = _settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
@@ -175,7 +175,7 @@ def chat(url: str, psid: str, page_id: str, secret: str, timeout: float) -> None
     read from the local Graph inbox. Type a number to pick a quick reply or button,
     /start for Get Started, /quit to leave.
     """
-    from bridge.chat import ChatSession
+    from bridge.ops.chat import ChatSession
 
     ChatSession(url=url, psid=psid, page_id=page_id, secret=secret, timeout=timeout).run()
 
@@ -257,7 +257,7 @@ def replay(
 
     Exit status: 0 if every delivery was answered 200, 1 otherwise, 2 for usage errors.
     """
-    from bridge import replay as replaying
+    from bridge.ops import replay as replaying
 
     try:
         files = replaying.find_files(paths)
@@ -290,12 +290,12 @@ def queue_group(ctx: click.Context, db: Path) -> None:
     With BRIDGE_QUEUE=sqs: the SQS queue, its dead-letter queue and the DynamoDB table
     (BRIDGE_SQS_QUEUE_URL, BRIDGE_DYNAMODB_TABLE); --db does not apply.
     """
-    from bridge.config import aws_queue_settings
+    from bridge.config.settings import aws_queue_settings
 
     try:
         aws = aws_queue_settings(os.environ)
         if aws is not None:
-            from bridge.queue.sqs import SqsQueue
+            from bridge.queue.sqs.queue import SqsQueue
 
             ctx.obj = SqsQueue(aws)
     except ConfigError as error:
@@ -303,7 +303,7 @@ def queue_group(ctx: click.Context, db: Path) -> None:
     if aws is None:
         if not db.exists():
             raise click.ClickException(f"no queue database at {db} (set BRIDGE_DB or --db)")
-        from bridge.queue.sqlite import SqliteQueue
+        from bridge.queue.sqlite.store import SqliteQueue
 
         ctx.obj = SqliteQueue(db)
     ctx.call_on_close(ctx.obj.close)
@@ -314,7 +314,7 @@ def queue_group(ctx: click.Context, db: Path) -> None:
 @click.pass_obj
 def stats(queue: Queue, as_json: bool) -> None:
     """Jobs by state, the oldest unfinished job, per-Page counts, Page holds, workers."""
-    from bridge import queuecli
+    from bridge.ops import queue_report as queuecli
 
     now = time.time()
     click.echo(
@@ -336,7 +336,7 @@ def stats(queue: Queue, as_json: bool) -> None:
 @click.pass_obj
 def dead(queue: Queue, limit: int, dropped: bool, show_text: bool, as_json: bool) -> None:
     """Dead letters (newest first) with the reason each one failed."""
-    from bridge import queuecli
+    from bridge.ops import queue_report as queuecli
 
     letters = queue.dead_letters(include_dropped=dropped, limit=limit)
     click.echo(queuecli.dead_report(letters, show_text=show_text, as_json=as_json))
@@ -466,9 +466,9 @@ def init_aws(
 
     Exit status: 0 done (or nothing to do), 1 a problem remains (explained), 2 usage errors.
     """
-    from bridge import awsinit
-    from bridge.queue.aws import check_region, make_client, queue_account
-    from bridge.queue.aws import queue_name as name_of
+    from bridge.ops import init_aws as awsinit
+    from bridge.queue.sqs.aws import check_region, make_client, queue_account
+    from bridge.queue.sqs.aws import queue_name as name_of
 
     name = queue_name or (name_of(queue_url) if queue_url else awsinit.DEFAULT_QUEUE)
     if not name.endswith(".fifo"):
@@ -504,7 +504,7 @@ def _aws_account(region: str) -> str:
     """The caller's AWS account (STS GetCallerIdentity needs no permission)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from bridge.queue.aws import describe, make_client
+    from bridge.queue.sqs.aws import describe, make_client
 
     try:
         return str(make_client("sts", region).get_caller_identity()["Account"])
@@ -513,7 +513,7 @@ def _aws_account(region: str) -> str:
 
 
 def _graph_client(settings: Settings) -> GraphClient:
-    from bridge.routes import make_graph
+    from bridge.delivery.page_routes import make_graph
 
     return make_graph(settings)
 
@@ -541,7 +541,7 @@ _PAGE_OPTION = click.option(
 
 
 def _profile_fields(value: str | None) -> tuple[str, ...] | None:
-    from bridge.setup import PROFILE_FIELDS
+    from bridge.ops.setup import PROFILE_FIELDS
 
     if value is None:
         return None
@@ -636,8 +636,8 @@ def setup(
     Exit status: 0 done (or nothing to do), 1 a problem (explained, with its fix), 2 usage or
     configuration errors.
     """
-    from bridge import setup as setting_up
-    from bridge.graphfix import LOCAL_UNREACHABLE_FIX
+    from bridge.ops import setup as setting_up
+    from bridge.ops.graph_advice import LOCAL_UNREACHABLE_FIX
 
     only = _profile_fields(fields)
     if profile_path is None and (only or delete_missing):
@@ -648,7 +648,7 @@ def setup(
     if profile_path is not None:
         try:
             profile = setting_up.load_profile(profile_path)
-        except setting_up.ProfileError as error:
+        except ProfileError as error:
             click.echo(f"✗ {error}", err=True)
             click.echo("Nothing was changed.", err=True)
             sys.exit(1)
@@ -729,7 +729,7 @@ def check(as_json: bool, app_id: str | None, skip_lex: bool, page_id: str | None
 
     Exit status: 0 when every check passes, 1 otherwise.
     """
-    from bridge import check as checking
+    from bridge.ops import check as checking
 
     try:
         settings = Settings.from_env(os.environ)
@@ -737,7 +737,7 @@ def check(as_json: bool, app_id: str | None, skip_lex: bool, page_id: str | None
         results = [checking.config_failure(error)]
     else:
         if app_id is None and settings.is_local:
-            from bridge.localmode import LOCAL_APP_ID
+            from bridge.local.localmode import LOCAL_APP_ID
 
             app_id = LOCAL_APP_ID
         if settings.pages:

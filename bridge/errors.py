@@ -1,15 +1,30 @@
-"""The bridge's error tree.
+"""The bridge's error tree: every exception class of the package, in one place.
 
 BridgeError
-├── ConfigError      settings missing or malformed; carries every problem at once
-├── PayloadError     a webhook body that is not usable (not JSON)
-├── BotError         the bot backend failed; ``kind`` says what to do about it
-├── GraphError       the Graph API refused a call or could not be reached
-└── QueueError       the durable queue could not be read or written
+├── ConfigError        settings missing or malformed; carries every problem at once
+│   └── PagesFileKeyError  a key given twice in the pages file
+├── PayloadError       a webhook body that is not usable
+│   └── NotAWebhookBody    a file ``bridge replay`` cannot send; the message says why
+├── BotError           the bot backend failed; ``kind`` says what to do about it
+├── GraphError         the Graph API refused a call or could not be reached
+├── QueueError         the durable queue could not be read or written
+├── TurnInterrupted    a turn stops early (delivery's control flow, never a crash)
+│   ├── RetryLater         the job goes back to the queue
+│   └── NotAnswered        the event is deliberately not answered
+├── ProfileError       a Messenger profile file cannot be used; lists every ``Problem``
+├── FaultError         a local-mode fault that cannot be queued
+└── OperationError     an operations command cannot go on
+    ├── SetupFailed        ``bridge setup`` stops (already explained), exit status 1
+    ├── InitError          AWS refused a call of ``bridge init-aws``, or could not be reached
+    └── ReplayError        ``bridge replay`` cannot reach the bridge at all
+
+Classes that callers may also catch as ``ValueError`` (``PagesFileKeyError``,
+``NotAWebhookBody``, ``FaultError``) derive from it too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -25,8 +40,20 @@ class ConfigError(BridgeError):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+class PagesFileKeyError(ConfigError, ValueError):
+    """A key appears twice in one object of the pages file (JSON would keep the last)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__([f"duplicate key {key!r}"])
+        self.key = key
+
+
 class PayloadError(BridgeError):
-    """A webhook body that cannot be used at all (not JSON)."""
+    """A webhook body that cannot be used at all."""
+
+
+class NotAWebhookBody(PayloadError, ValueError):
+    """A file that cannot be a Messenger webhook delivery; the message says why."""
 
 
 class BotErrorKind(Enum):
@@ -89,3 +116,74 @@ class GraphError(BridgeError):
 
 class QueueError(BridgeError):
     """The durable queue could not be read or written."""
+
+
+class TurnInterrupted(BridgeError):
+    """A turn stops before its end on purpose; delivery decides what happens to the job."""
+
+
+class RetryLater(TurnInterrupted):
+    """The turn could not finish now; the job goes back to the queue.
+
+    ``cause`` labels the retry in metrics: ``bot`` (the bot asked for it) or ``lease_lost``.
+    """
+
+    def __init__(self, message: str, *, cause: str = "lease_lost") -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class NotAnswered(TurnInterrupted):
+    """The event is deliberately not answered; the job ends ``dropped`` with ``reason``.
+
+    ``label`` is the metric's reason: ``thread_held`` (someone else holds the conversation),
+    ``not_thread_owner`` (Graph refused a send: another app owns it), ``outside_window``
+    (Messenger's 24-hour window closed) or ``page_not_configured`` (its Page is not served).
+    """
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(reason)
+        self.label = label
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a profile, at a JSON path such as ``$.greeting[1].text``."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ProfileError(BridgeError):
+    """The profile file cannot be used; ``problems`` lists every reason."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(f"{source} has {count}:\n{lines}")
+
+
+class FaultError(BridgeError, ValueError):
+    """A local-mode fault that cannot be queued; the message says why."""
+
+
+class OperationError(BridgeError):
+    """An operations command (setup, init-aws, replay) cannot go on."""
+
+
+class SetupFailed(OperationError):
+    """Stop with a message (already explained) and exit status 1."""
+
+
+class InitError(OperationError):
+    """AWS refused a call, or could not be reached."""
+
+
+class ReplayError(OperationError):
+    """The bridge cannot be reached at all."""

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from bridge.config import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
-from bridge.events import Event, bot_input
-from bridge.graph import GraphClient
-from bridge.queue.sqlite import SqliteQueue
-from bridge.replies import Reply, Text
-from bridge.signature import SIGNATURE_HEADER, sign
+from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
+from bridge.messenger.events import Event, bot_input
+from bridge.messenger.graph import GraphClient
+from bridge.messenger.replies import Reply, Text
+from bridge.messenger.signature import SIGNATURE_HEADER, sign
+from bridge.queue.sqlite.store import SqliteQueue
 
 TEST_SECRET = "test-app-secret"
 TEST_TOKEN = "test-page-token"

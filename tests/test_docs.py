@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def variables_read_by_config() -> set[str]:
-    source = (ROOT / "bridge" / "config.py").read_text()
+    source = (ROOT / "bridge" / "config" / "settings.py").read_text()
     return set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', source))
 
 
@@ -50,7 +50,7 @@ def test_the_readme_opens_with_the_two_commands() -> None:
 def test_every_metric_is_in_the_monitoring_guide() -> None:
     from prometheus_client.metrics import MetricWrapperBase
 
-    from bridge import metrics
+    from bridge.obs import metrics
 
     guide = (ROOT / "docs" / "monitoring.md").read_text()
     for value in vars(metrics).values():

@@ -7,10 +7,10 @@ from typing import Any, Protocol
 
 from bridge.bots.lexv2 import LexV2Bot, make_lexv2_client
 from bridge.bots.notext import NoTextReply
-from bridge.config import Settings
+from bridge.config.settings import Settings
 from bridge.errors import ConfigError
-from bridge.events import Event
-from bridge.replies import Reply
+from bridge.messenger.events import Event
+from bridge.messenger.replies import Reply
 
 
 class Bot(Protocol):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bridge.events import (
+from bridge.messenger.events import (
     Attachment,
     Event,
     Media,

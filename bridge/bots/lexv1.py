@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bridge import handover
 from bridge.bots.attributes import bridge_attributes
 from bridge.bots.lexv2 import (
     call_lex,
@@ -25,9 +24,10 @@ from bridge.bots.lexv2 import (
     to_buttons,
     v1_channel_attributes,
 )
-from bridge.config import Settings
-from bridge.events import Event
-from bridge.replies import Card, Reply, Ssml, Text
+from bridge.config.settings import Settings
+from bridge.delivery import handover
+from bridge.messenger.events import Event
+from bridge.messenger.replies import Card, Reply, Ssml, Text
 
 _BY_TYPE: dict[str, Callable[[str], Reply | None]] = {
     "PlainText": Text,

@@ -25,12 +25,14 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from bridge import __version__, handover, metrics
+from bridge import __version__
 from bridge.bots.attributes import bridge_attributes
-from bridge.config import Settings
+from bridge.config.settings import Settings
+from bridge.delivery import handover
 from bridge.errors import BotError, BotErrorKind, ConfigError
-from bridge.events import Event, bot_input
-from bridge.replies import Button, Card, Reply, Ssml, Text
+from bridge.messenger.events import Event, bot_input
+from bridge.messenger.replies import Button, Card, Reply, Ssml, Text
+from bridge.obs import metrics
 
 T = TypeVar("T")
 

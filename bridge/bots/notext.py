@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from bridge.events import Event, no_text_kind
-from bridge.replies import Reply, Text
+from bridge.messenger.events import Event, no_text_kind
+from bridge.messenger.replies import Reply, Text
 
 if TYPE_CHECKING:
     from bridge.bots import Bot
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 class NoTextReply:
     """Answers events without text of the given kinds (``image``, ``like``, ``referral``...;
-    see ``bridge.events.NO_TEXT_KINDS``) with ``reply``, without asking the bot; every other
+    see ``bridge.config.patterns.NO_TEXT_KINDS``) with ``reply``, without asking the bot; every
+    other
     event goes to ``bot``."""
 
     def __init__(self, bot: Bot, *, kinds: Collection[str], reply: str) -> None:

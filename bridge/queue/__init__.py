@@ -7,10 +7,10 @@ A job's life: ``queued`` → ``running`` (claimed, with a lease) → ``done`` (a
 ``dropped`` (deliberately not answered: too old, or the person cannot be messaged) or
 ``dead`` (a dead letter: attempts exhausted; ``requeue`` brings it back).
 
-Beside the jobs, the queue keeps each thread's state (``bridge.threads``): the person's latest
-event (Messenger's 24-hour window) and who holds the conversation. The webhook records what a
-delivery says about its threads in the same commit as its jobs (``put(..., signals=...)``), so
-delivery never sees a job without what came with it.
+Beside the jobs, the queue keeps each thread's state (``bridge.messenger.thread_control``): the
+person's latest event (Messenger's 24-hour window) and who holds the conversation. The webhook
+records what a delivery says about its threads in the same commit as its jobs (``put(...,
+signals=...)``), so delivery never sees a job without what came with it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bridge.threads import ThreadSignal, ThreadState
+from bridge.messenger.thread_control import ThreadSignal, ThreadState
 
 Message = dict[str, Any]
 

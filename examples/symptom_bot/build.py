@@ -1,12 +1,12 @@
 """``python -m examples.symptom_bot.build``: the Lambda's code, as a folder
-(``examples/symptom-bot/build/lambda`` unless ``--out``) that ``aws cloudformation package``
+(``examples/symptom_bot/build/lambda`` unless ``--out``) that ``aws cloudformation package``
 zips and uploads.
 
 The code hook runs the local sample bot's own dialog, so the folder holds copies of the dialog
-modules (bridge/bots/turn.py, conditions.py, symptoms.py) and of this package's runtime modules
-under their usual import paths, with ``__init__`` files of their own (the bridge's would import
-Flask and the rest of the bridge). Nothing else: the dialog is standard library only, and boto3
-is part of the Lambda Python runtime. The data is not in it: the code hook reads the table.
+modules (bridge/local/sample_bot/turn.py, conditions.py, symptoms.py) and of this package's runtime
+modules under their usual import paths, with ``__init__`` files of their own (the bridge's would
+import Flask and the rest of the bridge). Nothing else: the dialog is standard library only, and
+boto3 is part of the Lambda Python runtime. The data is not in it: the code hook reads the table.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ ROOT = EXAMPLE_DIR.parent.parent
 DEFAULT_OUT = EXAMPLE_DIR / "build" / "lambda"
 MARKER = ".symptom-bot-build"  # a folder with it was made here and may be replaced
 COPIED = (
-    "bridge/bots/turn.py",
-    "bridge/bots/conditions.py",
-    "bridge/bots/symptoms.py",
+    "bridge/local/__init__.py",
+    "bridge/local/sample_bot/__init__.py",
+    "bridge/local/sample_bot/turn.py",
+    "bridge/local/sample_bot/conditions.py",
+    "bridge/local/sample_bot/symptoms.py",
     "examples/__init__.py",
     "examples/symptom_bot/__init__.py",
     "examples/symptom_bot/lexv2.py",
@@ -35,7 +37,6 @@ COPIED = (
 )
 WRITTEN = {
     "bridge/__init__.py": '"""The parts of messenger-lex-bridge the code hook uses."""\n',
-    "bridge/bots/__init__.py": '"""The sample bot\'s dialog."""\n',
 }
 
 

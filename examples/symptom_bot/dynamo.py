@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bridge.bots.conditions import Condition, Overview, Symptom
+from bridge.local.sample_bot.conditions import Condition, Overview, Symptom
 from examples.symptom_bot.items import (
     CATALOG_KEY,
     condition_of,
@@ -54,7 +54,8 @@ def _parsed(parse: Callable[[Mapping[str, Any]], Any], item: Mapping[str, Any], 
 
 
 class DynamoConditions:
-    """The dialog's reads (``bridge.bots.conditions.Conditions``) from the table. Make one per
+    """The dialog's reads (``bridge.local.sample_bot.conditions.Conditions``) from the table. Make
+    one per
     turn: it keeps the catalog item for the turn only, so a reload shows on the next turn."""
 
     def __init__(

@@ -1,7 +1,7 @@
 """The Lambda code hook: ``examples.symptom_bot.handler.handler`` (Lex V2, interface 1.0).
 
 A Lex V2 event in, a Lex V2 response out; the dialog is the local sample bot's
-(bridge/bots/symptoms.py), reading the DynamoDB table named by ``TABLE_NAME``. Cards get
+(bridge/local/sample_bot/symptoms.py), reading the DynamoDB table named by ``TABLE_NAME``. Cards get
 images from ``ASSET_BASE_URL`` (a public HTTPS folder) when it is set. One log line per turn,
 with the intents, the dialog action, counts, the time taken and a hash of the session id —
 never what the person wrote.
@@ -17,8 +17,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.bots.conditions import Conditions
-from bridge.bots.symptoms import respond, unavailable
+from bridge.local.sample_bot.conditions import Conditions
+from bridge.local.sample_bot.symptoms import respond, unavailable
 from examples.symptom_bot.dynamo import DynamoConditions, StoreError
 from examples.symptom_bot.lexv2 import Request, lex_response, parse_event
 

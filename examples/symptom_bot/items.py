@@ -10,7 +10,7 @@ its key (GetItem / BatchGetItem), so no request ever scans the table:
   path for "which conditions cause a fever" (a list attribute cannot be indexed, so a
   secondary index would need one item per pair anyway);
 - a **name**, ``#name:<lookup key>``: the ``Condition`` or the ``Symptom`` a name, alias or
-  translation means (the keys of bridge/bots/conditions.py ``lookup_keys``);
+  translation means (the keys of bridge/local/sample_bot/conditions.py ``lookup_keys``);
 - the **catalog**, ``#catalog``: ``Order`` (the diseases as the list shows them) and ``note``.
 
 Every item also has ``Kind`` (condition, symptom, name, catalog), for people reading the table.
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.bots.conditions import Catalog, Condition, Overview, Symptom
+from bridge.local.sample_bot.conditions import Catalog, Condition, Overview, Symptom
 
 KEY = "Disease"
 CATALOG_KEY = "#catalog"

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.bots.symptoms import Hint, clip, units
-from bridge.bots.turn import SlotValue, Turn, wire_slot
+from bridge.local.sample_bot.symptoms import Hint, clip, units
+from bridge.local.sample_bot.turn import SlotValue, Turn, wire_slot
 
 # The intents of the bot definition (template.py); a turn answered by the dialog under another
 # name (its diagnostics) is reported under the intent Lex invoked.

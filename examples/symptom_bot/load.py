@@ -1,8 +1,8 @@
 """``python -m examples.symptom_bot.load --table NAME``: write the sample bot's data to the
 DynamoDB table the code hook reads.
 
-The data file (the shipped bridge/bots/data/conditions.json unless ``--file``) is validated
-first, then written as the items items.py describes, 25 per BatchWriteItem; items DynamoDB
+The data file (the shipped bridge/local/sample_bot/data/conditions.json unless ``--file``) is
+validated first, then written as the items items.py describes, 25 per BatchWriteItem; items DynamoDB
 leaves unprocessed are sent again with a growing pause. Loading again overwrites; ``--prune``
 also deletes the items the file no longer makes (one Scan of keys: a loader's job, never a
 request's). ``--dry-run`` shows what would be written without calling AWS. The Region and
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bridge.bots.conditions import DATA_FILE, read_catalog
+from bridge.local.sample_bot.conditions import DATA_FILE, read_catalog
 from examples.symptom_bot.items import KEY, Item, catalog_items
 
 WRITE_BATCH = 25  # requests per BatchWriteItem
@@ -95,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
         "--file",
         type=Path,
         default=DATA_FILE,
-        help="the data file (default: the shipped bridge/bots/data/conditions.json)",
+        help="the data file (default: the shipped bridge/local/sample_bot/data/conditions.json)",
     )
     command.add_argument("--region", help="AWS Region (default: boto3's, e.g. AWS_REGION)")
     command.add_argument(

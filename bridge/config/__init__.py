@@ -1,0 +1,1 @@
+"""Configuration: Settings read once from the environment, the pages file, value patterns."""

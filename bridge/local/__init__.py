@@ -1,0 +1,1 @@
+"""Local mode: the local Lex and Graph endpoints, faults, the emulator page and the sample bot."""

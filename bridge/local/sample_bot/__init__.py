@@ -1,0 +1,1 @@
+"""The sample bot: a symptom checker, served by the local Lex endpoint and by the Lambda example."""

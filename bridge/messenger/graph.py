@@ -1,0 +1,508 @@
+"""The one place that talks HTTP to the Graph API (Send API calls, Page setup and checks).
+
+The ``build_*`` functions are pure; ``GraphClient`` does the I/O over one ``requests.Session``
+(connection reuse) and turns every failure into ``GraphError``. The page token travels in the
+Authorization header, never in a URL, and every call carries a fresh timestamped
+``appsecret_proof`` (only ``python -m bridge check``, after Graph refused the proof, asks again
+without one, to tell a bad token from a bad app secret). The one exception to "never in a URL"
+is ``GET /debug_token``, whose ``input_token`` Graph reads from the query string (over HTTPS;
+the bridge logs no URLs, and keeps urllib3's request lines out of its logs).
+https://developers.facebook.com/docs/messenger-platform/reference/send-api
+https://developers.facebook.com/docs/messenger-platform/reference/messenger-profile-api
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from bridge.errors import GraphError
+from bridge.messenger.graph_policy import usage_retry_after
+from bridge.messenger.signature import appsecret_proof
+
+log = logging.getLogger(__name__)
+
+SENDER_ACTIONS = ("mark_seen", "typing_on", "typing_off")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphRequest:
+    """A Graph call, built but not sent."""
+
+    url: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    json: dict[str, Any]
+    method: str = "POST"
+
+
+def build_send_request(
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    body: dict[str, Any],
+    now: int,
+) -> GraphRequest:
+    """Build a ``POST /{version}/me/messages`` call for a Send API body."""
+    return build_page_request(
+        "POST",
+        "me/messages",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        body=body,
+    )
+
+
+def build_probe_request(
+    *, base_url: str, version: str, page_token: str, app_secret: str, now: int
+) -> GraphRequest:
+    """Build ``GET /{version}/me``: succeeds only while the Page token works."""
+    return build_page_request(
+        "GET",
+        "me",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        params={"fields": "id"},
+    )
+
+
+def build_page_request(
+    method: str,
+    path: str,
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str | None,
+    now: int,
+    params: Mapping[str, str] | None = None,
+    body: dict[str, Any] | None = None,
+) -> GraphRequest:
+    """Build any call made with the Page token: ``method /{version}/{path}``.
+
+    ``app_secret=None`` leaves out ``appsecret_proof`` (Graph accepts that unless the app has
+    "Require App Secret" on); every call the running bridge makes has it.
+    """
+    proof = {} if app_secret is None else _proof(app_secret, page_token, now)
+    return GraphRequest(
+        url=f"{base_url}/{version}/{path.lstrip('/')}",
+        params={**proof, **(params or {})},
+        headers={"Authorization": f"Bearer {page_token}"},
+        json=body or {},
+        method=method,
+    )
+
+
+def build_pass_thread_control_request(
+    recipient_id: str,
+    target_app_id: str,
+    metadata: str | None,
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    now: int,
+) -> GraphRequest:
+    """``POST /{version}/me/pass_thread_control``: hand the conversation with ``recipient_id``
+    to another app, e.g. the Page Inbox (Handover Protocol, kept by Conversation Routing;
+    ``metadata`` under 1000 characters).
+    https://developers.facebook.com/documentation/business-messaging/messenger-platform/conversation-routing
+    """
+    return build_page_request(
+        "POST",
+        "me/pass_thread_control",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        body=pass_thread_control_body(recipient_id, target_app_id, metadata),
+    )
+
+
+def pass_thread_control_body(
+    recipient_id: str, target_app_id: str, metadata: str | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "recipient": {"id": recipient_id},
+        "target_app_id": int(target_app_id) if target_app_id.isdigit() else target_app_id,
+    }
+    if metadata:
+        body["metadata"] = metadata
+    return body
+
+
+def build_me_request(
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str | None,
+    now: int,
+    fields: tuple[str, ...] = ("id", "name"),
+) -> GraphRequest:
+    """``GET /me?fields=id,name``: the Page the token belongs to."""
+    return build_page_request(
+        "GET",
+        "me",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        params={"fields": ",".join(fields)},
+    )
+
+
+def build_subscribed_apps_request(
+    page_id: str, *, base_url: str, version: str, page_token: str, app_secret: str | None, now: int
+) -> GraphRequest:
+    """``GET /{page-id}/subscribed_apps``: this app's webhook fields on the Page (Graph lists
+    only the app the token was issued for; an empty list means not subscribed)."""
+    return build_page_request(
+        "GET",
+        f"{page_id}/subscribed_apps",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+    )
+
+
+def build_subscribe_request(
+    page_id: str,
+    fields: tuple[str, ...] | list[str],
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    now: int,
+) -> GraphRequest:
+    """``POST /{page-id}/subscribed_apps?subscribed_fields=…``: install the app on the Page with
+    exactly these webhook fields (the list replaces the app's current one)."""
+    return build_page_request(
+        "POST",
+        f"{page_id}/subscribed_apps",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        params={"subscribed_fields": ",".join(fields)},
+    )
+
+
+def build_profile_request(
+    fields: tuple[str, ...] | list[str],
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    now: int,
+) -> GraphRequest:
+    """``GET /me/messenger_profile?fields=…`` (one Messenger Profile API call)."""
+    return build_page_request(
+        "GET",
+        "me/messenger_profile",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        params={"fields": ",".join(fields)},
+    )
+
+
+def build_set_profile_request(
+    profile: dict[str, Any],
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    now: int,
+) -> GraphRequest:
+    """``POST /me/messenger_profile`` with every field to set in one body (one API call)."""
+    return build_page_request(
+        "POST",
+        "me/messenger_profile",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        body=profile,
+    )
+
+
+def build_delete_profile_request(
+    fields: tuple[str, ...] | list[str],
+    *,
+    base_url: str,
+    version: str,
+    page_token: str,
+    app_secret: str,
+    now: int,
+) -> GraphRequest:
+    """``DELETE /me/messenger_profile`` with body ``{"fields": [...]}`` (one API call)."""
+    return build_page_request(
+        "DELETE",
+        "me/messenger_profile",
+        base_url=base_url,
+        version=version,
+        page_token=page_token,
+        app_secret=app_secret,
+        now=now,
+        body={"fields": list(fields)},
+    )
+
+
+def build_debug_token_request(
+    *, base_url: str, version: str, app_id: str, app_secret: str, input_token: str
+) -> GraphRequest:
+    """``GET /debug_token?input_token=…`` with the app token ``APP_ID|APP_SECRET``: the token's
+    app, type, Page, expiry and permissions."""
+    return GraphRequest(
+        url=f"{base_url}/{version}/debug_token",
+        params={"input_token": input_token},
+        headers={"Authorization": f"Bearer {app_id}|{app_secret}"},
+        json={},
+        method="GET",
+    )
+
+
+def _proof(app_secret: str, page_token: str, now: int) -> dict[str, str]:
+    return {
+        "appsecret_proof": appsecret_proof(app_secret, page_token, now),
+        "appsecret_time": str(now),
+    }
+
+
+def make_session(pool_size: int = 32) -> requests.Session:
+    """A session that reuses connections and retries only failed *connects* (the request never
+    left, so nothing can be sent twice); everything else is the queue's retry policy."""
+    retry = Retry(
+        total=2,
+        connect=2,
+        read=0,
+        status=0,
+        other=0,
+        redirect=0,
+        backoff_factor=0.1,
+        allowed_methods=None,
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def message_body(recipient_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    """A reply to a person who wrote to the Page (inside the 24-hour window)."""
+    return {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
+
+
+def action_body(recipient_id: str, action: str) -> dict[str, Any]:
+    """A sender action; Messenger refuses it combined with a message."""
+    return {"recipient": {"id": recipient_id}, "sender_action": action}
+
+
+def to_graph_error(
+    status: int, payload: object, headers: Mapping[str, str] | None = None
+) -> GraphError:
+    """Read Graph's error body ``{"error": {"message", "code", "error_subcode", "fbtrace_id"}}``
+    and how long its headers ask us to wait."""
+    retry_after = usage_retry_after(headers or {})
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return GraphError(
+            f"HTTP {status} without a Graph error body", status=status, retry_after=retry_after
+        )
+    return GraphError(
+        str(error.get("message") or "Graph API error"),
+        status=status,
+        code=_int(error.get("code")),
+        subcode=_int(error.get("error_subcode")),
+        fbtrace_id=str(error["fbtrace_id"]) if error.get("fbtrace_id") else None,
+        retry_after=retry_after,
+    )
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+class GraphClient:
+    """Sends messages and sender actions for one Page (one Page token; with several Pages,
+    one client each, sharing one session)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        version: str,
+        page_token: str,
+        app_secret: str,
+        timeout: float,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._version = version
+        self._page_token = page_token
+        self._app_secret = app_secret
+        self._timeout = timeout
+        self._session = session or make_session()
+        # Proxies and the CA bundle from the environment (HTTPS_PROXY, REQUESTS_CA_BUNDLE …),
+        # read once here rather than on every call (see _call).
+        found = self._session.merge_environment_settings(self._base_url, {}, None, None, None)
+        self._transport: dict[str, Any] = {
+            "verify": True if found["verify"] is None else found["verify"],
+            "cert": found["cert"],
+            "proxies": found["proxies"],
+        }
+        self._clock = clock
+
+    def send_message(self, recipient_id: str, message: dict[str, Any]) -> str | None:
+        """Send one message; return its ``message_id``."""
+        result = self._post(message_body(recipient_id, message))
+        message_id = result.get("message_id")
+        return str(message_id) if message_id else None
+
+    def send_action(self, recipient_id: str, action: str) -> None:
+        """Send ``mark_seen``, ``typing_on`` or ``typing_off``."""
+        if action not in SENDER_ACTIONS:
+            raise ValueError(f"unknown sender action {action!r}")
+        self._post(action_body(recipient_id, action))
+
+    def probe(self) -> None:
+        """Check that the Page token works (used to resume a paused Page); raises GraphError."""
+        self._page(build_probe_request)
+
+    def pass_thread_control(
+        self, recipient_id: str, target_app_id: str, metadata: str | None = None
+    ) -> None:
+        """Pass the conversation with ``recipient_id`` to ``target_app_id`` (the Page Inbox)."""
+        self._page(build_pass_thread_control_request, recipient_id, target_app_id, metadata)
+
+    # --- Page setup and checks (python -m bridge setup / check) ----------------------------
+
+    def _page(
+        self,
+        build: Callable[..., GraphRequest],
+        *args: Any,
+        proof: bool = True,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        request = build(
+            *args,
+            base_url=self._base_url,
+            version=self._version,
+            page_token=self._page_token,
+            app_secret=self._app_secret if proof else None,
+            now=int(self._clock()),
+            **kwargs,
+        )
+        return self._call(request)
+
+    def me(self, *, proof: bool = True) -> dict[str, Any]:
+        """``{"id", "name"}`` of the Page the token belongs to; raises GraphError."""
+        return self._page(build_me_request, proof=proof)
+
+    def subscribed_apps(self, page_id: str, *, proof: bool = True) -> list[dict[str, Any]]:
+        """This app's subscription on the Page: ``[{"id", "name", "subscribed_fields"}]``."""
+        data = self._page(build_subscribed_apps_request, page_id, proof=proof).get("data")
+        return [app for app in data if isinstance(app, dict)] if isinstance(data, list) else []
+
+    def subscribe(self, page_id: str, fields: tuple[str, ...] | list[str]) -> None:
+        """Subscribe the app to the Page's webhooks with exactly ``fields``."""
+        self._page(build_subscribe_request, page_id, fields)
+
+    def messenger_profile(self, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
+        """The Page's current Messenger profile ``fields`` (those set; others are absent)."""
+        data = self._page(build_profile_request, fields).get("data")
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            return data[0]
+        return {}
+
+    def set_messenger_profile(self, profile: dict[str, Any]) -> None:
+        """Set every field of ``profile`` in one call."""
+        self._page(build_set_profile_request, profile)
+
+    def delete_messenger_profile(self, fields: tuple[str, ...] | list[str]) -> None:
+        """Remove ``fields`` from the Messenger profile in one call."""
+        self._page(build_delete_profile_request, fields)
+
+    def debug_token(self, app_id: str) -> dict[str, Any]:
+        """What Graph knows about the Page token, asked with the app token; the ``data`` object."""
+        request = build_debug_token_request(
+            base_url=self._base_url,
+            version=self._version,
+            app_id=app_id,
+            app_secret=self._app_secret,
+            input_token=self._page_token,
+        )
+        data = self._call(request).get("data")
+        return data if isinstance(data, dict) else {}
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._page(build_send_request, body=body)
+
+    def _call(self, request: GraphRequest) -> dict[str, Any]:
+        method = request.method
+        started = time.perf_counter()
+        # Straight to the session's transport adapter (its connection pool): Session.request
+        # reads the environment, merges and extracts cookies and runs hooks on every call,
+        # which doubled the CPU cost of a send; Graph sets no cookies and never redirects.
+        prepared = requests.Request(
+            method,
+            request.url,
+            params=request.params,
+            headers={**self._session.headers, **request.headers},
+            json=request.json if method in ("POST", "DELETE") else None,
+        ).prepare()
+        try:
+            response = self._session.get_adapter(request.url).send(
+                prepared, timeout=self._timeout, **self._transport
+            )
+        except requests.Timeout as exc:
+            raise GraphError(f"timed out: {type(exc).__name__}") from exc
+        except requests.RequestException as exc:
+            raise GraphError(f"connection failed: {type(exc).__name__}") from exc
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        try:
+            payload: object = response.json()
+        except ValueError:
+            payload = None
+        if response.status_code >= 300:
+            raise to_graph_error(response.status_code, payload, response.headers)
+        log.debug(
+            "graph call ok",
+            extra={"status": response.status_code, "elapsed_ms": round(elapsed_ms, 1)},
+        )
+        return payload if isinstance(payload, dict) else {}

@@ -1,0 +1,1 @@
+"""Observability: logs and metrics. Anyone may import these; they import nothing above messenger."""

@@ -1,0 +1,1 @@
+"""Operations commands behind the CLI: setup, check, init-aws, replay, chat, queue reports."""

@@ -1,0 +1,1 @@
+"""The embedded queue: SQLite in WAL mode, group commit, per-thread connections."""

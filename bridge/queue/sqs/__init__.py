@@ -1,0 +1,1 @@
+"""The shared queue for several containers: SQS FIFO plus a DynamoDB table."""

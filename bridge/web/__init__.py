@@ -1,0 +1,1 @@
+"""HTTP in: the webhook, health and metrics endpoints, recording of deliveries."""

@@ -1,0 +1,487 @@
+"""Logs: JSON lines with the ids of what they are about, never message text or secrets.
+
+Unit tests of the formatters, the context binding, the scrubbing and gunicorn's access log;
+then a whole end-to-end run of the real server at DEBUG whose log output is searched for every
+text, secret, PSID, signature and appsecret_proof that went through it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import responses
+from gunicorn.config import Config
+
+from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ACCESS_TOKEN, LOCAL_VERIFY_TOKEN
+from bridge.delivery.worker import Delivery, Limits, TurnHandler
+from bridge.messenger import events
+from bridge.messenger.events import Event, bot_input
+from bridge.messenger.graph import GraphClient
+from bridge.messenger.replies import Reply, Text
+from bridge.messenger.signature import appsecret_proof, sign
+from bridge.obs.logs import (
+    ACCESS_LOG_JSON,
+    ACCESS_LOG_TEXT,
+    ContextFilter,
+    JsonFormatter,
+    TextFormatter,
+    gunicorn_logger,
+    hash_id,
+    log_context,
+    new_request_id,
+    redact_path,
+    scrub,
+    set_secrets,
+)
+from bridge.queue.sqlite.store import SqliteQueue
+from bridge.web.webhook import to_new_job
+from tests.conftest import GRAPH, ScriptedBot, delivery, text_item
+from tests.support.server import add_fault, body_of, start_bridge, stop_bridge, text
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_configured() -> Iterator[None]:
+    set_secrets([])
+    yield
+    set_secrets([])
+
+
+def record(message: str = "hello %s", *args: object, **extra: object) -> logging.LogRecord:
+    entry = logging.LogRecord("bridge.test", logging.INFO, __file__, 1, message, args, None)
+    for key, value in extra.items():
+        setattr(entry, key, value)
+    return entry
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """The root logger's lines as the server writes them: JSON, with the bound context."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def lines_of(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+# --- the formatters ------------------------------------------------------------------------------
+
+
+def test_a_json_line_has_time_level_logger_message_then_the_fields() -> None:
+    line = JsonFormatter().format(record("turn %s", "delivered", job_id=7, mid="m_1"))
+    entry = json.loads(line)
+    assert list(entry)[:4] == ["time", "level", "logger", "message"]
+    assert entry["level"] == "INFO" and entry["logger"] == "bridge.test"
+    assert entry["message"] == "turn delivered"
+    assert (entry["job_id"], entry["mid"]) == (7, "m_1")
+    assert entry["time"].endswith("+00:00") and "." in entry["time"]
+    assert "\n" not in line
+
+
+def test_json_keeps_non_ascii_readable_and_survives_odd_values() -> None:
+    line = JsonFormatter().format(
+        record("명령 %s", "✓", path=Path("/x"), raw=b"\x00", obj=object())
+    )
+    entry = json.loads(line)
+    assert entry["message"] == "명령 ✓"
+    assert "명령" in line  # not \\uXXXX escapes
+    assert entry["path"] == "/x"
+
+
+def test_an_exception_becomes_one_field_on_the_same_line() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        entry = record("failed")
+        entry.exc_info = __import__("sys").exc_info()
+    line = JsonFormatter().format(entry)
+    assert line.count("\n") == 0
+    parsed = json.loads(line)
+    assert "ValueError: boom" in parsed["exception"]
+
+
+def test_the_text_format_is_for_people() -> None:
+    line = TextFormatter().format(record("turn delivered", job_id=7))
+    assert "INFO bridge.test: turn delivered job_id=7" in line
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(line)
+
+
+# --- context -------------------------------------------------------------------------------------
+
+
+def test_bound_fields_reach_every_line_and_explicit_fields_win(captured: io.StringIO) -> None:
+    log = logging.getLogger("bridge.test")
+    with log_context(delivery_id="d1", job_id=1):
+        log.info("one")
+        with log_context(mid="m_1"):
+            log.info("two", extra={"job_id": 99})
+        log.info("three")
+    log.info("four")
+    one, two, three, four = lines_of(captured)
+    assert (one["delivery_id"], one["job_id"]) == ("d1", 1) and "mid" not in one
+    assert (two["delivery_id"], two["job_id"], two["mid"]) == ("d1", 99, "m_1")
+    assert "mid" not in three
+    assert "delivery_id" not in four
+
+
+def test_context_does_not_leak_between_threads(captured: io.StringIO) -> None:
+    log = logging.getLogger("bridge.test")
+    started, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        started.wait(5)
+        log.info("other thread")
+        release.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with log_context(delivery_id="mine"):
+        started.set()
+        release.wait(5)
+    thread.join(5)
+    [entry] = [e for e in lines_of(captured) if e["message"] == "other thread"]
+    assert "delivery_id" not in entry
+
+
+def test_request_ids_are_random_unless_a_proxy_sent_a_sane_one() -> None:
+    first, second = new_request_id(), new_request_id()
+    assert first != second and len(first) == 16
+    assert new_request_id("abc-123_XYZ.4:5") == "abc-123_XYZ.4:5"
+    for bad in ("short", "x" * 65, 'with "quote" inside', "new\nline-injected", "", None):
+        assert new_request_id(bad) != bad
+
+
+# --- scrubbing -----------------------------------------------------------------------------------
+
+
+def test_configured_secrets_and_proofs_never_print() -> None:
+    set_secrets(["s3cret-app-value", "EAApagetoken12345", "short", None])
+    proof = appsecret_proof("s3cret-app-value", "EAApagetoken12345", 1700000000)
+    line = scrub(
+        f"token EAApagetoken12345 secret s3cret-app-value short url ?appsecret_proof={proof}&x=1"
+        f' {{"appsecret_proof": "{proof}"}}'
+    )
+    assert "s3cret-app-value" not in line and "EAApagetoken12345" not in line
+    assert proof not in line
+    assert line.count("[redacted]") == 4
+    assert "short" in line  # too short to scrub without mangling ordinary words
+
+
+def test_the_formatters_scrub_too() -> None:
+    set_secrets(["a-long-app-secret"])
+    entry = record("leaked %s", "a-long-app-secret", detail="a-long-app-secret")
+    assert "a-long-app-secret" not in JsonFormatter().format(entry)
+    assert "a-long-app-secret" not in TextFormatter().format(entry)
+
+
+# --- gunicorn's access log -----------------------------------------------------------------------
+
+
+def test_paths_lose_person_and_page_ids() -> None:
+    assert redact_path("/webhook") == "/webhook"
+    assert (
+        redact_path(
+            "/local/lex/bots/B/botAliases/A/botLocales/en_US/sessions/2000000000000001/text"
+        )
+        == "/local/lex/bots/B/botAliases/A/botLocales/en_US/sessions/{id}/text"
+    )
+    assert redact_path("/v25.0/100000000000001/subscribed_apps") == "/v25.0/{id}/subscribed_apps"
+    assert redact_path("/local/graph/v25.0/me/messages") == "/local/graph/v25.0/me/messages"
+
+
+class _Response:
+    def __init__(self, headers: list[tuple[str, str]], status: str = "200 OK") -> None:
+        self.status = status
+        self.sent = 14
+        self.headers = headers
+
+
+class _Request:
+    def __init__(self, headers: list[tuple[str, str]]) -> None:
+        self.headers = headers
+
+
+def access_line(
+    fmt: str,
+    environ: dict[str, str],
+    request_headers: list[tuple[str, str]],
+    status: str = "200 OK",
+) -> str:
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    cfg.set("access_log_format", fmt)
+    logger = gunicorn_logger("json" if fmt.startswith("{") else "text")(cfg)
+    stream = io.StringIO()
+    for handler in logger.access_log.handlers:
+        if getattr(handler, "_gunicorn", False):
+            handler.setStream(stream)
+    base = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": "/webhook",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.7",
+    }
+    logger.access(
+        _Response([("X-Request-ID", "abcdef0123456789")], status),
+        _Request(request_headers),
+        {**base, **environ},
+        timedelta(milliseconds=12),
+    )
+    return stream.getvalue().strip()
+
+
+def test_the_access_log_is_one_json_object_without_query_or_credentials() -> None:
+    set_secrets([LOCAL_VERIFY_TOKEN])
+    line = access_line(
+        ACCESS_LOG_JSON,
+        {
+            "PATH_INFO": '/we"b\\hook/2000000000000001',
+            "QUERY_STRING": f"hub.verify_token={LOCAL_VERIFY_TOKEN}&hub.challenge=1",
+            "RAW_URI": f"/webhook?hub.verify_token={LOCAL_VERIFY_TOKEN}",
+            "HTTP_USER_AGENT": 'agent "quoted"\n',
+        },
+        [
+            ("Authorization", "Bearer metrics-token-value"),
+            ("X-Hub-Signature-256", "sha256=" + "a" * 64),
+            ("X-Forwarded-For", "203.0.113.9"),
+        ],
+    )
+    entry = json.loads(line)
+    assert entry["path"] == '/we"b\\hook/{id}'
+    assert entry["method"] == "POST" and entry["status"] == 200
+    assert entry["bytes"] == 14 and entry["duration_ms"] == 12
+    assert entry["remote_addr"] == "10.0.0.7" and entry["forwarded_for"] == "203.0.113.9"
+    assert entry["request_id"] == "abcdef0123456789"
+    assert entry["user_agent"] == 'agent "quoted"\n'
+    assert entry["logger"] == "gunicorn.access"
+    for leak in (LOCAL_VERIFY_TOKEN, "metrics-token-value", "a" * 64, "2000000000000001"):
+        assert leak not in line
+
+
+def test_credential_atoms_read_as_dashes_even_if_a_format_asks_for_them() -> None:
+    fmt = "%(r)s|%(q)s|%({authorization}i)s|%({x-hub-signature-256}i)s|%({query_string}e)s"
+    line = access_line(
+        fmt,
+        {"PATH_INFO": "/webhook", "QUERY_STRING": "hub.verify_token=tok"},
+        [("Authorization", "Bearer tok"), ("X-Hub-Signature-256", "sha256=abc")],
+    )
+    assert line == "POST /webhook HTTP/1.1|-|-|-|-"
+
+
+def test_local_modes_stand_ins_are_logged_only_when_they_fail() -> None:
+    inbox = {"PATH_INFO": "/local/graph/inbox", "REQUEST_METHOD": "GET"}
+    assert access_line(ACCESS_LOG_JSON, inbox, []) == ""  # the emulator polls it
+    failed = access_line(
+        ACCESS_LOG_JSON, {"PATH_INFO": "/local/graph/v25.0/me/messages"}, [], "500 X"
+    )
+    assert json.loads(failed)["status"] == 500
+    assert access_line(ACCESS_LOG_JSON, {"PATH_INFO": "/localx"}, [])
+
+
+def test_the_text_access_line_is_for_people() -> None:
+    line = access_line(ACCESS_LOG_TEXT, {"PATH_INFO": "/healthz"}, [])
+    assert '10.0.0.7 "POST /healthz" 200 14 12ms request_id=abcdef0123456789' in line
+
+
+def test_gunicorns_own_lines_use_the_bridge_format() -> None:
+    cfg = Config()
+    cfg.set("errorlog", "-")
+    logger = gunicorn_logger("json")(cfg)
+    stream = io.StringIO()
+    for handler in logger.error_log.handlers:
+        if getattr(handler, "_gunicorn", False):
+            handler.setStream(stream)
+    logger.info("Booting worker with pid: %s", 42)
+    entry = json.loads(stream.getvalue())
+    assert (entry["logger"], entry["message"]) == ("gunicorn.error", "Booting worker with pid: 42")
+
+
+# --- delivery lines carry the ids of their job ---------------------------------------------------
+
+
+class LoggingBot(ScriptedBot):
+    """Logs from the bot's helper thread, as a backend would."""
+
+    def respond(self, event: Event) -> list[Reply]:
+        logging.getLogger("bridge.bots.test").info("bot asked")
+        return [Text(f"echo: {bot_input(event)}")]
+
+
+def test_every_line_of_a_delivery_carries_its_ids(
+    captured: io.StringIO, queue: SqliteQueue, graph: GraphClient
+) -> None:
+    send = f"{GRAPH}/v25.0/me/messages"
+    with responses.RequestsMock() as mock:
+        mock.post(send, json={"message_id": "m_seen"})
+        mock.post(
+            send,
+            status=500,
+            json={"error": {"message": "x", "code": 2, "fbtrace_id": "TRACE42"}},
+        )
+        mock.post(send, json={"message_id": "m_out"})
+        now_ms = int(time.time() * 1000)
+        body = delivery(text_item("2900000000000001", "private words", "m_ids", ts=now_ms))
+        [event] = events.parse_webhook(json.loads(body)).events
+        queue.put([to_new_job(event, time.time(), "delivery-0001")], now=time.time())
+        handler = TurnHandler(queue=queue, bot=LoggingBot(), graph=graph, fallback_text="sorry")
+        worker = Delivery(queue, handler, threads=1, poll_interval=0.01, limits=Limits())
+        assert worker.run_once("owner")  # mark_seen ok, typing_on fails: a logged Graph error
+    worker.stop(timeout=1)
+    entries = lines_of(captured)
+    about_the_job = [e for e in entries if e["message"] in ("bot asked", "sender action failed")]
+    assert {e["message"] for e in about_the_job} == {"bot asked", "sender action failed"}
+    for entry in about_the_job + [e for e in entries if e["message"] == "turn delivered"]:
+        assert entry["delivery_id"] == "delivery-0001"
+        assert entry["mid"] == "m_ids" and isinstance(entry["job_id"], int)
+        assert entry["page"] == "111111111111111"
+        assert entry["user"] == hash_id("111111111111111:2900000000000001")
+    [failed] = [e for e in entries if e["message"] == "sender action failed"]
+    assert failed["fbtrace_id"] == "TRACE42"
+    everything = json.dumps(lines_of(captured))
+    assert "private words" not in everything and "2900000000000001" not in everything
+
+
+# --- end to end: nothing that must stay private reaches the server's log -------------------------
+
+
+WORDS = [
+    "my private words",
+    "열이 나요 그리고 기침도 해요",
+    "symptoms of flu",
+    "#long",
+    "the card please #card",
+]
+PSIDS = ["6100000000000001", "6100000000000002", "6100000000000003"]
+
+
+@pytest.mark.e2e
+def test_a_whole_run_logs_ids_but_no_text_secret_psid_or_proof(tmp_path: Path) -> None:
+    started = int(time.time())
+    bridge = start_bridge(tmp_path, LOG_LEVEL="DEBUG", BRIDGE_METRICS_TOKEN="m" * 32)
+    signatures: list[str] = []
+    try:
+        # Meta's handshake puts the verify token in the query string.
+        verify = requests.get(
+            f"{bridge.url}/webhook",
+            params={
+                "hub.mode": "subscribe",
+                "hub.verify_token": LOCAL_VERIFY_TOKEN,
+                "hub.challenge": "42",
+            },
+            timeout=5,
+        )
+        assert verify.text == "42"
+        mids = []
+        for n, words in enumerate(WORDS):
+            psid, mid = PSIDS[n % len(PSIDS)], f"m_logs_{n}"
+            body = body_of(text(psid, words, mid, ts=n))
+            signatures.append(sign(LOCAL_APP_SECRET, body))
+            assert bridge.post(body).status_code == 200
+            mids.append(mid)
+        bridge.wait_done(*mids)
+        assert bridge.post(body_of(text(PSIDS[0], WORDS[0], "m_logs_0"))).ok  # redelivered
+        assert bridge.post(body_of(text(PSIDS[1], "forged", "m_x")), secret="wrong").ok is False
+        # An error path: Graph fails the sender actions and the send; the turn is retried.
+        add_fault(bridge, "graph", {"status": 500, "code": 2, "count": 3})
+        body = body_of(text(PSIDS[2], "through the storm 폭풍", "m_logs_fault", ts=99))
+        signatures.append(sign(LOCAL_APP_SECRET, body))
+        assert bridge.post(body).ok
+        bridge.wait_done("m_logs_fault")
+        headers = {"Authorization": "Bearer " + "m" * 32}
+        assert requests.get(f"{bridge.url}/metrics", headers=headers, timeout=5).ok
+        assert requests.get(f"{bridge.url}/readyz", timeout=5).ok
+    finally:
+        assert stop_bridge(bridge) == 0, bridge.log.read_text()
+    ended = int(time.time())
+
+    output = bridge.log.read_text()
+    lines = [line for line in output.splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line is JSON
+    assert any(e["level"] == "DEBUG" for e in entries)
+    secrets = [LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN, LOCAL_PAGE_ACCESS_TOKEN, "m" * 32]
+    proofs = [
+        appsecret_proof(LOCAL_APP_SECRET, LOCAL_PAGE_ACCESS_TOKEN, second)
+        for second in range(started - 5, ended + 5)
+    ]
+    forbidden = [*WORDS, "forged", "through the storm", "폭풍", *secrets, *PSIDS]
+    forbidden += [s.removeprefix("sha256=") for s in signatures] + proofs
+    for value in forbidden:
+        assert value not in output, f"{value[:20]!r}... is in the log"
+
+    # Delivery lines carry the delivery id of the POST that brought the event.
+    delivered = [e for e in entries if e.get("message") == "turn delivered"]
+    assert {e["mid"] for e in delivered} >= {*mids, "m_logs_fault"}
+    accepted = {
+        mid: e["delivery_id"]
+        for e in entries
+        if e.get("message") == "webhook accepted" and e["added"]
+        for mid in e["mids"]
+    }
+    access_ids = {e["request_id"] for e in entries if e.get("logger") == "gunicorn.access"}
+    for entry in delivered:
+        assert entry["delivery_id"] == accepted[entry["mid"]]
+        assert entry["delivery_id"] in access_ids  # the same id as the POST's access line
+        assert isinstance(entry["job_id"], int) and entry["user"] and entry["page"]
+    retried = [e for e in entries if e.get("message") == "job will be retried"]
+    assert retried and all(e["mid"] == "m_logs_fault" for e in retried)
+    assert all(e["delivery_id"] == accepted["m_logs_fault"] for e in retried)
+    failed = [e for e in entries if e.get("message") == "sender action failed"]
+    assert failed and all(e["fbtrace_id"] and e["mid"] == "m_logs_fault" for e in failed)
+    access = [e for e in entries if e.get("logger") == "gunicorn.access"]
+    assert {"/webhook", "/metrics", "/readyz"} <= {e["path"] for e in access}
+    assert all(isinstance(e["status"], int) and e["request_id"] != "-" for e in access)
+
+
+def test_a_database_from_before_delivery_ids_is_upgraded_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
+        " conversation TEXT NOT NULL, order_ts INTEGER NOT NULL, payload TEXT NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+        " not_before REAL NOT NULL DEFAULT 0, owner TEXT, lease_until REAL NOT NULL DEFAULT 0,"
+        " reply TEXT, sent INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+        " created_at REAL NOT NULL, finished_at REAL);"
+        "INSERT INTO jobs (key, conversation, order_ts, payload, created_at)"
+        " VALUES ('m_old', 'p:1', 1, '{}', 1);"
+    )
+    old.commit()
+    old.close()
+    queue = SqliteQueue(path)
+    try:
+        job = queue.claim(owner="o", process="p", now=2, lease=10)
+        assert job is not None and (job.key, job.delivery_id) == ("m_old", "")
+        queue.put([to_new_job_with_id("m_new", "d-123456789")], now=3)
+        queue.ack(job, now=3)
+        fresh = queue.claim(owner="o", process="p", now=4, lease=10)
+        assert fresh is not None and fresh.delivery_id == "d-123456789"
+    finally:
+        queue.close()
+
+
+def to_new_job_with_id(key: str, delivery_id: str) -> Any:
+    from bridge.queue import NewJob
+
+    return NewJob(key, "p", "p:2", 2, "{}", delivery_id=delivery_id)

@@ -1,0 +1,299 @@
+"""The terminal chat (bridge/ops/chat.py): the pure builders and ``describe``, then one whole
+conversation against a local-mode bridge served on loopback with delivery running."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from bridge.app import create_app
+from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
+from bridge.messenger.events import Postback, QuickReply, TextMessage, parse_webhook
+from bridge.messenger.signature import is_valid_signature, sign
+from bridge.ops.chat import ChatSession, Choice, build_delivery, choice_item, describe, text_item
+from tests.conftest import PAGE_ID, TEST_SECRET
+from tests.local.test_localmode import GREETING, NOTE
+
+PSID = "6789012345678901"
+NOW_MS = 1_700_000_000_123
+GRINNING = "\U0001f600"
+TEXT = f"héllo / 안녕 {GRINNING} </script> 100% a@b"
+
+
+# --- build_delivery, text_item, choice_item ----------------------------------------------------
+
+
+def test_build_delivery_is_ascii_with_escapes_like_meta() -> None:
+    body = build_delivery(PAGE_ID, PSID, text_item(TEXT, "m_1"), NOW_MS)
+    raw = body.decode("ascii")  # raises if any byte is not ASCII
+    assert "\\u00e9" in raw
+    assert "\\uc548\\ub155" in raw  # 안녕
+    assert "\\ud83d\\ude00" in raw  # the emoji as a surrogate pair
+    assert "\\u003C\\/script>" in raw
+    assert "100\\u0025 a\\u0040b" in raw
+    assert "/" not in raw.replace("\\/", "")
+    assert not {"<", "%", "@"} & set(raw)
+    assert ": " not in raw and ", " not in raw  # compact separators
+
+
+def test_build_delivery_parses_back_to_one_messaging_item() -> None:
+    body = build_delivery(PAGE_ID, PSID, text_item(TEXT, "m_1"), NOW_MS)
+    assert json.loads(body) == {
+        "object": "page",
+        "entry": [
+            {
+                "id": PAGE_ID,
+                "time": NOW_MS,
+                "messaging": [
+                    {
+                        "sender": {"id": PSID},
+                        "recipient": {"id": PAGE_ID},
+                        "timestamp": NOW_MS,
+                        "message": {"mid": "m_1", "text": TEXT},
+                    }
+                ],
+            }
+        ],
+    }
+    assert parse_webhook(json.loads(body), page_id=PAGE_ID).events == [
+        TextMessage(PAGE_ID, PSID, NOW_MS, "m_1", TEXT)
+    ]
+
+
+def test_the_signature_covers_the_exact_bytes() -> None:
+    body = build_delivery(PAGE_ID, PSID, text_item(TEXT, "m_1"), NOW_MS)
+    assert is_valid_signature(TEST_SECRET, body, sign(TEST_SECRET, body))
+    same_json = json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":"))
+    assert same_json.encode() != body
+    assert not is_valid_signature(TEST_SECRET, same_json.encode(), sign(TEST_SECRET, body))
+
+
+def test_text_item() -> None:
+    assert text_item("hi there", "m_2") == {"message": {"mid": "m_2", "text": "hi there"}}
+
+
+def test_choice_item_for_a_quick_reply() -> None:
+    item = choice_item(Choice("List conditions", "list", "quick_reply"), "m_3")
+    assert item == {
+        "message": {"mid": "m_3", "text": "List conditions", "quick_reply": {"payload": "list"}}
+    }
+    body = build_delivery(PAGE_ID, PSID, item, NOW_MS)
+    assert parse_webhook(json.loads(body)).events == [
+        QuickReply(PAGE_ID, PSID, NOW_MS, "m_3", "List conditions", "list")
+    ]
+
+
+def test_choice_item_for_a_postback() -> None:
+    item = choice_item(Choice("Get Started", "GET_STARTED", "postback"), "m_4")
+    assert item == {"postback": {"mid": "m_4", "title": "Get Started", "payload": "GET_STARTED"}}
+    body = build_delivery(PAGE_ID, PSID, item, NOW_MS)
+    assert parse_webhook(json.loads(body)).events == [
+        Postback(PAGE_ID, PSID, NOW_MS, "m_4", "Get Started", "GET_STARTED")
+    ]
+
+
+# --- describe -----------------------------------------------------------------------------
+
+
+def send(message: dict[str, Any]) -> dict[str, Any]:
+    return {"recipient": {"id": PSID}, "messaging_type": "RESPONSE", "message": message}
+
+
+def test_describe_text_over_several_lines() -> None:
+    lines, choices = describe(send({"text": "First line\nsecond line\n\nfourth"}))
+    assert lines == ["bot> First line", "     second line", "     ", "     fourth"]
+    assert choices == []
+
+
+def test_describe_typing_on() -> None:
+    assert describe({"recipient": {"id": PSID}, "sender_action": "typing_on"}) == (
+        ["  (typing…)"],
+        [],
+    )
+
+
+@pytest.mark.parametrize("action", ["mark_seen", "typing_off"])
+def test_describe_other_sender_actions_show_nothing(action: str) -> None:
+    assert describe({"recipient": {"id": PSID}, "sender_action": action}) == ([], [])
+
+
+def test_describe_quick_replies_are_numbered_from_first() -> None:
+    message = {
+        "text": "What would you like to do?",
+        "quick_replies": [
+            {"content_type": "text", "title": "List conditions", "payload": "list"},
+            {"content_type": "text", "title": "Check a symptom", "payload": "check a symptom"},
+        ],
+    }
+    lines, choices = describe(send(message), first=4)
+    assert lines == [
+        "bot> What would you like to do?",
+        "     (4) List conditions",
+        "     (5) Check a symptom",
+    ]
+    assert choices == [
+        Choice("List conditions", "list", "quick_reply"),
+        Choice("Check a symptom", "check a symptom", "quick_reply"),
+    ]
+
+
+def test_describe_a_generic_template_with_image_and_buttons() -> None:
+    element = {
+        "title": "Messenger Lex Bridge",
+        "subtitle": "A card",
+        "image_url": "http://127.0.0.1:8000/local/assets/card.svg",
+        "buttons": [
+            {"type": "postback", "title": "Say hello", "payload": "hello"},
+            {"type": "postback", "title": "Count my turns", "payload": "#turns"},
+        ],
+    }
+    second = {"title": "Second", "buttons": [{"type": "postback", "title": "Go", "payload": "go"}]}
+    message = {
+        "attachment": {
+            "type": "template",
+            "payload": {"template_type": "generic", "elements": [element, second]},
+        },
+        "quick_replies": [{"content_type": "text", "title": "More", "payload": "more"}],
+    }
+    lines, choices = describe(send(message))
+    assert lines == [
+        "bot> ┌ Messenger Lex Bridge",
+        "     │ A card",
+        "     │ [image] http://127.0.0.1:8000/local/assets/card.svg",
+        "     │ [1] Say hello",
+        "     │ [2] Count my turns",
+        "     └",
+        "bot> ┌ Second",
+        "     │ [3] Go",
+        "     └",
+        "     (4) More",
+    ]
+    assert choices == [
+        Choice("Say hello", "hello", "postback"),
+        Choice("Count my turns", "#turns", "postback"),
+        Choice("Go", "go", "postback"),
+        Choice("More", "more", "quick_reply"),
+    ]
+
+
+def test_describe_a_button_template() -> None:
+    payload = {
+        "template_type": "button",
+        "text": "Pick one",
+        "buttons": [
+            {"type": "postback", "title": "Yes", "payload": "YES"},
+            {"type": "postback", "title": "No", "payload": "NO"},
+        ],
+    }
+    lines, choices = describe(send({"attachment": {"type": "template", "payload": payload}}), 2)
+    assert lines == ["bot> Pick one", "     [2] Yes", "     [3] No"]
+    assert choices == [Choice("Yes", "YES", "postback"), Choice("No", "NO", "postback")]
+
+
+# --- a whole conversation against the local-mode bridge ---------------------------------------
+
+
+class _Dispatcher:
+    """A WSGI app that forwards to the Flask app set once the server's port is known."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        assert self.app is not None, "no app mounted"
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def bridge(local_settings: Settings) -> Iterator[tuple[Flask, int]]:
+    """The real local-mode bridge (sample bot over boto3, Graph inbox) on a loopback port."""
+    dispatcher = _Dispatcher()
+    server = make_server("127.0.0.1", 0, dispatcher, threaded=True)
+    port = server.server_port
+    settings = replace(
+        local_settings,
+        port=port,
+        lex_bot_id=LOCAL_LEX_BOT_ID,
+        lex_bot_alias_id=LOCAL_LEX_ALIAS_ID,
+        lex_endpoint_url=f"http://127.0.0.1:{port}/local/lex",
+        graph_api_url=f"http://127.0.0.1:{port}/local/graph",
+    )
+    app = create_app(settings)
+    dispatcher.app = app
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="test-chat-server",
+        daemon=True,
+    )
+    thread.start()
+    services = app.extensions["bridge"]
+    services.start_delivery(2)
+    try:
+        yield app, port
+    finally:
+        assert services.stop_delivery(5)
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_conversation_through_the_whole_bridge(bridge: tuple[Flask, int]) -> None:
+    app, port = bridge
+    out = io.StringIO()
+    chat = ChatSession(
+        url=f"http://127.0.0.1:{port}",
+        psid=PSID,
+        page_id=PAGE_ID,
+        secret=TEST_SECRET,
+        timeout=10,
+        out=out,
+    )
+    with chat.http:
+        chat.say("hello")
+        greeting = out.getvalue().splitlines()
+        chat.say("1")  # the first choice of the menu: "List conditions"
+    card = out.getvalue().splitlines()[len(greeting) :]
+    assert greeting == [
+        "  (typing…)",
+        "bot> " + GREETING,
+        "bot> " + NOTE,
+        "bot> What would you like to do?",
+        "     (1) List conditions",
+        "     (2) Check a symptom",
+        "     (3) Symptoms of flu",
+    ]
+    assert card == [
+        "  (typing…)",
+        "bot> ┌ Common conditions (1/3)",
+        "     │ Tap one to see its symptoms",
+        f"     │ [image] http://127.0.0.1:{port}/local/assets/conditions.svg",
+        "     │ [1] Common cold",
+        "     │ [2] Influenza",
+        "     │ [3] COVID-19",
+        "     └",
+        "     (4) Strep throat",
+        "     (5) More…",
+    ]
+    # The tap went back as a quick reply, and both turns finished.
+    entries = app.test_client().get("/local/graph/inbox", query_string={"recipient": PSID})
+    bodies = [entry["body"] for entry in entries.get_json()["entries"]]
+    assert [b.get("sender_action") for b in bodies] == [
+        "mark_seen",
+        "typing_on",
+        None,
+        None,
+        None,
+        "mark_seen",
+        "typing_on",
+        None,
+    ]
+    assert bodies[-1]["message"]["attachment"]["payload"]["template_type"] == "generic"

@@ -1,0 +1,406 @@
+"""The embedded SQLite queue: dedupe, per-conversation order, leases, durability."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from bridge.messenger.thread_control import ThreadSignal, ThreadState
+from bridge.queue import NewJob, PutResult, Worker
+from bridge.queue.sqlite.store import SqliteQueue
+
+
+def job(key: str, conversation: str = "p:1", ts: int = 1000, payload: str = "{}") -> NewJob:
+    return NewJob(
+        key=key,
+        page=conversation.split(":")[0],
+        conversation=conversation,
+        order_ts=ts,
+        payload=payload,
+    )
+
+
+def test_put_commits_and_dedupes_on_key(queue: SqliteQueue) -> None:
+    assert queue.put([job("m1"), job("m2")], now=1) == PutResult(added=2, duplicates=0)
+    assert queue.put([job("m1"), job("m3")], now=2) == PutResult(added=1, duplicates=1)
+    assert queue.put([], now=3) == PutResult(0, 0)
+    assert queue.state_of("m1") == "queued"
+    assert queue.state_of("nope") is None
+    assert queue.stats(now=3)["queued"] == 3
+
+
+def test_a_conversation_runs_one_turn_at_a_time_in_timestamp_order(queue: SqliteQueue) -> None:
+    # Arrival order differs from Messenger's timestamp order: the timestamp wins.
+    queue.put(
+        [job("a2", "p:a", ts=2000), job("a1", "p:a", ts=1000), job("b1", "p:b", ts=1500)], now=0
+    )
+    first = queue.claim(owner="w1", process="proc", now=10, lease=30)
+    assert first is not None and first.key == "a1"
+    second = queue.claim(owner="w2", process="proc", now=10, lease=30)
+    assert second is not None and second.key == "b1"  # a2 waits behind a1
+    assert queue.claim(owner="w3", process="proc", now=10, lease=30) is None
+    assert queue.ack(first, now=11)
+    third = queue.claim(owner="w3", process="proc", now=11, lease=30)
+    assert third is not None and third.key == "a2"
+
+
+def test_same_timestamp_keeps_arrival_order(queue: SqliteQueue) -> None:
+    queue.put([job("x"), job("y"), job("z")], now=0)
+    order = []
+    for _ in range(3):
+        claimed = queue.claim(owner="w", process="proc", now=1, lease=30)
+        assert claimed is not None
+        order.append(claimed.key)
+        queue.ack(claimed, now=1)
+    assert order == ["x", "y", "z"]
+
+
+def test_a_late_event_with_an_earlier_timestamp_waits_for_the_running_turn(
+    queue: SqliteQueue,
+) -> None:
+    queue.put([job("a2", "p:a", ts=2000)], now=0)
+    running = queue.claim(owner="w1", process="proc", now=1, lease=30)
+    assert running is not None
+    queue.put([job("a1", "p:a", ts=1000)], now=2)  # redelivered late by Meta
+    assert queue.claim(owner="w2", process="proc", now=3, lease=30) is None
+    queue.ack(running, now=4)
+    late = queue.claim(owner="w2", process="proc", now=5, lease=30)
+    assert late is not None and late.key == "a1"
+
+
+def test_an_expired_lease_makes_the_job_claimable_and_fences_the_old_owner(
+    queue: SqliteQueue,
+) -> None:
+    queue.put([job("m1"), job("m2")], now=0)
+    stale = queue.claim(owner="dead-worker", process="proc", now=0, lease=10)
+    assert stale is not None and stale.attempts == 1
+    assert queue.claim(owner="w2", process="proc", now=5, lease=10) is None  # m2 waits
+    assert queue.release_stale(now=5, stale_after=60, dead=[]) == 0  # lease still good
+    assert queue.release_stale(now=11, stale_after=60, dead=[]) == 1
+    taken_over = queue.claim(owner="w2", process="proc", now=11, lease=10)
+    assert taken_over is not None and taken_over.key == "m1" and taken_over.attempts == 2
+    # The old owner can no longer change the job.
+    assert not queue.save_reply(stale, [{"text": "late"}])
+    assert not queue.mark_sent(stale, 1)
+    assert not queue.ack(stale, now=12)
+    assert not queue.retry(stale, at=0, error="x")
+    assert queue.ack(taken_over, now=12)
+
+
+def test_reply_and_send_ledger_survive_a_retry(queue: SqliteQueue) -> None:
+    queue.put([job("m1")], now=0)
+    claimed = queue.claim(owner="w", process="proc", now=0, lease=30)
+    assert claimed is not None and claimed.reply is None and claimed.sent == 0
+    messages = [{"text": "one"}, {"text": "deux ✓"}]
+    assert queue.save_reply(claimed, messages)
+    assert queue.mark_sent(claimed, 1)
+    assert queue.retry(claimed, at=5, error="graph down")
+    assert queue.claim(owner="w", process="proc", now=4, lease=30) is None  # not before at=5
+    again = queue.claim(owner="w", process="proc", now=5, lease=30)
+    assert again is not None
+    assert again.reply == messages and again.sent == 1 and again.attempts == 2
+
+
+def test_a_retried_job_keeps_later_jobs_of_its_conversation_waiting(queue: SqliteQueue) -> None:
+    queue.put([job("a1", "p:a", 1), job("a2", "p:a", 2), job("b1", "p:b", 3)], now=0)
+    first = queue.claim(owner="w", process="proc", now=0, lease=30)
+    assert first is not None and first.key == "a1"
+    queue.retry(first, at=100, error="later")
+    other = queue.claim(owner="w", process="proc", now=1, lease=30)
+    assert other is not None and other.key == "b1"
+    assert queue.claim(owner="w", process="proc", now=1, lease=30) is None
+
+
+def test_bury_makes_a_dead_letter_and_unblocks_the_conversation(queue: SqliteQueue) -> None:
+    queue.put([job("a1", ts=1), job("a2", ts=2)], now=0)
+    first = queue.claim(owner="w", process="proc", now=0, lease=30)
+    assert first is not None
+    assert queue.bury(first, reason="gave up", now=1)
+    assert queue.state_of("a1") == "dead"
+    nxt = queue.claim(owner="w", process="proc", now=1, lease=30)
+    assert nxt is not None and nxt.key == "a2"
+
+
+def test_stats_and_purge(queue: SqliteQueue) -> None:
+    queue.put([job("a", "p:a"), job("b", "p:b")], now=100)
+    claimed = queue.claim(owner="w", process="proc", now=100, lease=30)
+    assert claimed is not None
+    queue.ack(claimed, now=110)
+    stats = queue.stats(now=130)
+    assert stats["done"] == 1 and stats["queued"] == 1 and stats["oldest_age"] == 30
+    assert queue.purge(before=105) == 0
+    assert queue.purge(before=111) == 1
+    assert queue.state_of(claimed.key) is None  # purged keys stop deduplicating
+
+
+def test_concurrent_claimers_never_overlap_a_conversation_and_keep_order(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "q.db"
+    setup = SqliteQueue(path)
+    conversations = [f"p:{n}" for n in range(6)]
+    setup.put([job(f"{c}-{i:02d}", c, ts=i) for i in range(15) for c in conversations], now=0)
+    setup.close()
+    seen: dict[str, list[str]] = {c: [] for c in conversations}
+    active: set[str] = set()
+    overlaps: list[str] = []
+    lock = threading.Lock()
+
+    def claimer(name: str) -> None:
+        q = SqliteQueue(path)  # one object per thread, as separate processes would have
+        while True:
+            claimed = q.claim(owner=name, process="proc", now=1, lease=60)
+            if claimed is None:
+                if q.stats(now=1)["queued"] == 0:
+                    break
+                continue
+            with lock:
+                if claimed.conversation in active:
+                    overlaps.append(claimed.key)
+                active.add(claimed.conversation)
+                seen[claimed.conversation].append(claimed.key)
+            q.stats(now=1)  # a little work while holding the turn, so other threads interleave
+            with lock:
+                active.discard(claimed.conversation)  # before the ack: the turn still holds
+            assert q.ack(claimed, now=1)
+        q.close()
+
+    threads = [threading.Thread(target=claimer, args=(f"w{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert overlaps == []
+    for conversation, keys in seen.items():
+        assert keys == [f"{conversation}-{i:02d}" for i in range(15)]
+
+
+CHILD = """
+import sys, os
+from pathlib import Path
+from bridge.queue import NewJob
+from bridge.queue.sqlite.store import SqliteQueue
+q = SqliteQueue(Path(sys.argv[1]))
+q.put([NewJob(key=f"m{n}", page="p", conversation="p:1", order_ts=n, payload="{}")
+       for n in range(50)],
+      now=1.0)
+print("committed", flush=True)
+sys.stdin.read()  # wait to be killed
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
+def test_a_committed_put_survives_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    root = Path(__file__).resolve().parents[2]
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "committed"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+    survivor = SqliteQueue(path)
+    try:
+        assert survivor.stats(now=2)["queued"] == 50
+        claimed = survivor.claim(owner="w", process="proc", now=2, lease=30)
+        assert claimed is not None and claimed.key == "m0"
+    finally:
+        survivor.close()
+
+
+def test_jobs_of_a_silent_or_dead_process_are_released_at_once(queue: SqliteQueue) -> None:
+    queue.put(
+        [job("a1", "p:a", 1), job("a2", "p:a", 2), job("b1", "p:b", 1), job("c1", "p:c", 1)], now=0
+    )
+    a1 = queue.claim(owner="old:0", process="old", now=0, lease=1000)
+    b1 = queue.claim(owner="gone:0", process="gone", now=0, lease=1000)
+    c1 = queue.claim(owner="alive:0", process="alive", now=0, lease=1000)
+    assert a1 and b1 and c1
+    queue.heartbeat(Worker("old", "h", 1, heartbeat=0))
+    queue.heartbeat(Worker("gone", "h", 2, heartbeat=95))
+    queue.heartbeat(Worker("alive", "h", 3, heartbeat=95))
+    # "old" stopped reporting 100 s ago; "gone" is known dead; "alive" keeps its job.
+    assert queue.release_stale(now=100, stale_after=10, dead=["gone"]) == 2
+    assert [w.process for w in queue.workers()] == ["alive"]
+    again = queue.claim(owner="new:0", process="new", now=100, lease=10)
+    assert again is not None and again.key == "a1"  # ahead of a2: order kept
+    assert queue.state_of("c1") == "running"
+    assert not queue.ack(a1, now=101)  # the dead owner is fenced off
+
+
+def test_a_throttled_or_paused_page_holds_only_its_own_jobs(queue: SqliteQueue) -> None:
+    queue.put([job("x1", "px:1", 1), job("y1", "py:1", 2)], now=0)
+    queue.block_page("px", until=50, reason="rate limited (613)", now=0)
+    first = queue.claim(owner="w", process="p", now=1, lease=30)
+    assert first is not None and first.key == "y1"
+    assert queue.claim(owner="w", process="p", now=1, lease=30) is None
+    queue.block_page("px", until=20, reason="rate limited (613)", now=2)  # never shortened
+    assert queue.claim(owner="w", process="p", now=30, lease=30) is None
+    assert queue.pause_page("py", reason="token expired (190)", now=3)
+    assert not queue.pause_page("py", reason="token expired (190)", now=4)  # already paused
+    queue.put([job("y2", "py:1", 5)], now=5)
+    queue.ack(first, now=5)
+    got = queue.claim(owner="w", process="p", now=51, lease=30)
+    assert got is not None and got.key == "x1"
+    assert queue.claim(owner="w", process="p", now=51, lease=30) is None  # py is paused
+    [px, py] = queue.pages()
+    assert (px.page, px.blocked_until, px.paused) == ("px", 50, False)
+    assert (py.page, py.paused, py.reason) == ("py", True, "token expired (190)")
+    assert queue.resume_page("py") and not queue.resume_page("py")
+    resumed = queue.claim(owner="w", process="p", now=52, lease=30)
+    assert resumed is not None and resumed.key == "y2"
+
+
+def test_refunded_retries_do_not_use_up_attempts(queue: SqliteQueue) -> None:
+    queue.put([job("m1")], now=0)
+    for n in range(3):
+        claimed = queue.claim(owner="w", process="p", now=n, lease=30)
+        assert claimed is not None and claimed.attempts == 1
+        assert queue.retry(claimed, at=n, error="page paused", refund=True)
+
+
+def test_dead_letters_dropped_jobs_and_requeue(queue: SqliteQueue) -> None:
+    queue.put([job("d1", "p:1"), job("d2", "p:2"), job("x1", "p:3")], now=0)
+    for key, end in (("d1", "bury"), ("d2", "bury"), ("x1", "drop")):
+        claimed = queue.claim(owner="w", process="p", now=1, lease=30)
+        assert claimed is not None and claimed.key == key
+        reason = "Graph unreachable" if key == "d1" else "rate limited (613)"
+        if end == "bury":
+            queue.bury(claimed, reason=reason, now=2)
+        else:
+            queue.drop(claimed, reason="outside the 24-hour window (10/2018278)", now=2)
+    letters = queue.dead_letters()
+    assert sorted(d.key for d in letters) == ["d1", "d2"]
+    assert {d.reason for d in letters} == {"Graph unreachable", "rate limited (613)"}
+    assert len(queue.dead_letters(include_dropped=True)) == 3
+    assert queue.requeue() == 0  # nothing chosen, nothing changed
+    assert queue.requeue(reason="613") == 1
+    assert queue.state_of("d2") == "queued"
+    d1 = next(d for d in letters if d.key == "d1")
+    assert queue.requeue(ids=[d1.id]) == 1
+    assert queue.requeue(everything=True) == 0  # the dropped job is not a dead letter
+    requeued = queue.claim(owner="w", process="p", now=3, lease=30)
+    assert requeued is not None and requeued.attempts == 1  # fresh attempts
+    stats = queue.stats(now=3)
+    assert (stats["dead"], stats["dropped"], stats["running"], stats["queued"]) == (0, 1, 1, 1)
+    assert stats["pages"] == {"p": 2}
+
+
+def test_an_old_database_gains_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
+            " conversation TEXT NOT NULL, order_ts INTEGER NOT NULL, payload TEXT NOT NULL,"
+            " state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+            " not_before REAL NOT NULL DEFAULT 0, owner TEXT, lease_until REAL NOT NULL"
+            " DEFAULT 0, reply TEXT, sent INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+            " created_at REAL NOT NULL, finished_at REAL)"
+        )
+        old.execute(
+            "INSERT INTO jobs (key, conversation, order_ts, payload, created_at)"
+            " VALUES ('m_old', 'p:1', 1, '{}', 0)"
+        )
+    upgraded = SqliteQueue(path)
+    try:
+        claimed = upgraded.claim(owner="w", process="p", now=1, lease=30)
+        assert claimed is not None and claimed.key == "m_old"
+    finally:
+        upgraded.close()
+
+
+def test_the_ack_records_the_last_part_in_the_send_ledger(queue: SqliteQueue) -> None:
+    import sqlite3
+
+    queue.put([job("m1"), job("m2", "p:2")], now=0)
+    for key in ("m1", "m2"):
+        claimed = queue.claim(owner=f"w-{key}", process="p", now=1, lease=30)
+        assert claimed is not None and claimed.key == key
+        assert queue.save_reply(claimed, [{"text": "one"}, {"text": "two"}])
+        assert queue.mark_sent(claimed, 1)
+        assert queue.ack(claimed, now=2, sent=2 if key == "m1" else None)
+    with sqlite3.connect(queue.path) as db:
+        ledger = dict(db.execute("SELECT key, sent FROM jobs"))
+    assert ledger == {"m1": 2, "m2": 1}  # without a count the ack leaves the ledger as it was
+
+
+# --- threads ---------------------------------------------------------------------------------
+
+
+def test_signals_are_committed_with_the_jobs_and_alone(queue: SqliteQueue) -> None:
+    signals = [
+        ThreadSignal("p", "1", 5000, "inbound"),
+        ThreadSignal("p", "1", 6000, "hold", holder="page_inbox", reason="inbox_echo"),
+    ]
+    assert queue.put([job("m1", "p:1", ts=5000)], now=7, signals=signals).added == 1
+    assert queue.thread("p", "1") == ThreadState(
+        "p",
+        "1",
+        last_inbound=5000,
+        holder="page_inbox",
+        held_from=6000,
+        human_seen=6000,
+        reason="inbox_echo",
+    )
+    assert queue.thread("p", "2") is None
+    # Signals without jobs (an echo, a handover) are committed too.
+    assert queue.put([], now=8, signals=[ThreadSignal("p", "1", 7000, "release")]) == PutResult(
+        0, 0
+    )
+    state = queue.thread("p", "1")
+    assert state is not None and state.held_until == 7000 and state.last_inbound == 5000
+
+
+def test_record_threads_applies_the_workers_own_signals(queue: SqliteQueue) -> None:
+    queue.record_threads(
+        [ThreadSignal("p", "9", 100, "hold", holder="other_app", reason="send_error")], now=1
+    )
+    state = queue.thread("p", "9")
+    assert state is not None and state.is_open and state.holder == "other_app"
+    queue.record_threads([], now=2)  # nothing to do
+
+
+def test_purge_forgets_threads_not_touched_since(queue: SqliteQueue) -> None:
+    queue.put([], now=100, signals=[ThreadSignal("p", "old", 1, "inbound")])
+    queue.put([], now=900, signals=[ThreadSignal("p", "new", 2, "inbound")])
+    queue.purge(before=500)
+    assert queue.thread("p", "old") is None and queue.thread("p", "new") is not None
+
+
+def test_a_database_from_before_the_threads_table_gets_one(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = SqliteQueue(path)
+    old.put([job("a1", "p:1", ts=1000), job("a2", "p:1", ts=3000), job("b", "q:2", ts=2000)], now=9)
+    old.close()
+    connection = sqlite3.connect(path)
+    connection.execute("DROP TABLE threads")  # as the database was before this release
+    connection.commit()
+    connection.close()
+    upgraded = SqliteQueue(path)
+    try:
+        first, second = upgraded.thread("p", "1"), upgraded.thread("q", "2")
+        assert first is not None and first.last_inbound == 3000 and not first.ever_held
+        assert second is not None and second.last_inbound == 2000
+    finally:
+        upgraded.close()
+    again = SqliteQueue(path)  # opening an up-to-date database changes nothing
+    try:
+        assert again.thread("p", "1") == first
+    finally:
+        again.close()

@@ -1,0 +1,1 @@
+"""Test helpers: servers, fakes and shared ids."""
