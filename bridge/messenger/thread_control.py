@@ -30,7 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from bridge.messenger.events import PAGE_INBOX_APP_ID, ParseResult
+from bridge.messenger.events import ParseResult
+from bridge.messenger.replies import PAGE_INBOX_APP_ID
 
 WINDOW_MS = 24 * 3600 * 1000  # Messenger's standard messaging window (messenger.md §5.3)
 

@@ -26,19 +26,17 @@ from bridge.messenger.events import (
     Skipped,
     StandbyItem,
     TextMessage,
-    attachment_kind,
     bot_input,
     conversation_key,
     dedupe_key,
-    echo_origin,
     from_json,
-    is_echo,
     is_like,
-    is_page_inbox_echo,
     no_text_kind,
     parse_webhook,
     to_json,
 )
+from bridge.messenger.events.inputs import attachment_kind
+from bridge.messenger.events.thread import echo_origin, is_echo, is_page_inbox_echo
 
 PAYLOADS = Path(__file__).parents[1] / "payloads"
 
