@@ -32,7 +32,7 @@ from bridge.config.settings import LOCAL_LEX_BOT_ID, LOCAL_PAGE_ID, LOCAL_PREFIX
 from bridge.errors import FaultError
 from bridge.local import faults as localfaults
 from bridge.local.sample_bot import front as sample_bot
-from bridge.messenger.graph import SENDER_ACTIONS
+from bridge.messenger.graph_requests import SENDER_ACTIONS
 from bridge.messenger.limits import message_problems, units
 from bridge.messenger.signature import appsecret_proof, tokens_match
 from bridge.ops.setup import PROFILE_FIELDS, SUBSCRIBED_FIELDS, validate_profile

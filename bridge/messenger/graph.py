@@ -1,12 +1,11 @@
 """The one place that talks HTTP to the Graph API (Send API calls, Page setup and checks).
 
-The ``build_*`` functions are pure; ``GraphClient`` does the I/O over one ``requests.Session``
-(connection reuse) and turns every failure into ``GraphError``. The page token travels in the
-Authorization header, never in a URL, and every call carries a fresh timestamped
-``appsecret_proof`` (only ``python -m bridge check``, after Graph refused the proof, asks again
-without one, to tell a bad token from a bad app secret). The one exception to "never in a URL"
-is ``GET /debug_token``, whose ``input_token`` Graph reads from the query string (over HTTPS;
-the bridge logs no URLs, and keeps urllib3's request lines out of its logs).
+The calls are built by the pure ``bridge.messenger.graph_requests``; ``GraphClient`` sends them
+over one ``requests.Session`` (connection reuse) and turns every failure into ``GraphError``.
+Every call carries a fresh timestamped ``appsecret_proof`` (only ``python -m bridge check``,
+after Graph refused the proof, asks again without one, to tell a bad token from a bad app
+secret). The bridge logs no URLs (``GET /debug_token`` carries the token in its query string),
+and keeps urllib3's request lines out of its logs.
 https://developers.facebook.com/docs/messenger-platform/reference/send-api
 https://developers.facebook.com/docs/messenger-platform/reference/messenger-profile-api
 """
@@ -16,7 +15,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -25,276 +23,25 @@ from urllib3.util.retry import Retry
 
 from bridge.errors import GraphError
 from bridge.messenger.graph_policy import usage_retry_after
-from bridge.messenger.signature import appsecret_proof
+from bridge.messenger.graph_requests import (
+    SENDER_ACTIONS,
+    GraphRequest,
+    PageAuth,
+    action_body,
+    build_debug_token_request,
+    build_delete_profile_request,
+    build_me_request,
+    build_pass_thread_control_request,
+    build_probe_request,
+    build_profile_request,
+    build_send_request,
+    build_set_profile_request,
+    build_subscribe_request,
+    build_subscribed_apps_request,
+    message_body,
+)
 
 log = logging.getLogger(__name__)
-
-SENDER_ACTIONS = ("mark_seen", "typing_on", "typing_off")
-
-
-@dataclass(frozen=True, slots=True)
-class GraphRequest:
-    """A Graph call, built but not sent."""
-
-    url: str
-    params: dict[str, str]
-    headers: dict[str, str]
-    json: dict[str, Any]
-    method: str = "POST"
-
-
-def build_send_request(
-    *,
-    base_url: str,
-    version: str,
-    page_token: str,
-    app_secret: str,
-    body: dict[str, Any],
-    now: int,
-) -> GraphRequest:
-    """Build a ``POST /{version}/me/messages`` call for a Send API body."""
-    return build_page_request(
-        "POST",
-        "me/messages",
-        base_url=base_url,
-        version=version,
-        page_token=page_token,
-        app_secret=app_secret,
-        now=now,
-        body=body,
-    )
-
-
-def build_probe_request(
-    *, base_url: str, version: str, page_token: str, app_secret: str, now: int
-) -> GraphRequest:
-    """Build ``GET /{version}/me``: succeeds only while the Page token works."""
-    return build_page_request(
-        "GET",
-        "me",
-        base_url=base_url,
-        version=version,
-        page_token=page_token,
-        app_secret=app_secret,
-        now=now,
-        params={"fields": "id"},
-    )
-
-
-def build_page_request(
-    method: str,
-    path: str,
-    *,
-    base_url: str,
-    version: str,
-    page_token: str,
-    app_secret: str | None,
-    now: int,
-    params: Mapping[str, str] | None = None,
-    body: dict[str, Any] | None = None,
-) -> GraphRequest:
-    """Build any call made with the Page token: ``method /{version}/{path}``.
-
-    ``app_secret=None`` leaves out ``appsecret_proof`` (Graph accepts that unless the app has
-    "Require App Secret" on); every call the running bridge makes has it.
-    """
-    proof = {} if app_secret is None else _proof(app_secret, page_token, now)
-    return GraphRequest(
-        url=f"{base_url}/{version}/{path.lstrip('/')}",
-        params={**proof, **(params or {})},
-        headers={"Authorization": f"Bearer {page_token}"},
-        json=body or {},
-        method=method,
-    )
-
-
-def build_pass_thread_control_request(
-    recipient_id: str,
-    target_app_id: str,
-    metadata: str | None,
-    *,
-    base_url: str,
-    version: str,
-    page_token: str,
-    app_secret: str,
-    now: int,
-) -> GraphRequest:
-    """``POST /{version}/me/pass_thread_control``: hand the conversation with ``recipient_id``
-    to another app, e.g. the Page Inbox (Handover Protocol, kept by Conversation Routing;
-    ``metadata`` under 1000 characters).
-    https://developers.facebook.com/documentation/business-messaging/messenger-platform/conversation-routing
-    """
-    return build_page_request(
-        "POST",
-        "me/pass_thread_control",
-        base_url=base_url,
-        version=version,
-        page_token=page_token,
-        app_secret=app_secret,
-        now=now,
-        body=pass_thread_control_body(recipient_id, target_app_id, metadata),
-    )
-
-
-def pass_thread_control_body(
-    recipient_id: str, target_app_id: str, metadata: str | None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "recipient": {"id": recipient_id},
-        "target_app_id": int(target_app_id) if target_app_id.isdigit() else target_app_id,
-    }
-    if metadata:
-        body["metadata"] = metadata
-    return body
-
-
-def build_me_request(
-    *,
-    base_url: str,
-    version: str,
-    page_token: str,
-    app_secret: str | None,
-    now: int,
-    fields: tuple[str, ...] = ("id", "name"),
-) -> GraphRequest:
-    """``GET /me?fields=id,name``: the Page the token belongs to."""
-    return build_page_request(
-        "GET",
-        "me",
-        base_url=base_url,
-        version=version,
-        page_token=page_token,
-        app_secret=app_secret,
-        now=now,
-        params={"fields": ",".join(fields)},
-    )
-
-
-def build_subscribed_apps_request(
-    page_id: str, *, base_url: str, version: str, page_token: str, app_secret: str | None, now: int
-) -> GraphRequest:
-    """``GET /{page-id}/subscribed_apps``: this app's webhook fields on the Page (Graph lists
-    only the app the token was issued for; an empty list means not subscribed)."""
-    return build_page_request(
-        "GET",
-        f"{page_id}/subscribed_apps",
-        base_url=base_url,
-        version=version,
-        page_token=page_token,
-        app_secret=app_secret,
-        now=now,
-    )
-
-
-def build_subscribe_request(
-    page_id: str,
-    fields: tuple[str, ...] | list[str],
-    *,
-    base_url: str,
-    version: str,
-    page_token: str,
-    app_secret: str,
-    now: int,
-) -> GraphRequest:
-    """``POST /{page-id}/subscribed_apps?subscribed_fields=…``: install the app on the Page with
-    exactly these webhook fields (the list replaces the app's current one)."""
-    return build_page_request(
-        "POST",
-        f"{page_id}/subscribed_apps",
-        base_url=base_url,
-        version=version,
-        page_token=page_token,
-        app_secret=app_secret,
-        now=now,
-        params={"subscribed_fields": ",".join(fields)},
-    )
-
-
-def build_profile_request(
-    fields: tuple[str, ...] | list[str],
-    *,
-    base_url: str,
-    version: str,
-    page_token: str,
-    app_secret: str,
-    now: int,
-) -> GraphRequest:
-    """``GET /me/messenger_profile?fields=…`` (one Messenger Profile API call)."""
-    return build_page_request(
-        "GET",
-        "me/messenger_profile",
-        base_url=base_url,
-        version=version,
-        page_token=page_token,
-        app_secret=app_secret,
-        now=now,
-        params={"fields": ",".join(fields)},
-    )
-
-
-def build_set_profile_request(
-    profile: dict[str, Any],
-    *,
-    base_url: str,
-    version: str,
-    page_token: str,
-    app_secret: str,
-    now: int,
-) -> GraphRequest:
-    """``POST /me/messenger_profile`` with every field to set in one body (one API call)."""
-    return build_page_request(
-        "POST",
-        "me/messenger_profile",
-        base_url=base_url,
-        version=version,
-        page_token=page_token,
-        app_secret=app_secret,
-        now=now,
-        body=profile,
-    )
-
-
-def build_delete_profile_request(
-    fields: tuple[str, ...] | list[str],
-    *,
-    base_url: str,
-    version: str,
-    page_token: str,
-    app_secret: str,
-    now: int,
-) -> GraphRequest:
-    """``DELETE /me/messenger_profile`` with body ``{"fields": [...]}`` (one API call)."""
-    return build_page_request(
-        "DELETE",
-        "me/messenger_profile",
-        base_url=base_url,
-        version=version,
-        page_token=page_token,
-        app_secret=app_secret,
-        now=now,
-        body={"fields": list(fields)},
-    )
-
-
-def build_debug_token_request(
-    *, base_url: str, version: str, app_id: str, app_secret: str, input_token: str
-) -> GraphRequest:
-    """``GET /debug_token?input_token=…`` with the app token ``APP_ID|APP_SECRET``: the token's
-    app, type, Page, expiry and permissions."""
-    return GraphRequest(
-        url=f"{base_url}/{version}/debug_token",
-        params={"input_token": input_token},
-        headers={"Authorization": f"Bearer {app_id}|{app_secret}"},
-        json={},
-        method="GET",
-    )
-
-
-def _proof(app_secret: str, page_token: str, now: int) -> dict[str, str]:
-    return {
-        "appsecret_proof": appsecret_proof(app_secret, page_token, now),
-        "appsecret_time": str(now),
-    }
 
 
 def make_session(pool_size: int = 32) -> requests.Session:
@@ -316,16 +63,6 @@ def make_session(pool_size: int = 32) -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
-
-
-def message_body(recipient_id: str, message: dict[str, Any]) -> dict[str, Any]:
-    """A reply to a person who wrote to the Page (inside the 24-hour window)."""
-    return {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
-
-
-def action_body(recipient_id: str, action: str) -> dict[str, Any]:
-    """A sender action; Messenger refuses it combined with a message."""
-    return {"recipient": {"id": recipient_id}, "sender_action": action}
 
 
 def to_graph_error(
@@ -372,15 +109,12 @@ class GraphClient:
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._version = version
-        self._page_token = page_token
-        self._app_secret = app_secret
+        self._auth = PageAuth(base_url.rstrip("/"), version, page_token, app_secret)
         self._timeout = timeout
         self._session = session or make_session()
         # Proxies and the CA bundle from the environment (HTTPS_PROXY, REQUESTS_CA_BUNDLE …),
         # read once here rather than on every call (see _call).
-        found = self._session.merge_environment_settings(self._base_url, {}, None, None, None)
+        found = self._session.merge_environment_settings(self._auth.base_url, {}, None, None, None)
         self._transport: dict[str, Any] = {
             "verify": True if found["verify"] is None else found["verify"],
             "cert": found["cert"],
@@ -419,16 +153,8 @@ class GraphClient:
         proof: bool = True,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        request = build(
-            *args,
-            base_url=self._base_url,
-            version=self._version,
-            page_token=self._page_token,
-            app_secret=self._app_secret if proof else None,
-            now=int(self._clock()),
-            **kwargs,
-        )
-        return self._call(request)
+        auth = self._auth if proof else self._auth.without_proof()
+        return self._call(build(auth, *args, now=int(self._clock()), **kwargs))
 
     def me(self, *, proof: bool = True) -> dict[str, Any]:
         """``{"id", "name"}`` of the Page the token belongs to; raises GraphError."""
@@ -460,18 +186,11 @@ class GraphClient:
 
     def debug_token(self, app_id: str) -> dict[str, Any]:
         """What Graph knows about the Page token, asked with the app token; the ``data`` object."""
-        request = build_debug_token_request(
-            base_url=self._base_url,
-            version=self._version,
-            app_id=app_id,
-            app_secret=self._app_secret,
-            input_token=self._page_token,
-        )
-        data = self._call(request).get("data")
+        data = self._call(build_debug_token_request(self._auth, app_id)).get("data")
         return data if isinstance(data, dict) else {}
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._page(build_send_request, body=body)
+        return self._page(build_send_request, body)
 
     def _call(self, request: GraphRequest) -> dict[str, Any]:
         method = request.method

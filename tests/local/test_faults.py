@@ -28,7 +28,8 @@ from bridge.config.settings import LOCAL_PAGE_ID, Settings
 from bridge.errors import BotError, BotErrorKind, FaultError, GraphError
 from bridge.local import localmode
 from bridge.local.localmode import LocalStore, local_store_path
-from bridge.messenger.graph import GraphClient, action_body, message_body
+from bridge.messenger.graph import GraphClient
+from bridge.messenger.graph_requests import action_body, message_body
 from bridge.messenger.replies import Text
 from bridge.messenger.signature import appsecret_proof
 from bridge.queue.sqlite.store import SqliteQueue

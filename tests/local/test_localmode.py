@@ -24,9 +24,10 @@ from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Setting
 from bridge.errors import BotError, BotErrorKind
 from bridge.local.sample_bot.front import LONG_PARAGRAPH
 from bridge.messenger.events import TextMessage
-from bridge.messenger.graph import (
-    GraphClient,
+from bridge.messenger.graph import GraphClient
+from bridge.messenger.graph_requests import (
     GraphRequest,
+    PageAuth,
     action_body,
     build_send_request,
     message_body,
@@ -106,11 +107,8 @@ def send_request(
     secret: str = TEST_SECRET,
 ) -> GraphRequest:
     return build_send_request(
-        base_url="/local/graph",
-        version="v25.0",
-        page_token=token,
-        app_secret=secret,
-        body=body,
+        PageAuth("/local/graph", "v25.0", token, secret),
+        body,
         now=int(time.time()) if now is None else now,
     )
 

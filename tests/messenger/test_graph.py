@@ -1,6 +1,6 @@
-"""The Graph client (bridge/messenger/graph.py): the pure request builder, the Send API calls over
-one ``requests.Session``, and Graph's error bodies turned into ``GraphError``. HTTP is faked with
-``responses``; nothing leaves the process."""
+"""The Graph client (bridge/messenger/graph.py): the Send API calls over one ``requests.Session``,
+and Graph's error bodies turned into ``GraphError``. HTTP is faked with ``responses``; nothing
+leaves the process."""
 
 from __future__ import annotations
 
@@ -19,14 +19,8 @@ from requests.adapters import HTTPAdapter
 from responses import matchers
 
 from bridge.errors import GraphError
-from bridge.messenger.graph import (
-    SENDER_ACTIONS,
-    GraphClient,
-    GraphRequest,
-    action_body,
-    build_send_request,
-    message_body,
-)
+from bridge.messenger.graph import GraphClient
+from bridge.messenger.graph_requests import SENDER_ACTIONS, message_body
 from tests.conftest import GRAPH, TEST_SECRET, TEST_TOKEN
 
 NOW = 1_700_000_000
@@ -106,89 +100,6 @@ def graph_error(
         error["error_user_title"] = "Message Not Sent"
         error["error_user_msg"] = "This person isn't available right now."
     return {"error": error}
-
-
-# --- build_send_request, message_body, action_body (pure) ------------------------------------
-
-
-def test_build_send_request_is_exact() -> None:
-    body = message_body(PSID, MESSAGE)
-    request = build_send_request(
-        base_url=GRAPH,
-        version="v25.0",
-        page_token=TEST_TOKEN,
-        app_secret=TEST_SECRET,
-        body=body,
-        now=NOW,
-    )
-    assert request == GraphRequest(
-        url="https://graph.test/v25.0/me/messages",
-        params={"appsecret_proof": KNOWN_PROOF, "appsecret_time": "1700000000"},
-        headers={"Authorization": f"Bearer {TEST_TOKEN}"},
-        json=body,
-    )
-
-
-def test_build_send_request_proof_is_hmac_of_token_and_time() -> None:
-    for now in (0, NOW, NOW + 301):
-        request = build_send_request(
-            base_url=GRAPH,
-            version="v24.0",
-            page_token="EAAB-other-token",
-            app_secret="another-secret",
-            body={},
-            now=now,
-        )
-        assert request.params["appsecret_time"] == str(now)
-        assert request.params["appsecret_proof"] == proof_of(
-            "another-secret", "EAAB-other-token", now
-        )
-        assert request.url == "https://graph.test/v24.0/me/messages"
-
-
-def test_build_send_request_is_pure() -> None:
-    kwargs: dict[str, Any] = {
-        "base_url": GRAPH,
-        "version": "v25.0",
-        "page_token": TEST_TOKEN,
-        "app_secret": TEST_SECRET,
-        "body": message_body(PSID, MESSAGE),
-        "now": NOW,
-    }
-    assert build_send_request(**kwargs) == build_send_request(**kwargs)
-    assert (
-        build_send_request(**kwargs).params
-        != build_send_request(**{**kwargs, "now": NOW + 1}).params
-    )
-
-
-def test_build_send_request_keeps_the_token_out_of_the_url() -> None:
-    request = build_send_request(
-        base_url=GRAPH,
-        version="v25.0",
-        page_token=TEST_TOKEN,
-        app_secret=TEST_SECRET,
-        body=message_body(PSID, MESSAGE),
-        now=NOW,
-    )
-    assert TEST_TOKEN not in request.url
-    assert all(TEST_TOKEN not in value for value in request.params.values())
-    assert "access_token" not in request.params
-
-
-def test_message_body_is_a_response() -> None:
-    assert message_body(PSID, MESSAGE) == {
-        "recipient": {"id": PSID},
-        "messaging_type": "RESPONSE",
-        "message": MESSAGE,
-    }
-
-
-def test_action_body_has_no_message_and_no_messaging_type() -> None:
-    assert action_body(PSID, "typing_on") == {
-        "recipient": {"id": PSID},
-        "sender_action": "typing_on",
-    }
 
 
 # --- send_message / send_action ----------------------------------------------------------------

@@ -32,7 +32,8 @@ from bridge.app import create_app
 from bridge.cli import main
 from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
 from bridge.local.localmode import LOCAL_APP_ID
-from bridge.messenger.graph import GraphClient, build_page_request
+from bridge.messenger.graph import GraphClient
+from bridge.messenger.graph_requests import PageAuth, build_page_request
 from bridge.ops.check import (
     CHECK_ATTRIBUTE,
     CheckResult,
@@ -664,12 +665,14 @@ def test_end_to_end_check_setup_check(tmp_path: Path) -> None:
         # Meta unsubscribes the Page after an hour of failed deliveries
         settings = Settings.from_env(env)
         unsubscribe = build_page_request(
+            PageAuth(
+                settings.graph_api_url,
+                settings.graph_api_version,
+                settings.page_access_token,
+                LOCAL_APP_SECRET,
+            ),
             "DELETE",
             f"{settings.page_id or '100000000000001'}/subscribed_apps",
-            base_url=settings.graph_api_url,
-            version=settings.graph_api_version,
-            page_token=settings.page_access_token,
-            app_secret=LOCAL_APP_SECRET,
             now=int(time.time()),
         )
         assert requests.delete(
