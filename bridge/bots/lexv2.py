@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import boto3
-import regex
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -31,7 +30,9 @@ from bridge.config.settings import Settings
 from bridge.delivery import handover
 from bridge.errors import BotError, BotErrorKind, ConfigError
 from bridge.messenger.events import Event, bot_input
+from bridge.messenger.render import graphemes
 from bridge.messenger.replies import Button, Card, Reply, Ssml, Text
+from bridge.messenger.text import prefix, utf16_len
 from bridge.obs import metrics
 
 T = TypeVar("T")
@@ -48,7 +49,6 @@ LOCAL_REGION = "us-east-1"
 CONNECT_TIMEOUT = 5
 
 _SESSION_ID = re.compile(r"[0-9a-zA-Z._:-]{2,100}")
-_GRAPHEME = regex.compile(r"\X")
 
 # Nothing ran on Lex's side (429), or another turn of this session was running (409).
 # V1 names: LimitExceededException (429).
@@ -282,30 +282,12 @@ def _kind_of(code: str, status: object) -> BotErrorKind:
 
 
 def truncate_utf16(text: str, limit: int) -> str:
-    """At most ``limit`` UTF-16 code units of ``text``, cut only between graphemes."""
-    if _utf16_len(text) <= limit:
+    """At most ``limit`` UTF-16 code units of ``text``, cut only between graphemes; when the
+    first grapheme alone is over the limit (a letter under hundreds of combining marks), cut
+    between code points rather than send nothing."""
+    if utf16_len(text) <= limit:
         return text
-    used = end = 0
-    for match in _GRAPHEME.finditer(text):
-        size = _utf16_len(match.group())
-        if used + size > limit:
-            break
-        used += size
-        end = match.end()
-    if end == 0:
-        # The first grapheme alone is over the limit (a letter under hundreds of combining
-        # marks): cut between code points rather than send nothing.
-        for char in text:
-            used += _utf16_len(char)
-            if used > limit:
-                break
-            end += 1
-    return text[:end]
-
-
-def _utf16_len(text: str) -> int:
-    # Code points above U+FFFF take two UTF-16 units (a surrogate pair).
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    return prefix(graphemes(text), limit) or prefix(text, limit)
 
 
 def replies_from_recognize_text(response: Mapping[str, Any]) -> list[Reply]:

@@ -33,8 +33,9 @@ from bridge.errors import FaultError
 from bridge.local import faults as localfaults
 from bridge.local.sample_bot import front as sample_bot
 from bridge.messenger.graph_requests import SENDER_ACTIONS
-from bridge.messenger.limits import message_problems, units
+from bridge.messenger.limits import message_problems
 from bridge.messenger.signature import appsecret_proof, tokens_match
+from bridge.messenger.text import utf16_len
 from bridge.ops.setup import PROFILE_FIELDS, SUBSCRIBED_FIELDS, validate_profile
 from bridge.queue.sqlite.connections import PerThread, while_locked
 
@@ -294,7 +295,7 @@ def _recognize_text(bot_id: str, session_id: str) -> Response:
         return _lex_error(404, "ResourceNotFoundException", f"bot {bot_id} not found")
     body = request.get_json(silent=True)
     text = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(text, str) or not 1 <= units(text) <= 1024 or not _is_unicode(text):
+    if not isinstance(text, str) or not 1 <= utf16_len(text) <= 1024 or not _is_unicode(text):
         return _lex_error(400, "ValidationException", "text must be 1-1024 characters")
     store = _store()
     session_state = body.get("sessionState") if isinstance(body, dict) else None

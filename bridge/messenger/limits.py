@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.messenger.text import utf16_len
+
 TEXT_MAX = 2000  # a text must be strictly shorter than this
 METADATA_MAX = 1000  # strictly shorter than this
 QUICK_REPLIES_MAX = 13
@@ -26,11 +28,6 @@ ATTACHMENTS_MAX = 30
 
 _MESSAGE_KEYS = frozenset({"text", "attachment", "attachments", "quick_replies", "metadata"})
 _BODY_KEYS = ("text", "attachment", "attachments")
-
-
-def units(text: str) -> int:
-    """Length in UTF-16 code units (an emoji counts 2); lone surrogates count 1."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def is_valid_message(obj: object) -> bool:
@@ -52,7 +49,7 @@ def message_problems(message: object) -> list[str]:
     if "quick_replies" in message:
         problems += _quick_replies_problems(message["quick_replies"])
     metadata = message.get("metadata", "")
-    if not isinstance(metadata, str) or units(metadata) >= METADATA_MAX:
+    if not isinstance(metadata, str) or utf16_len(metadata) >= METADATA_MAX:
         problems.append(f"metadata must be a string shorter than {METADATA_MAX} characters")
     return problems
 
@@ -62,7 +59,9 @@ def _body_problems(key: str, value: object) -> list[str]:
         if not isinstance(value, str) or not value.strip():
             return ["text must be a non-empty string"]
         return (
-            [] if units(value) < TEXT_MAX else [f"text must be shorter than {TEXT_MAX} characters"]
+            []
+            if utf16_len(value) < TEXT_MAX
+            else [f"text must be shorter than {TEXT_MAX} characters"]
         )
     if key == "attachments":
         if (
@@ -101,9 +100,9 @@ def _quick_reply_problems(reply: dict[str, Any]) -> list[str]:
         return []
     title, payload = reply.get("title"), reply.get("payload")
     problems = []
-    if not isinstance(title, str) or not title or units(title) > QUICK_REPLY_TITLE_MAX:
+    if not isinstance(title, str) or not title or utf16_len(title) > QUICK_REPLY_TITLE_MAX:
         problems.append(f"quick reply title must be 1-{QUICK_REPLY_TITLE_MAX} characters")
-    if not isinstance(payload, str | int) or units(str(payload)) > PAYLOAD_MAX:
+    if not isinstance(payload, str | int) or utf16_len(str(payload)) > PAYLOAD_MAX:
         problems.append(f"quick reply payload must be at most {PAYLOAD_MAX} characters")
     return problems
 
@@ -118,7 +117,7 @@ def _template_problems(payload: dict[str, Any]) -> list[str]:
     if kind == "button":
         text = payload.get("text")
         problems = _buttons_problems(payload.get("buttons"), required=True)
-        if not isinstance(text, str) or not text or units(text) > BUTTON_TEMPLATE_TEXT_MAX:
+        if not isinstance(text, str) or not text or utf16_len(text) > BUTTON_TEMPLATE_TEXT_MAX:
             problems.append(f"button template text must be 1-{BUTTON_TEMPLATE_TEXT_MAX} characters")
         return problems
     return []
@@ -129,11 +128,11 @@ def _element_problems(element: object) -> list[str]:
         return ["a template element must be an object"]
     problems = _buttons_problems(element.get("buttons"), required=False)
     title = element.get("title")
-    if not isinstance(title, str) or not title or units(title) > ELEMENT_TITLE_MAX:
+    if not isinstance(title, str) or not title or utf16_len(title) > ELEMENT_TITLE_MAX:
         problems.append(f"element title must be 1-{ELEMENT_TITLE_MAX} characters")
     subtitle = element.get("subtitle")
     if subtitle is not None and (
-        not isinstance(subtitle, str) or units(subtitle) > ELEMENT_SUBTITLE_MAX
+        not isinstance(subtitle, str) or utf16_len(subtitle) > ELEMENT_SUBTITLE_MAX
     ):
         problems.append(f"element subtitle must be at most {ELEMENT_SUBTITLE_MAX} characters")
     if not any(element.get(key) for key in ("subtitle", "image_url", "default_action", "buttons")):
@@ -151,8 +150,11 @@ def _buttons_problems(buttons: object, *, required: bool) -> list[str]:
         if not isinstance(button, dict) or not isinstance(button.get("title"), str):
             problems.append("a button needs a title")
             continue
-        if not button["title"] or units(button["title"]) > BUTTON_TITLE_MAX:
+        if not button["title"] or utf16_len(button["title"]) > BUTTON_TITLE_MAX:
             problems.append(f"button title must be 1-{BUTTON_TITLE_MAX} characters")
-        if button.get("type") == "postback" and units(str(button.get("payload", ""))) > PAYLOAD_MAX:
+        if (
+            button.get("type") == "postback"
+            and utf16_len(str(button.get("payload", ""))) > PAYLOAD_MAX
+        ):
             problems.append(f"postback payload must be at most {PAYLOAD_MAX} characters")
     return problems

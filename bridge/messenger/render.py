@@ -3,17 +3,15 @@
 Pure and total: no I/O, and any ``Reply`` renders to zero or more messages within the limits
 in ``bridge.messenger.limits`` (a bot's custom payload is passed through only if it keeps them too).
 Limits: https://developers.facebook.com/docs/messenger-platform/reference/send-api/
-Lengths are counted in UTF-16 code units, never fewer than the characters Meta counts.
+Lengths are counted in UTF-16 code units (``bridge.messenger.text``), never fewer than the
+characters Meta counts; cuts fall between grapheme clusters.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from bisect import bisect_right
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from itertools import accumulate
+from collections.abc import Sequence
 from typing import Any, assert_never
 
 import regex
@@ -30,17 +28,13 @@ from bridge.messenger.limits import (
     message_problems,
 )
 from bridge.messenger.replies import Button, Card, Custom, Handover, JsonObject, Reply, Ssml, Text
+from bridge.messenger.text import ELLIPSIS
+from bridge.messenger.text import split_text as split_between
+from bridge.messenger.text import truncate as truncate_between
 
-ELLIPSIS = "…"
 PLACEHOLDER_TEXT = ELLIPSIS  # stands in for a blank card title where Meta requires text
 
 _GRAPHEME = regex.compile(r"\X")
-# Cut candidates in order of preference; True means "cut after the match", else before it.
-_BREAKS = (
-    (regex.compile(r"\r?\n[^\S\r\n]*\r?\n"), False),  # paragraph
-    (regex.compile(r"\r?\n"), False),  # line
-    (regex.compile(r"[.!?](?=\s)|[。！？]"), True),  # sentence end
-)
 _SEPARATING_TAG = regex.compile(r"<\s*/?\s*(?:break|p|s)\b[^>]*>", regex.IGNORECASE)
 _TAG = regex.compile(r"<[^>]*>")
 _BLANKS = regex.compile(r"[ \t]+")
@@ -182,131 +176,25 @@ def ssml_to_text(ssml: str) -> str:
     return text.strip()
 
 
-# --- lengths, truncation and splitting -----------------------------------------------------
+# --- truncation and splitting, by grapheme clusters --------------------------------------
 
 
-def _utf16_len(text: str) -> int:
-    """Length in UTF-16 code units (a lone surrogate counts as one)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+def graphemes(text: str) -> list[str]:
+    """``text``'s grapheme clusters (what a reader sees as one character, Unicode UAX #29)."""
+    found: list[str] = _GRAPHEME.findall(text)
+    return found
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` UTF-16 units at a grapheme boundary, ending with "…"."""
+    return truncate_between(text, limit, pieces=graphemes)
+
+
+def split_text(text: str, limit: int = TEXT_MAX - 1) -> list[str]:
+    """Split ``text`` into chunks of at most ``limit`` UTF-16 units, at the most natural breaks."""
+    return split_between(text, limit, pieces=graphemes)
 
 
 def _is_blank(text: str) -> bool:
     """True for an empty or whitespace-only string."""
     return not text or text.isspace()
-
-
-def truncate(text: str, limit: int) -> str:
-    """Cut ``text`` to at most ``limit`` UTF-16 units at a grapheme boundary, ending with "…"."""
-    if _utf16_len(text) <= limit:
-        return text
-    if limit < 1:
-        return ""
-    kept: list[str] = []
-    room = limit - _utf16_len(ELLIPSIS)
-    for cluster in _GRAPHEME.finditer(text):
-        room -= _utf16_len(cluster.group())
-        if room < 0:
-            break
-        kept.append(cluster.group())
-    return "".join(kept).rstrip() + ELLIPSIS
-
-
-def split_text(text: str, limit: int = TEXT_MAX - 1) -> list[str]:
-    """Split ``text`` into chunks of at most ``limit`` UTF-16 units, at the most natural breaks."""
-    if limit < 2:
-        raise ValueError("limit must be at least 2 UTF-16 code units")
-    if _is_blank(text):
-        return []
-    if _utf16_len(text) <= limit:
-        return [text]
-    return list(_chunks(_layout(text, limit), limit))
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """A text as grapheme clusters, with the boundaries where it may be cut."""
-
-    clusters: list[str]
-    units: list[int]  # UTF-16 units before each boundary
-    breaks: list[list[int]]  # boundaries before/after a separator, one list per _BREAKS entry
-    spaces: list[int]  # boundaries followed by a whitespace cluster
-
-
-def _layout(text: str, limit: int) -> _Layout:
-    """Index ``text`` for splitting into chunks of at most ``limit`` units."""
-    clusters = [piece for c in _GRAPHEME.findall(text) for piece in _fit_cluster(c, limit)]
-    offsets = {offset: k for k, offset in enumerate(accumulate(map(len, clusters), initial=0))}
-    return _Layout(
-        clusters=clusters,
-        units=list(accumulate(map(_utf16_len, clusters), initial=0)),
-        breaks=[_boundaries(text, offsets, pattern, after) for pattern, after in _BREAKS],
-        spaces=[k for k, cluster in enumerate(clusters) if cluster.isspace()],
-    )
-
-
-def _fit_cluster(cluster: str, limit: int) -> list[str]:
-    """``[cluster]``, or for a cluster longer than ``limit``, pieces cut by code point."""
-    if _utf16_len(cluster) <= limit:
-        return [cluster]
-    pieces, width = [""], 0
-    for char in cluster:
-        size = _utf16_len(char)
-        if width + size > limit:
-            pieces.append("")
-            width = 0
-        pieces[-1] += char
-        width += size
-    return pieces
-
-
-def _boundaries(text: str, offsets: dict[int, int], pattern: Any, after: bool) -> list[int]:
-    """Cluster boundaries just before (or after) each match of ``pattern``, ascending."""
-    found = (offsets.get(m.end() if after else m.start()) for m in pattern.finditer(text))
-    return [k for k in found if k is not None]
-
-
-def _chunks(layout: _Layout, limit: int) -> Iterator[str]:
-    """Successive chunks, with whitespace stripped at each cut."""
-    start = _skip_space(layout, 0)
-    while start < len(layout.clusters):
-        cut = _find_cut(layout, start, limit)
-        yield "".join(layout.clusters[start : _trim_end(layout, start, cut)])
-        start = _skip_space(layout, cut)
-
-
-def _find_cut(layout: _Layout, start: int, limit: int) -> int:
-    """The boundary ending the chunk that starts at ``start``."""
-    stop = bisect_right(layout.units, layout.units[start] + limit) - 1
-    if stop == len(layout.clusters):
-        return stop
-    for candidates in layout.breaks:
-        cut = _last_between(candidates, start, stop)
-        if cut is not None and 2 * _width(layout, start, cut) >= limit:
-            return cut
-    space = _last_between(layout.spaces, start, stop)
-    return stop if space is None else space
-
-
-def _last_between(boundaries: list[int], start: int, stop: int) -> int | None:
-    """The last of the ascending ``boundaries`` in ``(start, stop]``, if any."""
-    i = bisect_right(boundaries, stop) - 1
-    return boundaries[i] if i >= 0 and boundaries[i] > start else None
-
-
-def _width(layout: _Layout, start: int, cut: int) -> int:
-    """UTF-16 units of the chunk from ``start`` to ``cut``, trailing whitespace excluded."""
-    return layout.units[_trim_end(layout, start, cut)] - layout.units[start]
-
-
-def _trim_end(layout: _Layout, start: int, cut: int) -> int:
-    """``cut`` moved back over whitespace clusters, but not before ``start``."""
-    while cut > start and layout.clusters[cut - 1].isspace():
-        cut -= 1
-    return cut
-
-
-def _skip_space(layout: _Layout, start: int) -> int:
-    """``start`` moved forward over whitespace clusters."""
-    while start < len(layout.clusters) and layout.clusters[start].isspace():
-        start += 1
-    return start

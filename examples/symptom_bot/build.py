@@ -28,6 +28,8 @@ COPIED = (
     "bridge/local/sample_bot/turn.py",
     "bridge/local/sample_bot/conditions.py",
     "bridge/local/sample_bot/symptoms.py",
+    "bridge/messenger/__init__.py",
+    "bridge/messenger/text.py",
     "examples/__init__.py",
     "examples/symptom_bot/__init__.py",
     "examples/symptom_bot/lexv2.py",

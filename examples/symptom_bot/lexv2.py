@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.local.sample_bot.symptoms import Hint, clip, units
+from bridge.local.sample_bot.symptoms import Hint, clip
 from bridge.local.sample_bot.turn import SlotValue, Turn, wire_slot
+from bridge.messenger.text import utf16_len
 
 # The intents of the bot definition (template.py); a turn answered by the dialog under another
 # name (its diagnostics) is reported under the intent Lex invoked.
@@ -96,7 +97,7 @@ def _split(content: str) -> list[str]:
     parts: list[str] = []
     for paragraph in (p for p in content.split("\n\n") if p.strip()):
         paragraph = clip(paragraph, CONTENT_MAX)
-        if parts and units(parts[-1]) + 2 + units(paragraph) <= CONTENT_MAX:
+        if parts and utf16_len(parts[-1]) + 2 + utf16_len(paragraph) <= CONTENT_MAX:
             parts[-1] += "\n\n" + paragraph
         else:
             parts.append(paragraph)

@@ -22,6 +22,7 @@ STANDARD_LIBRARY_ONLY = [
     "bridge.local.sample_bot.turn",
     "bridge.local.sample_bot.conditions",
     "bridge.local.sample_bot.symptoms",
+    "bridge.messenger.text",
     "examples.symptom_bot.lexv2",
     "examples.symptom_bot.items",
 ]
@@ -37,6 +38,8 @@ def test_the_package_holds_the_dialog_and_the_code_hook(tmp_path: Path) -> None:
         "bridge/local/sample_bot/conditions.py",
         "bridge/local/sample_bot/symptoms.py",
         "bridge/local/sample_bot/turn.py",
+        "bridge/messenger/__init__.py",
+        "bridge/messenger/text.py",
         "examples/__init__.py",
         "examples/symptom_bot/__init__.py",
         "examples/symptom_bot/dynamo.py",
@@ -48,6 +51,7 @@ def test_the_package_holds_the_dialog_and_the_code_hook(tmp_path: Path) -> None:
         if path != "bridge/__init__.py":
             assert (out / path).read_bytes() == (ROOT / path).read_bytes(), path
     assert "import" not in (out / "bridge/local/__init__.py").read_text()
+    assert "import" not in (out / "bridge/messenger/__init__.py").read_text()
     assert DEFAULT_OUT == ROOT / "examples" / "symptom_bot" / "build" / "lambda"
 
 
@@ -126,4 +130,4 @@ def test_a_build_replaces_an_earlier_one_but_nothing_else(tmp_path: Path) -> Non
 
 def test_the_build_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--out", str(tmp_path / "lambda")]) == 0
-    assert capsys.readouterr().out == f"{tmp_path / 'lambda'}: 12 files\n"
+    assert capsys.readouterr().out == f"{tmp_path / 'lambda'}: 14 files\n"

@@ -24,6 +24,7 @@ from bridge.local.sample_bot.conditions import Catalog, Condition, Overview, Sym
 from bridge.local.sample_bot.symptoms import Hint, build_catalog, catalog, key, respond, unavailable
 from bridge.local.sample_bot.turn import SlotValue, Turn
 from bridge.messenger.graph import GraphClient
+from bridge.messenger.text import utf16_len
 from bridge.queue.sqlite.store import SqliteQueue
 from tests.conftest import ScriptedBot
 
@@ -662,13 +663,13 @@ def test_the_korean_fallback_quotes_the_input() -> None:
 
 def test_a_long_input_is_quoted_within_lex_limits() -> None:
     [line] = said(last("a" * 1024))
-    assert symptoms.units(line) <= 1024
+    assert utf16_len(line) <= 1024
     assert line.startswith("Sorry, I didn't understand \"aaaa")
     assert "…" in line
     [line] = said(last("\U0001f600" * 512))
-    assert symptoms.units(line) <= 1024
+    assert utf16_len(line) <= 1024
     [line] = said(last("symptoms of " + "zika " * 150))
-    assert symptoms.units(line) <= symptoms.QUOTE_MAX + 30
+    assert utf16_len(line) <= symptoms.QUOTE_MAX + 30
 
 
 # --- diagnostics ---------------------------------------------------------------------------
@@ -866,7 +867,7 @@ def test_every_answer_keeps_lex_limits() -> None:
                     assert len(button["text"]) <= 20, button  # Messenger's title limit
             else:
                 assert message["contentType"] in ("PlainText", "SSML")
-                assert 1 <= symptoms.units(message["content"]) <= 1024, turn.intent
+                assert 1 <= utf16_len(message["content"]) <= 1024, turn.intent
         assert turn.intent in {
             "Welcome",
             "ListConditions",
@@ -881,7 +882,7 @@ def test_every_answer_keeps_lex_limits() -> None:
 
 def test_only_the_long_diagnostic_goes_over_1024() -> None:
     [content] = said(last("#long"))
-    assert symptoms.units(content) > 1024
+    assert utf16_len(content) > 1024
 
 
 # --- through the local Lex endpoint ----------------------------------------------------------
@@ -1001,7 +1002,7 @@ def test_long_lists_stay_within_lex_limits_and_page_behind_more() -> None:
     data = big_catalog(120)
     turn = respond("I have a fever", {}, asset_base=ASSETS, store=data)
     [text, _] = said(turn)
-    assert symptoms.units(text) <= 1024
+    assert utf16_len(text) <= 1024
     assert text.endswith(" more.")
     [see] = cards(turn)
     assert len(see["buttons"]) == 5 and buttons(see)[-1] == ("More…", "causes of fever, page 2")

@@ -50,6 +50,7 @@ from bridge.local.sample_bot.conditions import (
     normalise,
 )
 from bridge.local.sample_bot.turn import SlotValue, Turn, card, plain, ssml
+from bridge.messenger.text import utf16_len
 
 __all__ = [
     "DATA_FILE",
@@ -225,19 +226,14 @@ _CAUSES_PATTERNS = (
 # --- text ----------------------------------------------------------------------------------
 
 
-def units(text: str) -> int:
-    """Length in UTF-16 code units, as Lex counts."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
 def clip(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` UTF-16 units, ending with "…" when cut."""
-    if units(text) <= limit:
+    if utf16_len(text) <= limit:
         return text
     kept: list[str] = []
     room = limit - 1
     for char in text:
-        room -= units(char)
+        room -= utf16_len(char)
         if room < 0:
             break
         kept.append(char)
@@ -575,7 +571,7 @@ def _names(template: str, names: Sequence[str], more: str, **fields: str) -> str
         if shown < len(names):
             listed += more.format(count=len(names) - shown)
         line = template.format(names=listed, **fields)
-        if units(line) <= CONTENT_MAX:
+        if utf16_len(line) <= CONTENT_MAX:
             return line
     return clip(template.format(names="…", **fields), CONTENT_MAX)
 
@@ -663,7 +659,7 @@ def _unknown_symptom(ask: Ask, name: str) -> Answer:
 
 def _fallback(ask: Ask) -> Answer:
     template = TEXT[ask.lang]["fallback"]
-    room = CONTENT_MAX - units(template.format(input=""))
+    room = CONTENT_MAX - utf16_len(template.format(input=""))
     return Answer("FallbackIntent", [plain(template.format(input=clip(ask.text, room)))])
 
 
