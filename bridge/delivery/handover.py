@@ -10,7 +10,7 @@ Either way the reply's messages are sent first, then the conversation's thread c
 passed to the Page Inbox (``POST /me/pass_thread_control`` with ``recipient``,
 ``target_app_id`` 263902037430900 and ``metadata``; messenger.md §9). The stored reply carries
 that as a last step ``{"bridge:handover": {...}}`` so the send ledger covers it like a message.
-Pure; the Graph call is in bridge/delivery/worker.py.
+Pure; the Graph call is in bridge/delivery/loop.py.
 """
 
 from __future__ import annotations

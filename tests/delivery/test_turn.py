@@ -14,8 +14,8 @@ import responses
 from responses import matchers
 
 from bridge.delivery.liveness import process_namespace
+from bridge.delivery.loop import Delivery, Limits, TurnHandler
 from bridge.delivery.page_routes import PageRoute, Routes
-from bridge.delivery.worker import Delivery, Limits, TurnHandler
 from bridge.errors import BotError, BotErrorKind
 from bridge.messenger import events
 from bridge.messenger.events import Event, TextMessage, bot_input
