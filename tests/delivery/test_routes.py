@@ -22,7 +22,7 @@ from bridge.delivery.loop import Delivery
 from bridge.delivery.page_routes import build_routes
 from bridge.queue.sqlite.store import SqliteQueue
 from tests.conftest import GRAPH, ScriptedBot, delivery, signed_headers, text_item
-from tests.delivery.test_turn import Clock
+from tests.delivery.harness import Clock
 from tests.obs.test_metrics import moved
 
 PAGE_A, PAGE_B, PAGE_C = "104859375629481", "231764905812337", "398877665544332"
