@@ -1,5 +1,5 @@
 """The bot asks for a person: a handover intent or the bridge's CustomPayload, in both Lex
-backends; the stored handover step; Lex session ids per Page."""
+backends; Lex session ids per Page."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from bridge.bots.lexv1 import LexV1Bot, replies_from_post_text
-from bridge.bots.lexv2 import LexV2Bot, lex_session_id, replies_from_recognize_text
-from bridge.delivery import handover
+from bridge.bots import handover
+from bridge.bots.lexrequest import lex_session_id
+from bridge.bots.lexv1 import LexV1Bot, replies_from_post_text, v1_intent
+from bridge.bots.lexv2 import LexV2Bot, replies_from_recognize_text, v2_intent
+from bridge.delivery.handover import plan
 from bridge.errors import BotError, BotErrorKind
 from bridge.messenger.events import TextMessage
-from bridge.messenger.replies import PAGE_INBOX_APP_ID, Custom, Handover, Text
+from bridge.messenger.replies import Custom, Handover, Text
 
 PAGE, PSID = "104859375629481", "6723491837465921"
 EVENT = TextMessage(PAGE, PSID, 1_800_000_000_000, "m_1", "I want to talk to a nurse")
@@ -75,35 +77,17 @@ def test_custom_payloads(content: str, expected: object) -> None:
 
 def test_a_handover_intent_asks_only_when_the_answer_closes_it() -> None:
     asked = Handover(metadata="The bot asked for a person (intent TalkToNurse).")
-    assert (
-        handover.for_intent(*handover.v2_intent(v2_answer("TalkToNurse")), "TalkToNurse") == asked
-    )
+    assert handover.for_intent(*v2_intent(v2_answer("TalkToNurse")), "TalkToNurse") == asked
     eliciting = v2_answer("TalkToNurse", action="ElicitSlot", state="InProgress")
-    assert handover.for_intent(*handover.v2_intent(eliciting), "TalkToNurse") is None
-    assert handover.for_intent(*handover.v2_intent(v2_answer("Other")), "TalkToNurse") is None
-    assert handover.for_intent(*handover.v2_intent(v2_answer("TalkToNurse")), None) is None
-    assert handover.v2_intent({}) == (None, False)
-    assert handover.v1_intent({"intentName": "TalkToNurse", "dialogState": "Fulfilled"}) == (
+    assert handover.for_intent(*v2_intent(eliciting), "TalkToNurse") is None
+    assert handover.for_intent(*v2_intent(v2_answer("Other")), "TalkToNurse") is None
+    assert handover.for_intent(*v2_intent(v2_answer("TalkToNurse")), None) is None
+    assert v2_intent({}) == (None, False)
+    assert v1_intent({"intentName": "TalkToNurse", "dialogState": "Fulfilled"}) == (
         "TalkToNurse",
         True,
     )
-    assert handover.v1_intent({"intentName": "X", "dialogState": "ElicitSlot"}) == ("X", False)
-
-
-def test_the_stored_reply_ends_with_one_handover_step() -> None:
-    planned = handover.plan(
-        [Text("One moment."), Handover(metadata="first"), Text("Bye."), Handover()]
-    )
-    assert planned == [
-        {"text": "One moment."},
-        {"text": "Bye."},
-        {"bridge:handover": {"target_app_id": PAGE_INBOX_APP_ID, "metadata": "first"}},
-    ]
-    assert handover.from_step(planned[-1]) == Handover(metadata="first")
-    assert handover.from_step(planned[0]) is None
-    long = handover.to_step(Handover(metadata="x" * 5000))
-    assert len(long["bridge:handover"]["metadata"]) == handover.METADATA_MAX
-    assert handover.to_step(Handover())["bridge:handover"]["metadata"] == handover.ASKED
+    assert v1_intent({"intentName": "X", "dialogState": "ElicitSlot"}) == ("X", False)
 
 
 # --- the Lex backends -------------------------------------------------------------------------
@@ -156,7 +140,7 @@ def test_lex_v1_bot_handover_by_intent_and_by_payload() -> None:
     bot = LexV1Bot(client, bot_name="FluBot", bot_alias="prod", handover_intent="TalkToNurse")
     replies = bot.respond(EVENT)
     assert replies[-1] == Handover(metadata="The bot asked for a person (intent TalkToNurse).")
-    assert handover.plan(replies)[-1]["bridge:handover"]["metadata"] == "fever, 3 days"
+    assert plan(replies)[-1]["bridge:handover"]["metadata"] == "fever, 3 days"
     single = {"messageFormat": "CustomPayload", "message": '{"bridge": {"handover": "inbox"}}'}
     assert replies_from_post_text(single) == [Handover()]
 
