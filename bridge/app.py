@@ -18,8 +18,9 @@ from werkzeug.exceptions import HTTPException
 
 from bridge.bots import Bot
 from bridge.config.settings import Settings
+from bridge.delivery.loop import Delivery, Limits
 from bridge.delivery.page_routes import Routes, build_routes
-from bridge.delivery.worker import Delivery, Limits, TurnHandler
+from bridge.delivery.turn import TurnHandler
 from bridge.messenger.graph import GraphClient
 from bridge.obs.logs import bind, configure_logging, new_request_id, set_secrets, unbind
 from bridge.queue import Queue

@@ -13,19 +13,17 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge.bots import handover
 from bridge.bots.attributes import bridge_attributes
-from bridge.bots.lexv2 import (
-    call_lex,
+from bridge.bots.lexanswer import text_or_none, to_buttons
+from bridge.bots.lexclient import call_lex, make_runtime_client
+from bridge.bots.lexrequest import (
     check_session_id,
     lex_session_id,
     lex_text,
-    make_runtime_client,
-    text_or_none,
-    to_buttons,
     v1_channel_attributes,
 )
 from bridge.config.settings import Settings
-from bridge.delivery import handover
 from bridge.messenger.events import Event
 from bridge.messenger.replies import Card, Reply, Ssml, Text
 
@@ -83,8 +81,15 @@ class LexV1Bot:
             ),
         )
         replies = replies_from_post_text(response)
-        asked = handover.for_intent(*handover.v1_intent(response), self._handover_intent)
+        asked = handover.for_intent(*v1_intent(response), self._handover_intent)
         return replies + ([asked] if asked is not None else [])
+
+
+def v1_intent(response: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """A PostText answer's intent name, and whether its dialog state ends the intent."""
+    name = response.get("intentName")
+    closed = response.get("dialogState") in handover.CLOSED_STATES
+    return (name if isinstance(name, str) else None), closed
 
 
 def replies_from_post_text(response: Mapping[str, Any]) -> list[Reply]:

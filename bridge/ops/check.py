@@ -47,7 +47,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from bridge.bots.lexv2 import PLATFORM, PLATFORM_ATTRIBUTE, make_lexv2_client, make_runtime_client
+from bridge.bots.lexclient import make_runtime_client
+from bridge.bots.lexrequest import PLATFORM, PLATFORM_ATTRIBUTE
+from bridge.bots.lexv2 import make_lexv2_client
 from bridge.config.pages import PageConfig
 from bridge.config.settings import Settings
 from bridge.errors import ConfigError, GraphError

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bridge.delivery.worker import STALE_AFTER
+from bridge.delivery.housekeeping import STALE_AFTER
 from bridge.errors import QueueError
 from bridge.obs import metrics
 

@@ -259,7 +259,7 @@ def test_without_the_module_lexv1_is_a_config_error(monkeypatch: pytest.MonkeyPa
 
 def test_nothing_imports_lexv1_until_it_is_chosen() -> None:
     code = (
-        "import sys, bridge.app, bridge.cli, bridge.delivery.worker\n"
+        "import sys, bridge.app, bridge.cli, bridge.delivery.loop\n"
         "print('bridge.bots.lexv1' in sys.modules)"
     )
     result = subprocess.run(

@@ -26,13 +26,9 @@ from botocore.stub import Stubber
 
 from bridge import __version__
 from bridge.bots import make_bot
-from bridge.bots.lexv2 import (
-    LexV2Bot,
-    make_lexv2_client,
-    replies_from_recognize_text,
-    to_bot_error,
-    truncate_utf16,
-)
+from bridge.bots.lexclient import to_bot_error
+from bridge.bots.lexrequest import truncate_utf16
+from bridge.bots.lexv2 import LexV2Bot, make_lexv2_client, replies_from_recognize_text
 from bridge.config.settings import Settings
 from bridge.errors import BotError, BotErrorKind, ConfigError
 from bridge.messenger.events import (

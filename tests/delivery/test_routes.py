@@ -18,11 +18,11 @@ from bridge.app import Services, create_app
 from bridge.bots.lexv2 import LexV2Bot
 from bridge.config.pages import PageBot, PageConfig
 from bridge.config.settings import Settings
+from bridge.delivery.loop import Delivery
 from bridge.delivery.page_routes import build_routes
-from bridge.delivery.worker import Delivery
 from bridge.queue.sqlite.store import SqliteQueue
 from tests.conftest import GRAPH, ScriptedBot, delivery, signed_headers, text_item
-from tests.delivery.test_worker import Clock
+from tests.delivery.harness import Clock
 from tests.obs.test_metrics import moved
 
 PAGE_A, PAGE_B, PAGE_C = "104859375629481", "231764905812337", "398877665544332"

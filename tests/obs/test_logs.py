@@ -23,7 +23,8 @@ import responses
 from gunicorn.config import Config
 
 from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ACCESS_TOKEN, LOCAL_VERIFY_TOKEN
-from bridge.delivery.worker import Delivery, Limits, TurnHandler
+from bridge.delivery.loop import Delivery, Limits
+from bridge.delivery.turn import TurnHandler
 from bridge.messenger import events
 from bridge.messenger.events import Event, bot_input
 from bridge.messenger.graph import GraphClient

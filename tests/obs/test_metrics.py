@@ -34,9 +34,9 @@ from bridge.obs.metrics import QueueCollector, graph_call, graph_error_code
 from bridge.queue import NewJob, Worker
 from bridge.queue.sqlite.store import SqliteQueue
 from tests.conftest import ScriptedBot, delivery, signed_headers, text_item
-from tests.delivery.test_worker import NOW_MS, PROBE_URL, Clock, enqueue, fail, handler, ok
-from tests.delivery.test_worker import delivery as worker_for
-from tests.delivery.test_worker import text as event
+from tests.delivery.harness import NOW_MS, PROBE_URL, Clock, enqueue, fail, handler, ok
+from tests.delivery.harness import delivery as worker_for
+from tests.delivery.harness import text as event
 from tests.support.server import (
     ROOT,
     START_MS,

@@ -53,7 +53,7 @@ from requests import PreparedRequest
 
 from bridge.app import create_app
 from bridge.config.settings import Settings
-from bridge.delivery.worker import Delivery
+from bridge.delivery.loop import Delivery
 from bridge.messenger import events
 from bridge.messenger.events import Event, ParseResult, bot_input, conversation_key
 from bridge.messenger.graph import GraphClient

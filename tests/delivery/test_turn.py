@@ -1,127 +1,41 @@
-"""Delivery: one turn per event, replies in order, the failure policy, recovery and drain."""
+"""The turn: one bot turn per event, replies in order, the send ledger, the Lex failure
+policy, who may answer (holds, the window, handovers), several Pages."""
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import responses
 from responses import matchers
 
-from bridge.delivery.liveness import process_namespace
 from bridge.delivery.page_routes import PageRoute, Routes
-from bridge.delivery.worker import Delivery, Limits, TurnHandler
+from bridge.delivery.turn import TurnHandler
 from bridge.errors import BotError, BotErrorKind
-from bridge.messenger import events
-from bridge.messenger.events import Event, TextMessage, bot_input
+from bridge.messenger.events import Event, bot_input
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.replies import Button, Card, Handover, Reply, Text
 from bridge.messenger.thread_control import ThreadSignal
-from bridge.queue import Worker
 from bridge.queue.sqlite.store import SqliteQueue
 from bridge.web.webhook import to_new_job
-from tests.conftest import GRAPH, ScriptedBot, wait_for
-
-SEND_URL = f"{GRAPH}/v25.0/me/messages"
-PROBE_URL = f"{GRAPH}/v25.0/me"
-FALLBACK = "Sorry, try again."
-NOW_MS = 1_700_000_000_000
-
-
-class Clock:
-    def __init__(self, start: float = NOW_MS / 1000) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def graph_api() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-def ok(mock: responses.RequestsMock, times: int = 1) -> None:
-    for _ in range(times):
-        mock.post(SEND_URL, json={"recipient_id": "1", "message_id": "m_out"})
-
-
-def fail(
-    mock: responses.RequestsMock,
-    status: int,
-    code: int,
-    subcode: int | None = None,
-    headers: dict[str, str] | None = None,
-) -> None:
-    error: dict[str, Any] = {
-        "message": "x",
-        "type": "OAuthException",
-        "code": code,
-        "fbtrace_id": "T",
-    }
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    mock.post(SEND_URL, status=status, json={"error": error}, headers=headers or {})
-
-
-def sent(mock: responses.RequestsMock) -> list[dict[str, Any]]:
-    return [
-        json.loads(call.request.body or b"{}")
-        for call in mock.calls
-        if call.request.method == "POST"
-    ]
-
-
-def texts(mock: responses.RequestsMock, psid: str | None = None) -> list[str]:
-    return [
-        b["message"].get("text", "<template>")
-        for b in sent(mock)
-        if "message" in b and (psid is None or b["recipient"]["id"] == psid)
-    ]
-
-
-def enqueue(queue: SqliteQueue, *evs: Event) -> None:
-    queue.put([to_new_job(event, 0) for event in evs], now=0)
-
-
-def text(psid: str, body: str, mid: str, ts: int = NOW_MS, page: str = "42") -> TextMessage:
-    return TextMessage(page_id=page, sender_id=psid, timestamp=ts, mid=mid, text=body)
-
-
-def handler(
-    queue: SqliteQueue, bot: Any, graph: GraphClient, actions: bool = True, **kwargs: Any
-) -> TurnHandler:
-    return TurnHandler(
-        queue=queue, bot=bot, graph=graph, fallback_text=FALLBACK, sender_actions=actions, **kwargs
-    )
-
-
-def delivery(
-    queue: SqliteQueue,
-    turn: TurnHandler,
-    *,
-    threads: int = 1,
-    clock: Clock | None = None,
-    poll_interval: float = 0.01,
-    **limits: Any,
-) -> Delivery:
-    limits.setdefault("max_attempts", 3)
-    limits.setdefault("lease", 30)
-    return Delivery(
-        queue,
-        turn,
-        threads=threads,
-        poll_interval=poll_interval,
-        limits=Limits(**limits),
-        clock=clock or Clock(),
-    )
-
+from tests.conftest import GRAPH, ScriptedBot
+from tests.delivery.harness import (
+    FALLBACK,
+    NOW_MS,
+    SEND_URL,
+    Clock,
+    delivery,
+    enqueue,
+    fail,
+    handler,
+    ok,
+    page_graph,
+    sent,
+    text,
+    texts,
+)
 
 # --- one turn --------------------------------------------------------------------------------
 
@@ -223,35 +137,6 @@ def test_graph_500_three_times_then_ok_is_delivered_once(
     assert statuses == [500, 500, 500, 200]
 
 
-def test_a_job_that_keeps_failing_becomes_a_dead_letter_with_its_reason(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    for _ in range(5):
-        fail(graph_api, 503, 2)
-    enqueue(queue, text("7", "hi", "m1"))
-    clock = Clock()
-    worker = delivery(
-        queue, handler(queue, ScriptedBot(), graph, actions=False), max_attempts=2, clock=clock
-    )
-    worker.run_once("w")
-    clock.now += 10_000
-    worker.run_once("w")
-    assert queue.state_of("m1") == "dead"
-    [letter] = queue.dead_letters()
-    assert letter.key == "m1" and "(2)" in (letter.reason or "")
-
-
-def test_a_bug_in_a_turn_keeps_the_job(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    def buggy(event: Event) -> list[Reply]:
-        raise KeyError("oops")
-
-    enqueue(queue, text("7", "hi", "m1"))
-    delivery(queue, handler(queue, ScriptedBot(buggy), graph, actions=False)).run_once("w")
-    assert queue.state_of("m1") == "queued"
-
-
 # --- Lex failure policy ------------------------------------------------------------------------
 
 
@@ -344,79 +229,7 @@ def test_a_bot_that_fails_after_the_deadline_adds_nothing(
     assert queue.state_of("m1") == "done"
 
 
-# --- Graph failure policy --------------------------------------------------------------------
-
-
-def test_permanent_errors_drop_the_job_and_others_keep_being_served(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    fail(graph_api, 400, 10, 2018278)  # outside the window
-    fail(graph_api, 400, 551, 1545041)  # person unavailable
-    ok(graph_api)
-    enqueue(queue, text("7", "a", "m1"), text("8", "b", "m2"), text("9", "c", "m3"))
-    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
-    for _ in range(3):
-        worker.run_once("w")
-    assert [queue.state_of(m) for m in ("m1", "m2", "m3")] == ["dropped", "dropped", "done"]
-    assert len(graph_api.calls) == 3  # no retry loop
-    reasons = {d.key: d.reason for d in queue.dead_letters(include_dropped=True)}
-    assert "2018278" in (reasons["m1"] or "") and "551" in (reasons["m2"] or "")
-
-
-def test_throttling_holds_the_page_then_delivers(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    fail(graph_api, 400, 613, headers={"Retry-After": "30"})
-    ok(graph_api, 2)
-    enqueue(queue, text("7", "a", "m1"), text("8", "b", "m2", page="other"))
-    clock = Clock()
-    worker = delivery(
-        queue, handler(queue, ScriptedBot(), graph, actions=False), clock=clock, max_attempts=1
-    )
-    worker.run_once("w")  # m1 throttled: its Page is held, the attempt is refunded
-    [page] = queue.pages()
-    assert page.page == "42" and page.blocked_until >= clock.now + 30
-    worker.run_once("w")  # another Page is not held
-    assert queue.state_of("m2") == "done"
-    assert not worker.run_once("w")  # nothing claimable while held
-    clock.now += 31
-    assert worker.run_once("w")
-    assert queue.state_of("m1") == "done"  # not buried although max_attempts is 1
-
-
-def test_an_invalid_token_pauses_the_page_once_and_a_probe_resumes_it(
-    queue: SqliteQueue,
-    graph: GraphClient,
-    graph_api: responses.RequestsMock,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.INFO)
-    fail(graph_api, 401, 190)
-    graph_api.get(PROBE_URL, status=401, json={"error": {"message": "x", "code": 190}})
-    graph_api.get(PROBE_URL, json={"id": "42"})
-    ok(graph_api, 2)
-    enqueue(queue, text("7", "a", "m1"), text("8", "b", "m2"))
-    clock = Clock()
-    worker = delivery(
-        queue,
-        handler(queue, ScriptedBot(), graph, actions=False),
-        clock=clock,
-        probe_interval=5,
-        max_attempts=1,
-    )
-    worker.run_once("w")  # m1: 190 → Page paused
-    assert not worker.run_once("w")  # m2 (another user, same Page) is held too
-    assert queue.state_of("m1") == "queued" and queue.state_of("m2") == "queued"
-    paused_logs = [r for r in caplog.records if "Page paused" in r.getMessage()]
-    assert len(paused_logs) == 1 and paused_logs[0].levelno == logging.ERROR
-    worker.keep_house()  # probe fails: still paused
-    assert queue.pages()[0].paused
-    clock.now += 6
-    worker.keep_house()  # probe works: resumed
-    assert not queue.pages()[0].paused
-    while worker.run_once("w"):
-        pass
-    assert queue.state_of("m1") == "done" and queue.state_of("m2") == "done"
+# --- Graph answers of a send ------------------------------------------------------------------
 
 
 def test_an_ambiguous_send_is_not_repeated(
@@ -429,161 +242,6 @@ def test_an_ambiguous_send_is_not_repeated(
     delivery(queue, handler(queue, bot, graph, actions=False)).run_once("w")
     assert queue.state_of("m1") == "done"
     assert texts(graph_api) == ["one", "two"]  # "one" is not sent a second time
-
-
-# --- limits ----------------------------------------------------------------------------------
-
-
-def test_an_event_older_than_the_limit_is_dropped_unanswered(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    enqueue(
-        queue,
-        text("7", "a", "m_old", ts=NOW_MS - 25 * 3600 * 1000),
-        text("7", "b", "m_new", ts=NOW_MS),
-    )
-    ok(graph_api)
-    bot = ScriptedBot()
-    worker = delivery(queue, handler(queue, bot, graph, actions=False), max_event_age=24 * 3600)
-    worker.run_once("w")
-    worker.run_once("w")
-    assert queue.state_of("m_old") == "dropped" and queue.state_of("m_new") == "done"
-    assert [e.mid for e in bot.turns] == ["m_new"]
-
-
-# --- threads, recovery, drain ------------------------------------------------------------------
-
-
-def test_threads_deliver_every_conversation_in_order(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    ok(graph_api, 200)
-    evs = [
-        text(f"u{u}", f"msg {i}", f"m-{u}-{i}", ts=NOW_MS + i) for i in range(6) for u in range(4)
-    ]
-    enqueue(queue, *evs)
-    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False), threads=4)
-    worker.start()
-    try:
-        wait_for(lambda: queue.stats(now=0)["done"] == len(evs), what="all jobs done")
-    finally:
-        assert worker.stop(timeout=5)
-    for u in range(4):
-        assert texts(graph_api, f"u{u}") == [f"echo: msg {i}" for i in range(6)]
-
-
-def test_wake_starts_work_without_waiting_for_the_poll(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    ok(graph_api)
-    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False), poll_interval=60)
-    worker.start()
-    try:
-        wait_for(worker.is_alive, what="thread start")
-        enqueue(queue, text("7", "hi", "m1"))
-        worker.wake()
-        wait_for(lambda: queue.state_of("m1") == "done", timeout=5, what="woken delivery")
-    finally:
-        worker.stop(timeout=5)
-
-
-def test_stop_lets_the_turn_in_flight_finish(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    release = threading.Event()
-    entered = threading.Event()
-
-    def slow(event: Event) -> list[Reply]:
-        entered.set()
-        release.wait(10)
-        return [Text("done at last")]
-
-    ok(graph_api)
-    enqueue(queue, text("7", "hi", "m1"))
-    worker = delivery(queue, handler(queue, ScriptedBot(slow), graph, actions=False))
-    worker.start()
-    assert entered.wait(10)
-    result: list[bool] = []
-    stopper = threading.Thread(target=lambda: result.append(worker.stop(timeout=10)))
-    stopper.start()
-    release.set()
-    stopper.join(15)
-    assert result == [True]
-    assert queue.state_of("m1") == "done"
-    assert not worker.is_alive()
-
-
-def test_stop_releases_a_turn_that_cannot_finish_in_time(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    release = threading.Event()
-    entered = threading.Event()
-
-    def stuck(event: Event) -> list[Reply]:
-        entered.set()
-        release.wait(10)
-        return [Text("too late")]
-
-    enqueue(queue, text("7", "hi", "m1"), text("7", "next", "m2", ts=NOW_MS + 1))
-    worker = delivery(
-        queue, handler(queue, ScriptedBot(stuck), graph, actions=False, answer_deadline=29)
-    )
-    worker.start()
-    assert entered.wait(10)
-    assert worker.stop(timeout=0.2) is False
-    release.set()
-    assert queue.state_of("m1") == "queued"  # back in the queue, ahead of m2
-    nxt = queue.claim(owner="next", process="next", now=NOW_MS / 1000, lease=30)
-    assert nxt is not None and nxt.key == "m1" and nxt.attempts == 1  # the attempt was refunded
-
-
-def test_a_restart_releases_what_a_dead_process_on_this_host_left_running(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    enqueue(queue, text("7", "hi", "m1"))
-    orphan = queue.claim(owner="ghost:0", process="ghost", now=NOW_MS / 1000, lease=3600)
-    assert orphan is not None
-    dead_pid = 2**22 + 12345  # above the default pid_max: no such process
-    assert not os.path.exists(f"/proc/{dead_pid}")
-    here = process_namespace()
-    queue.heartbeat(Worker("ghost", here, dead_pid, heartbeat=NOW_MS / 1000))
-    ok(graph_api)
-    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
-    worker.keep_house()  # what start() does first, before any lease or heartbeat runs out
-    assert worker.run_once("w")
-    assert queue.state_of("m1") == "done"
-
-
-def test_stored_events_round_trip_through_the_queue(queue: SqliteQueue) -> None:
-    event = events.Postback(
-        page_id="42",
-        sender_id="7",
-        timestamp=5,
-        mid=None,
-        title="Get Started",
-        payload="GET_STARTED",
-    )
-    enqueue(queue, event)
-    claimed = queue.claim(owner="w", process="p", now=1, lease=30)
-    assert claimed is not None
-    assert events.from_json(claimed.payload) == event
-    assert (claimed.conversation, claimed.page) == ("42:7", "42")
-
-
-def test_a_process_in_another_pid_namespace_is_never_judged_by_its_pid(
-    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
-) -> None:
-    """Containers may share a host name and a volume; their pids mean different processes."""
-    enqueue(queue, text("7", "hi", "m1"))
-    assert queue.claim(owner="other:0", process="other", now=NOW_MS / 1000, lease=3600)
-    import socket
-
-    elsewhere = f"{socket.gethostname()}/pidns:1"  # same host name, another namespace
-    assert elsewhere != process_namespace()
-    queue.heartbeat(Worker("other", elsewhere, 2**22 + 1, heartbeat=NOW_MS / 1000))
-    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
-    worker.keep_house()
-    assert queue.state_of("m1") == "running"  # still its job until its heartbeat goes stale
 
 
 # --- who may answer: holds, the window, handovers ------------------------------------------------
@@ -781,10 +439,6 @@ def test_a_pass_refused_because_someone_holds_it_already_is_done(
 # --- several Pages -------------------------------------------------------------------------------
 
 
-def page_graph(token: str) -> GraphClient:
-    return GraphClient(base_url=GRAPH, version="v25.0", page_token=token, app_secret="s", timeout=5)
-
-
 def test_each_page_uses_its_own_token_and_bot(
     queue: SqliteQueue, graph_api: responses.RequestsMock
 ) -> None:
@@ -811,40 +465,6 @@ def test_each_page_uses_its_own_token_and_bot(
     assert texts(graph_api) == ["echo: to A", "B here"]
     letters = queue.dead_letters(include_dropped=True)
     assert [letter.reason for letter in letters] == ["its Page is not served (BRIDGE_PAGES_FILE)"]
-
-
-def test_a_paused_page_is_probed_with_its_own_token(
-    queue: SqliteQueue, graph_api: responses.RequestsMock
-) -> None:
-    bad = matchers.header_matcher({"Authorization": "Bearer token-A"})
-    good = matchers.header_matcher({"Authorization": "Bearer token-B"})
-    graph_api.post(SEND_URL, status=401, json={"error": {"message": "x", "code": 190}}, match=[bad])
-    graph_api.post(SEND_URL, json={"message_id": "m"}, match=[good])
-    graph_api.get(PROBE_URL, status=401, json={"error": {"message": "x", "code": 190}}, match=[bad])
-    graph_api.get(PROBE_URL, json={"id": "B"}, match=[good])
-    routes = Routes(
-        pages={
-            "A": PageRoute(page_graph("token-A"), ScriptedBot(), "sorry"),
-            "B": PageRoute(page_graph("token-B"), ScriptedBot(), "sorry"),
-        }
-    )
-    enqueue(queue, text("1", "to A", "m_a", page="A"))
-    clock = Clock()
-    worker = delivery(
-        queue,
-        TurnHandler(queue=queue, routes=routes, sender_actions=False),
-        clock=clock,
-        probe_interval=1,
-    )
-    worker.run_once("w")  # A: 190 → paused
-    enqueue(queue, text("2", "to B", "m_b", page="B"))
-    assert worker.run_once("w") and queue.state_of("m_b") == "done"  # B is not held
-    for _ in range(3):
-        clock.now += 2
-        worker.keep_house()  # A's probe, with A's token, keeps failing
-    assert [(page.page, page.paused) for page in queue.pages()] == [("A", True)]
-    probes = [c for c in graph_api.calls if c.request.method == "GET"]
-    assert probes and all(c.request.headers["Authorization"] == "Bearer token-A" for c in probes)
 
 
 def test_a_handler_needs_routes_or_a_bot_and_a_graph(queue: SqliteQueue) -> None:

@@ -1,0 +1,134 @@
+"""Asking the bot once per event, and storing its rendered reply before the first send.
+
+The bot is asked in a helper thread so the turn can keep the typing indicator alive (Messenger
+drops it after 20 s) and answer the fallback text by ``answer_deadline`` (Meta wants every
+message answered within 30 s) even if the bot hangs. A late answer still follows the fallback
+(Lex's dialog state expects the person to see it). The stored reply is what a retry resumes
+from, so the bot is never asked twice for one event.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+
+from bridge.delivery import handover
+from bridge.delivery.admission import Turn
+from bridge.delivery.sending import Sender
+from bridge.errors import BotError, BotErrorKind, RetryLater
+from bridge.messenger.render import render
+from bridge.messenger.replies import Text
+from bridge.obs import metrics
+from bridge.queue import Message, Queue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BotAsker:
+    """Asks a turn's bot (a pool of ``bot_threads`` helper threads) and stores the reply."""
+
+    queue: Queue
+    sender: Sender
+    sender_actions: bool = True
+    answer_deadline: float = 25.0
+    typing_refresh: float = 15.0
+    bot_threads: int = 4
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+
+    def ask(self, turn: Turn) -> tuple[list[Message], int]:
+        """Ask the bot once and store its rendered reply; returns it and how much was sent."""
+        job = turn.job
+        if self.sender_actions:
+            self.sender.sender_action(turn, "mark_seen", strict=True)
+            self.sender.sender_action(turn, "typing_on", strict=True)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.bot_threads, thread_name_prefix="bridge-bot")
+        # The helper thread logs with this turn's context (delivery id, job id, mid...).
+        context = contextvars.copy_context()
+        future = self._pool.submit(context.run, self._bot_replies, turn)
+        early = self._wait_for_bot(turn, future)
+        try:
+            messages, failed = future.result()
+        except RetryLater:
+            if not early:
+                raise
+            messages, failed = [], True
+        if early:
+            # The fallback already went out; a late answer still follows, a late failure
+            # adds nothing.
+            messages = early + ([] if failed else messages)
+        if not messages and self.sender_actions:
+            log.info("bot gave no reply", extra={"job_id": job.id, "mid": job.key})
+            self.sender.sender_action(turn, "typing_off")
+        if not self.queue.save_reply(job, messages):
+            raise RetryLater("lost the job's lease before storing the reply")
+        return messages, len(early)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _wait_for_bot(
+        self, turn: Turn, future: Future[tuple[list[Message], bool]]
+    ) -> list[Message]:
+        """Keep typing alive while the bot works; past the deadline, send the fallback."""
+        started = last_typing = time.monotonic()
+        early: list[Message] = []
+        while True:
+            now = time.monotonic()
+            wakeups = [last_typing + self.typing_refresh]
+            if not early:
+                wakeups.append(started + self.answer_deadline)
+            try:
+                future.result(timeout=max(0.0, min(wakeups) - now))
+                return early
+            except FutureTimeout:
+                pass
+            except Exception:  # the outcome is read (and handled) by the caller
+                return early
+            now = time.monotonic()
+            if not early and now >= started + self.answer_deadline:
+                early = self._send_early_fallback(turn)
+            elif now >= last_typing + self.typing_refresh:
+                if self.sender_actions:
+                    self.sender.sender_action(turn, "typing_on")
+                last_typing = now
+
+    def _send_early_fallback(self, turn: Turn) -> list[Message]:
+        job = turn.job
+        early = render(Text(turn.route.fallback_text))
+        if not self.queue.save_reply(job, early):
+            raise RetryLater("lost the job's lease before the fallback")
+        for index, message in enumerate(early):
+            self.sender.send(turn, message)
+            self.queue.mark_sent(job, index + 1)
+        metrics.FALLBACKS.labels("deadline").inc()
+        log.warning(
+            "bot did not answer in time; fallback text sent",
+            extra={"job_id": job.id, "mid": job.key, "deadline_s": self.answer_deadline},
+        )
+        return early
+
+    def _bot_replies(self, turn: Turn) -> tuple[list[Message], bool]:
+        """The bot's reply rendered (with its handover step, if it asked for a person), and
+        whether it is the fallback for a failed turn."""
+        job = turn.job
+        try:
+            replies = turn.route.bot.respond(turn.event)
+        except BotError as exc:
+            if exc.kind is BotErrorKind.RETRY:
+                raise RetryLater(f"bot: {exc}", cause="bot") from exc
+            level = logging.ERROR if exc.kind is BotErrorKind.CONFIG else logging.WARNING
+            log.log(
+                level,
+                "bot failed; answering the fallback text",
+                extra={"job_id": job.id, "mid": job.key, "error": str(exc)},
+            )
+            metrics.FALLBACKS.labels("bot_error").inc()
+            return render(Text(turn.route.fallback_text)), True
+        return handover.plan(replies), False

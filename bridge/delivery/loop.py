@@ -1,0 +1,191 @@
+"""The delivery loop: threads that claim jobs, run their turns and settle each job.
+
+``Delivery`` runs the loop in named threads, inside each gunicorn worker process (started after
+fork) or alone in ``python -m bridge worker``, plus a housekeeping thread
+(``bridge.delivery.housekeeping``). A turn (``bridge.delivery.turn``) ends in an ack or in one
+of the outcomes of ``bridge.delivery.outcomes`` (retry, dead letter, drop, a held or paused
+Page); a bug in a turn is retried like any failure, so it never kills a thread or loses a job.
+``stop`` lets in-flight turns finish, and releases those that cannot finish in time to the next
+process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bridge.delivery.housekeeping import Housekeeper
+from bridge.delivery.outcomes import Outcomes
+from bridge.delivery.turn import TurnHandler
+from bridge.errors import GraphError, NotAnswered, RetryLater
+from bridge.obs import metrics
+from bridge.obs.logs import hash_id, log_context
+from bridge.queue import Job, Queue
+
+log = logging.getLogger(__name__)
+
+
+def job_log_fields(job: Job) -> dict[str, object]:
+    """What every log line about a job carries: its ids, never the person's words or PSID."""
+    return {
+        "delivery_id": job.delivery_id or None,
+        "job_id": job.id,
+        "mid": job.key,
+        "page": job.page,
+        "user": hash_id(job.conversation),
+    }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long and how often delivery keeps trying."""
+
+    max_attempts: int = 8
+    lease: float = 100.0
+    max_event_age: float = 24 * 3600.0
+    probe_interval: float = 30.0
+
+
+class Delivery:
+    """Threads that claim and handle jobs until stopped, and one that keeps house."""
+
+    def __init__(
+        self,
+        queue: Queue,
+        handler: TurnHandler,
+        *,
+        threads: int,
+        poll_interval: float,
+        limits: Limits,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._queue = queue
+        self._handler = handler
+        self._thread_count = threads
+        self._poll_interval = poll_interval
+        self._limits = limits
+        self._clock = clock
+        self._outcomes = Outcomes(queue, max_attempts=limits.max_attempts, clock=clock)
+        self._house = Housekeeper(
+            queue,
+            route=handler.route,
+            wake=self.wake,
+            probe_interval=limits.probe_interval,
+            clock=clock,
+        )
+        self._stopping = threading.Event()
+        self._wakeup = threading.Condition()
+        self._pending_wakeups = 0
+        self._threads: list[threading.Thread] = []
+        self._current: dict[str, Job] = {}
+
+    @property
+    def process(self) -> str:
+        return self._house.identity.process
+
+    def start(self) -> None:
+        """Start delivery in this process (call after fork, in the process that will run it)."""
+        self._house.start(self._stopping)
+        for number in range(self._thread_count):
+            thread = threading.Thread(
+                target=self._run,
+                args=(f"{self.process}:{number}",),
+                name=f"bridge-delivery-{number}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+        log.info(
+            "delivery started",
+            extra={"threads": self._thread_count, "worker_process": self.process},
+        )
+
+    def wake(self) -> None:
+        """New work was committed in this process: wake an idle thread now."""
+        with self._wakeup:
+            self._pending_wakeups += 1
+            self._wakeup.notify()
+
+    def is_alive(self) -> bool:
+        """True while every delivery thread runs."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
+
+    def keep_house(self) -> None:
+        """One round of housekeeping now (``bridge.delivery.housekeeping``)."""
+        self._house.keep_house()
+
+    def stop(self, timeout: float) -> bool:
+        """Stop claiming; let in-flight turns finish within ``timeout``, then release the rest
+        to the queue for the next process. True if every turn finished."""
+        self._stopping.set()
+        with self._wakeup:
+            self._wakeup.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        unfinished = list(self._current.values())
+        released = sum(
+            self._queue.retry(job, at=self._clock(), error="released at shutdown", refund=True)
+            for job in unfinished
+        )
+        if released:
+            metrics.RELEASED.labels("shutdown").inc(released)
+        self._handler.close()
+        self._house.forget()
+        log.info("delivery stopped", extra={"drained": not unfinished, "released": released})
+        return not unfinished
+
+    def run_once(self, owner: str) -> bool:
+        """Claim and handle one job; False when there was nothing to do."""
+        job = self._queue.claim(
+            owner=owner, process=self.process, now=self._clock(), lease=self._limits.lease
+        )
+        if job is None:
+            return False
+        self._current[owner] = job
+        try:
+            with log_context(**job_log_fields(job)):
+                self._run_job(job)
+        finally:
+            self._current.pop(owner, None)
+        return True
+
+    def _run_job(self, job: Job) -> None:
+        started = time.perf_counter()
+        now = self._clock()
+        age = now - job.order_ts / 1000
+        if age > self._limits.max_event_age:
+            self._outcomes.expire(job, age, now)
+            return
+        try:
+            sent = self._handler.handle(job, clock=self._clock)
+        except NotAnswered as exc:
+            self._outcomes.not_answered(job, exc)
+        except RetryLater as exc:
+            self._outcomes.retry(job, str(exc), cause=exc.cause)
+        except GraphError as exc:
+            self._outcomes.graph_failed(job, exc)
+        except Exception as exc:  # a bug must not kill the thread or lose the job
+            log.exception("unexpected error while handling a job", extra={"job_id": job.id})
+            self._outcomes.retry(job, f"internal error: {type(exc).__name__}", cause="internal")
+        else:
+            self._outcomes.delivered(job, sent=sent, started=started)
+
+    def _run(self, owner: str) -> None:
+        while not self._stopping.is_set():
+            try:
+                worked = self.run_once(owner)
+            except Exception:
+                log.exception("delivery loop error; pausing before the next claim")
+                worked = False
+            if not worked:
+                self._idle()
+
+    def _idle(self) -> None:
+        with self._wakeup:
+            if self._pending_wakeups == 0 and not self._stopping.is_set():
+                self._wakeup.wait(self._poll_interval)
+            self._pending_wakeups = max(0, self._pending_wakeups - 1)

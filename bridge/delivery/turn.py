@@ -1,0 +1,88 @@
+"""The turn: claim a job → ask the bot once → render → send part by part → ack.
+
+The bot's rendered reply is stored on the job before the first send and each sent part is
+recorded (the send ledger), so a retried job never asks the bot again and resumes with the
+first unsent part. Before the bot is asked, the conversation's state decides whether it may
+answer at all (``bridge.delivery.admission``); each Page's turns use that Page's Graph client
+and bot (``bridge.delivery.page_routes``). Asking the bot is ``bridge.delivery.asking``, the
+Graph calls are ``bridge.delivery.sending``; what a failed turn means for its job is decided by
+the loop (``bridge.delivery.loop``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bridge.bots import Bot
+from bridge.config.settings import HUMAN_IDLE
+from bridge.delivery.admission import admit
+from bridge.delivery.asking import BotAsker
+from bridge.delivery.page_routes import PageRoute, Routes
+from bridge.delivery.sending import Sender
+from bridge.errors import RetryLater
+from bridge.messenger.graph import GraphClient
+from bridge.queue import Job, Queue
+
+
+@dataclass
+class TurnHandler:
+    """Runs one job to completion, or raises ``RetryLater``/``NotAnswered``/``GraphError``.
+
+    Each Page's turns use its route (``routes``; or ``bot``, ``graph`` and ``fallback_text``
+    for every Page). ``answer_deadline``, ``typing_refresh`` and ``bot_threads`` shape how the
+    bot is asked (``bridge.delivery.asking``).
+    """
+
+    queue: Queue
+    bot: Bot | None = None
+    graph: GraphClient | None = None
+    fallback_text: str = ""
+    sender_actions: bool = True
+    answer_deadline: float = 25.0
+    typing_refresh: float = 15.0
+    bot_threads: int = 4
+    routes: Routes | None = None
+    human_idle: float = HUMAN_IDLE  # seconds after which a silent holder's hold lapses
+    _sender: Sender = field(init=False, repr=False)
+    _asker: BotAsker = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.routes is None:
+            if self.bot is None or self.graph is None:
+                raise ValueError("TurnHandler needs routes, or a bot and a Graph client")
+            self.routes = Routes(default=PageRoute(self.graph, self.bot, self.fallback_text))
+        self._sender = Sender(self.queue)
+        self._asker = BotAsker(
+            self.queue,
+            self._sender,
+            sender_actions=self.sender_actions,
+            answer_deadline=self.answer_deadline,
+            typing_refresh=self.typing_refresh,
+            bot_threads=self.bot_threads,
+        )
+
+    def route(self, page: str) -> PageRoute | None:
+        """The route of ``page`` (None: the Page is not served)."""
+        assert self.routes is not None  # set in __post_init__
+        return self.routes.get(page)
+
+    def handle(self, job: Job, *, clock: Callable[[], float] = time.time) -> int:
+        """Answer the job's event; returns how many reply messages have now been sent.
+
+        Each part but the last is recorded in the send ledger as soon as Graph accepts it; the
+        last one is recorded by the ack that follows (one commit fewer per turn)."""
+        turn = admit(self.queue, job, self.route(job.page), clock=clock, human_idle=self.human_idle)
+        messages, sent = job.reply, job.sent
+        if messages is None:
+            messages, sent = self._asker.ask(turn)
+        for index in range(sent, len(messages)):
+            self._sender.send(turn, messages[index])
+            if index + 1 < len(messages) and not self.queue.mark_sent(job, index + 1):
+                raise RetryLater("lost the job's lease while sending")
+        return len(messages)
+
+    def close(self) -> None:
+        """Stop the bot's helper threads (turns still waiting on them are not answered)."""
+        self._asker.close()

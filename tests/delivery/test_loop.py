@@ -1,0 +1,124 @@
+"""The delivery loop: threads that deliver in order, wake-ups, drain at stop, stored events."""
+
+from __future__ import annotations
+
+import threading
+
+import responses
+
+from bridge.messenger import events
+from bridge.messenger.events import Event
+from bridge.messenger.graph import GraphClient
+from bridge.messenger.replies import Reply, Text
+from bridge.queue.sqlite.store import SqliteQueue
+from tests.conftest import ScriptedBot, wait_for
+from tests.delivery.harness import (
+    NOW_MS,
+    delivery,
+    enqueue,
+    handler,
+    ok,
+    text,
+    texts,
+)
+
+# --- threads, recovery, drain ------------------------------------------------------------------
+
+
+def test_threads_deliver_every_conversation_in_order(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api, 200)
+    evs = [
+        text(f"u{u}", f"msg {i}", f"m-{u}-{i}", ts=NOW_MS + i) for i in range(6) for u in range(4)
+    ]
+    enqueue(queue, *evs)
+    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False), threads=4)
+    worker.start()
+    try:
+        wait_for(lambda: queue.stats(now=0)["done"] == len(evs), what="all jobs done")
+    finally:
+        assert worker.stop(timeout=5)
+    for u in range(4):
+        assert texts(graph_api, f"u{u}") == [f"echo: msg {i}" for i in range(6)]
+
+
+def test_wake_starts_work_without_waiting_for_the_poll(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api)
+    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False), poll_interval=60)
+    worker.start()
+    try:
+        wait_for(worker.is_alive, what="thread start")
+        enqueue(queue, text("7", "hi", "m1"))
+        worker.wake()
+        wait_for(lambda: queue.state_of("m1") == "done", timeout=5, what="woken delivery")
+    finally:
+        worker.stop(timeout=5)
+
+
+def test_stop_lets_the_turn_in_flight_finish(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def slow(event: Event) -> list[Reply]:
+        entered.set()
+        release.wait(10)
+        return [Text("done at last")]
+
+    ok(graph_api)
+    enqueue(queue, text("7", "hi", "m1"))
+    worker = delivery(queue, handler(queue, ScriptedBot(slow), graph, actions=False))
+    worker.start()
+    assert entered.wait(10)
+    result: list[bool] = []
+    stopper = threading.Thread(target=lambda: result.append(worker.stop(timeout=10)))
+    stopper.start()
+    release.set()
+    stopper.join(15)
+    assert result == [True]
+    assert queue.state_of("m1") == "done"
+    assert not worker.is_alive()
+
+
+def test_stop_releases_a_turn_that_cannot_finish_in_time(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def stuck(event: Event) -> list[Reply]:
+        entered.set()
+        release.wait(10)
+        return [Text("too late")]
+
+    enqueue(queue, text("7", "hi", "m1"), text("7", "next", "m2", ts=NOW_MS + 1))
+    worker = delivery(
+        queue, handler(queue, ScriptedBot(stuck), graph, actions=False, answer_deadline=29)
+    )
+    worker.start()
+    assert entered.wait(10)
+    assert worker.stop(timeout=0.2) is False
+    release.set()
+    assert queue.state_of("m1") == "queued"  # back in the queue, ahead of m2
+    nxt = queue.claim(owner="next", process="next", now=NOW_MS / 1000, lease=30)
+    assert nxt is not None and nxt.key == "m1" and nxt.attempts == 1  # the attempt was refunded
+
+
+def test_stored_events_round_trip_through_the_queue(queue: SqliteQueue) -> None:
+    event = events.Postback(
+        page_id="42",
+        sender_id="7",
+        timestamp=5,
+        mid=None,
+        title="Get Started",
+        payload="GET_STARTED",
+    )
+    enqueue(queue, event)
+    claimed = queue.claim(owner="w", process="p", now=1, lease=30)
+    assert claimed is not None
+    assert events.from_json(claimed.payload) == event
+    assert (claimed.conversation, claimed.page) == ("42:7", "42")
