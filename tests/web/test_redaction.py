@@ -13,7 +13,7 @@ from bridge.config.settings import Settings
 from bridge.messenger.events import meta_bytes, parse_webhook
 from bridge.messenger.graph import GraphClient
 from bridge.queue.sqlite.store import SqliteQueue
-from bridge.web.recording import INDEX, Recorder, pseudonym_id, redact, redaction_key
+from bridge.web.redaction import INDEX, Recorder, pseudonym_id, redact, redaction_key
 from tests.conftest import PAGE_ID, TEST_SECRET, ScriptedBot, delivery, signed_headers, text_item
 
 KEY = redaction_key(TEST_SECRET)
