@@ -22,7 +22,8 @@ from bridge.obs.logs import configure_logging, set_secrets
 from bridge.queue import Queue
 from bridge.queue.sqlite.store import SqliteQueue
 from bridge.web import health, hooks, webhook
-from bridge.web.redaction import Recorder, redaction_key
+from bridge.web.recording import Recorder
+from bridge.web.redaction import redaction_key
 from bridge.web.services import Services
 
 

@@ -1,31 +1,18 @@
-"""Recording verified webhook deliveries, to replay them later (``python -m bridge replay``).
+"""Pseudonyms for recorded deliveries: what people wrote and their ids, replaced (pure).
 
-With ``BRIDGE_RECORD_DIR`` set, every delivery whose signature checked out is written there,
-one file each, plus a line in ``index.jsonl``. By default (``BRIDGE_RECORD_REDACT=true``)
-what people wrote and their page-scoped ids are replaced first, consistently (the same PSID
-or text always gets the same stand-in, across processes and restarts), so a recording can be
-shared; the body is then serialised the way Meta does (escaped, compact) and replay signs it
-anew. With redaction off the raw bytes are written unchanged.
+With ``BRIDGE_RECORD_REDACT=true`` (the default) the recorder (bridge/web/recording.py) passes
+each delivery through ``redact`` before writing it. Replacements are consistent: the same PSID
+or text always gets the same stand-in, across processes and restarts (the key is derived from
+the app secret), so a recording can be shared and still replays as the same conversations;
+Page ids, payloads and choices are kept, so it stays replayable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import logging
-import os
-import threading
-import time
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from bridge.messenger.events import meta_bytes
-
-log = logging.getLogger(__name__)
-
-INDEX = "index.jsonl"
 _KEY_LABEL = b"messenger-lex-bridge recording pseudonyms"
 # Fields people write (or that identify them), by where they appear in a messaging item.
 _PERSONAL_MESSAGE_FIELDS = ("text",)
@@ -116,54 +103,3 @@ def _redact_attachment(attachment: object, key: bytes) -> object:
     if "coordinates" in payload:  # a shared location
         payload["coordinates"] = {"lat": 0.0, "long": 0.0}
     return {**attachment, "payload": payload}
-
-
-class Recorder:
-    """Writes verified deliveries to a folder; never lets a failure reach the webhook."""
-
-    def __init__(self, directory: Path, *, redact_with: bytes | None) -> None:
-        self.directory = directory
-        self._key = redact_with
-        self._lock = threading.Lock()
-        self._count = 0
-        directory.mkdir(parents=True, exist_ok=True)
-
-    def record(self, body: bytes, *, received_at: float | None = None) -> Path | None:
-        """Write one delivery and its index line; returns the file, or None if it failed."""
-        moment = time.time() if received_at is None else received_at
-        try:
-            data = self._prepare(body)
-            with self._lock:
-                self._count += 1
-                name = f"{time.time_ns()}-{os.getpid()}-{self._count}.json"
-            path = self.directory / name
-            path.write_bytes(data)
-            self._index(
-                {
-                    "file": name,
-                    "received_at": datetime.fromtimestamp(moment, UTC).isoformat(
-                        timespec="milliseconds"
-                    ),
-                    "bytes": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "redacted": self._key is not None,
-                }
-            )
-            return path
-        except (OSError, ValueError) as exc:
-            log.warning("could not record a delivery", extra={"error": type(exc).__name__})
-            return None
-
-    def _prepare(self, body: bytes) -> bytes:
-        if self._key is None:
-            return body
-        return meta_bytes(redact(json.loads(body), self._key))
-
-    def _index(self, record: dict[str, Any]) -> None:
-        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
-        # One append of a short line: atomic with respect to the other server processes.
-        descriptor = os.open(self.directory / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        try:
-            os.write(descriptor, line)
-        finally:
-            os.close(descriptor)

@@ -14,7 +14,7 @@ from bridge.config.settings import Settings
 from bridge.delivery.page_routes import Routes
 from bridge.delivery.worker import Delivery, Limits, TurnHandler
 from bridge.queue import Queue
-from bridge.web.redaction import Recorder
+from bridge.web.recording import Recorder
 
 # A claimed job's lease covers the longest Lex call plus the sends that follow it.
 SEND_ALLOWANCE = 60.0
