@@ -25,7 +25,7 @@ Logs: the error log and the bridge's own lines use ``LOG_FORMAT`` (JSON lines by
 access log is one JSON object per request, built from ``access_log_format`` below with the
 path only (``%(U)s``: never the query string, so no verify token or signature), ids in paths
 replaced, and the request id the app sets (``X-Request-ID``; for a webhook POST, the delivery
-id its events' delivery logs carry). See ``bridge.obs.logs.GunicornLogger``.
+id its events' delivery logs carry). See ``bridge.obs.gunicorn_logs.GunicornLogger``.
 
 Behind a reverse proxy (TLS termination), list its addresses in ``FORWARDED_ALLOW_IPS``
 (gunicorn's own variable; IPs or networks, comma-separated): only those may set
@@ -52,7 +52,8 @@ from typing import Any, NoReturn
 from bridge.config.settings import Settings
 from bridge.delivery.liveness import pid_alive
 from bridge.errors import ConfigError
-from bridge.obs.logs import ACCESS_LOG_JSON, ACCESS_LOG_TEXT, gunicorn_logger, set_secrets
+from bridge.obs.gunicorn_logs import ACCESS_LOG_JSON, ACCESS_LOG_TEXT, gunicorn_logger
+from bridge.obs.logs import set_secrets
 from bridge.queue.sqlite.store import SqliteQueue
 
 _METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -142,7 +143,7 @@ errorlog = "-"
 loglevel = _settings.log_level.lower()
 logger_class = gunicorn_logger(_settings.log_format)
 accesslog = "-"
-# One JSON object per request (or a text line): see bridge.obs.logs.ACCESS_LOG_JSON.
+# One JSON object per request (or a text line): see bridge.obs.gunicorn_logs.ACCESS_LOG_JSON.
 access_log_format = ACCESS_LOG_JSON if _settings.log_format == "json" else ACCESS_LOG_TEXT
 proc_name = "messenger-lex-bridge"
 # gunicorn's control socket lives at one fixed path per user; the bridge does not use it, and

@@ -1,15 +1,10 @@
-"""Prometheus metrics: counters and histograms where things happen, queue gauges at scrape time.
+"""Prometheus metrics: the counters and histograms, updated where things happen.
 
 Counters and histograms are module-level ``prometheus_client`` objects, updated by the webhook,
 delivery and the Lex backend. Under gunicorn each worker process writes them to its own files
-in ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py prepares a fresh folder per server start and
-exports it before any worker is forked); a scrape, answered by whichever process gets it,
-adds up every process's files with ``MultiProcessCollector``. Without that variable (tests,
-``bridge worker``) the default registry of this one process is used.
-
-The queue's state (jobs by state, oldest unfinished age, paused and throttled Pages, delivery
-processes alive) is not counted by anyone: ``QueueCollector`` reads it from the shared database
-once per scrape, so it is never multiplied by the number of processes.
+in ``PROMETHEUS_MULTIPROC_DIR``; a scrape adds them up (bridge/obs/exposition.py). The queue's
+state is not counted by anyone: it is read from the shared database once per scrape
+(bridge/web/queue_metrics.py), so it is never multiplied by the number of processes.
 
 Labels carry only bounded values: results, event types, skip reasons, error codes, policy
 decisions. Never a PSID, a mid or text. Page ids appear only on the per-Page gauges, read
@@ -19,24 +14,14 @@ items for Pages the bridge does not serve (only Pages subscribed to the app reac
 
 from __future__ import annotations
 
-import logging
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
-from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
-from bridge.errors import GraphError, QueueError
+from bridge.errors import GraphError
 from bridge.messenger.graph_policy import classify
-from bridge.queue import STATES, Queue
-
-log = logging.getLogger(__name__)
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 # No `_created` series: multi-process mode has none, and they double the series for nothing.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -274,105 +259,3 @@ def graph_call(call: str) -> Iterator[None]:
         GRAPH_ERRORS.labels(call, graph_error_code(error), classify(error).action.value).inc()
         raise
     GRAPH_DURATION.labels(call, "ok").observe(time.perf_counter() - started)
-
-
-# --- the queue, at scrape time -----------------------------------------------------------------
-
-
-class QueueCollector:
-    """Gauges read from the shared queue database when scraped (once per scrape)."""
-
-    def __init__(
-        self, queue: Queue, *, stale_after: float, clock: Callable[[], float] = time.time
-    ) -> None:
-        self._queue = queue
-        self._stale_after = stale_after
-        self._clock = clock
-
-    def collect(self) -> Iterator[Metric]:
-        now = self._clock()
-        try:
-            stats = self._queue.stats(now=now)
-            pages = self._queue.pages()
-            workers = self._queue.workers()
-        except QueueError as exc:
-            log.warning("metrics: the queue could not be read", extra={"error": str(exc)})
-            yield GaugeMetricFamily(
-                "bridge_queue_up", "1 if the queue database could be read at this scrape.", 0
-            )
-            return
-        yield GaugeMetricFamily(
-            "bridge_queue_up", "1 if the queue database could be read at this scrape.", 1
-        )
-        jobs = GaugeMetricFamily(
-            "bridge_queue_jobs",
-            "Jobs in the queue database by state (queued, running, done, dropped, dead; done"
-            " and dropped are kept for a week).",
-            labels=["state"],
-        )
-        for state in STATES:
-            jobs.add_metric([state], float(stats.get(state, 0)))
-        yield jobs
-        yield GaugeMetricFamily(
-            "bridge_queue_retrying_jobs",
-            "Queued jobs waiting for a retry (a subset of state=queued).",
-            float(stats.get("retrying", 0)),
-        )
-        yield GaugeMetricFamily(
-            "bridge_queue_oldest_unfinished_age_seconds",
-            "Age of the oldest queued or running job (0 when there is none).",
-            float(stats.get("oldest_age", 0.0)),
-        )
-        paused = [page for page in pages if page.paused]
-        throttled = [page for page in pages if not page.paused and page.blocked_until > now]
-        yield GaugeMetricFamily(
-            "bridge_pages_paused",
-            "Pages whose sending is paused until a token probe succeeds.",
-            len(paused),
-        )
-        yield GaugeMetricFamily(
-            "bridge_pages_throttled", "Pages held by a Graph rate limit right now.", len(throttled)
-        )
-        per_page = GaugeMetricFamily(
-            "bridge_page_paused",
-            "1 if this Page is paused (Pages that were ever throttled or paused).",
-            labels=["page"],
-        )
-        for page in pages:
-            per_page.add_metric([page.page], 1.0 if page.paused else 0.0)
-        yield per_page
-        alive = [w for w in workers if w.heartbeat >= now - self._stale_after]
-        yield GaugeMetricFamily(
-            "bridge_delivery_processes",
-            "Processes running delivery that reported a heartbeat recently (all hosts).",
-            len(alive),
-        )
-
-
-def multiprocess_dir() -> str | None:
-    """The folder the gunicorn workers share their counters in, if any."""
-    path = os.environ.get(MULTIPROC_ENV)
-    return path if path and os.path.isdir(path) else None
-
-
-class _Scrape:
-    """What one scrape reports: every process's counters (or this process's) and the queue."""
-
-    def __init__(self, queue: Queue, stale_after: float) -> None:
-        self._queue = queue
-        self._stale_after = stale_after
-
-    def collect(self) -> Iterator[Metric]:
-        path = multiprocess_dir()
-        if path is not None:
-            collector = MultiProcessCollector(None, path=path)  # type: ignore[no-untyped-call]
-            yield from collector.collect()  # type: ignore[no-untyped-call]
-        else:
-            yield from REGISTRY.collect()
-        yield from QueueCollector(self._queue, stale_after=self._stale_after).collect()
-
-
-def exposition(queue: Queue, *, stale_after: float, accept: str = "") -> tuple[bytes, str]:
-    """The metrics page and its content type (Prometheus text, or OpenMetrics if asked)."""
-    encoder, content_type = choose_encoder(accept)
-    return encoder(_Scrape(queue, stale_after)), content_type

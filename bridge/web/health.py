@@ -7,8 +7,9 @@
   alive (or delivery is off here: ``BRIDGE_DELIVERY_THREADS=0``), and no Page is paused; 503
   with the same JSON naming what failed otherwise. ``?exclude=pages`` (repeatable) leaves a
   check out. Answers hold no secrets, paths or stack traces; details go to the log.
-- ``/metrics``: Prometheus text format (see bridge/obs/metrics.py); if ``BRIDGE_METRICS_TOKEN`` is
-  set, only with ``Authorization: Bearer <token>`` (401 otherwise).
+- ``/metrics``: Prometheus text format (see bridge/obs/metrics.py, and bridge/web/queue_metrics.py
+  for the queue's gauges); if ``BRIDGE_METRICS_TOKEN`` is set, only with
+  ``Authorization: Bearer <token>`` (401 otherwise).
 """
 
 from __future__ import annotations
@@ -16,16 +17,14 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from bridge.delivery.housekeeping import STALE_AFTER
 from bridge.errors import QueueError
-from bridge.obs import metrics
-
-if TYPE_CHECKING:
-    from bridge.app import Services
+from bridge.obs.exposition import exposition
+from bridge.web.queue_metrics import QueueCollector
+from bridge.web.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +113,9 @@ def metrics_page() -> Response:
         response = Response("Unauthorized", status=401, mimetype="text/plain")
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    body, content_type = metrics.exposition(
-        services.queue, stale_after=STALE_AFTER, accept=request.headers.get("Accept", "")
+    body, content_type = exposition(
+        [QueueCollector(services.queue, stale_after=STALE_AFTER)],
+        accept=request.headers.get("Accept", ""),
     )
     response = Response(body, status=200, content_type=content_type)
     response.headers["Cache-Control"] = "no-store"

@@ -16,13 +16,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bridge.errors import QueueError
+from bridge.config.settings import Settings
+from bridge.errors import PayloadError, QueueError
 from bridge.messenger import events
 from bridge.messenger import thread_control as threads
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, tokens_match
 from bridge.obs import metrics
 from bridge.obs.logs import log_context, new_request_id
 from bridge.queue import NewJob
+from bridge.web.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ def _plain(body: str, status: int) -> Response:
 @bp.get("/webhook")
 def verify() -> Response:
     """Meta's subscription handshake: echo ``hub.challenge`` if the verify token matches."""
-    services = current_app.extensions["bridge"]
+    services: Services = current_app.extensions["bridge"]
     mode = request.args.get("hub.mode")
     token = request.args.get("hub.verify_token")
     challenge = request.args.get("hub.challenge")
@@ -68,15 +70,10 @@ def receive() -> Response:
 
 def _receive(delivery_id: str) -> tuple[str, Response]:
     """The webhook's work; returns the result (a metrics label) and the response."""
-    services = current_app.extensions["bridge"]
+    services: Services = current_app.extensions["bridge"]
     settings = services.settings
-    length = request.content_length
-    if length is not None and length > settings.max_body_bytes:
-        log.warning("webhook rejected: body too large", extra={"bytes": length})
-        return "too_large", _plain("Payload Too Large", 413)
-    body = request.get_data(cache=False)
-    if len(body) > settings.max_body_bytes:
-        log.warning("webhook rejected: body too large", extra={"bytes": len(body)})
+    body = _read_body(settings.max_body_bytes)
+    if body is None:
         return "too_large", _plain("Payload Too Large", 413)
     if not is_valid_signature(settings.app_secret, body, request.headers.get(SIGNATURE_HEADER)):
         log.warning("webhook rejected: bad signature")
@@ -84,10 +81,39 @@ def _receive(delivery_id: str) -> tuple[str, Response]:
     if services.recorder is not None:
         services.recorder.record(body)
     try:
-        decoded: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        parsed = _parse(body, settings)
+    except PayloadError:
         log.warning("webhook rejected: body is not JSON")
         return "bad_json", _plain("Bad Request", 400)
+    try:
+        _enqueue(services, parsed, delivery_id)
+    except QueueError:
+        # The only 5xx: Meta will redeliver, and nothing was acknowledged.
+        log.exception("webhook could not enqueue")
+        return "queue_error", _plain("Service Unavailable", 503)
+    return ("ok" if parsed.well_formed else "wrong_shape"), _plain("EVENT_RECEIVED", 200)
+
+
+def _read_body(limit: int) -> bytes | None:
+    """The raw body, or None (logged) if it is over ``limit`` bytes, declared or actual."""
+    length = request.content_length
+    if length is not None and length > limit:
+        log.warning("webhook rejected: body too large", extra={"bytes": length})
+        return None
+    body = request.get_data(cache=False)
+    if len(body) > limit:
+        log.warning("webhook rejected: body too large", extra={"bytes": len(body)})
+        return None
+    return body
+
+
+def _parse(body: bytes, settings: Settings) -> events.ParseResult:
+    """The delivery's events and what else it held, counted and logged; PayloadError if the
+    body is not JSON."""
+    try:
+        decoded: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("webhook body is not JSON") from exc
     parsed = events.parse_webhook(decoded, app_id=settings.app_id, pages=settings.served_pages)
     _count(parsed, settings.app_id)
     if not parsed.well_formed:
@@ -100,33 +126,34 @@ def _receive(delivery_id: str) -> tuple[str, Response]:
             "webhook items skipped",
             extra={"skipped": dict(Counter(s.reason for s in parsed.skipped))},
         )
+    return parsed
+
+
+def _enqueue(services: Services, parsed: events.ParseResult, delivery_id: str) -> None:
+    """Commit the events and thread signals (if any) in one put; QueueError if it failed."""
     now = time.time()
+    settings = services.settings
     signals = threads.signals_from(parsed, own_app_id=settings.app_id, now_ms=int(now * 1000))
-    if parsed.events or signals:
-        jobs = [to_new_job(event, now, delivery_id) for event in parsed.events]
-        try:
-            result = services.queue.put(jobs, now=now, signals=signals)
-        except QueueError:
-            # The only 5xx: Meta will redeliver, and nothing was acknowledged.
-            log.exception("webhook could not enqueue")
-            return "queue_error", _plain("Service Unavailable", 503)
-        for event in parsed.events:
-            metrics.EVENTS.labels(event.kind).inc()
-        if result.duplicates:
-            metrics.DUPLICATES.inc(result.duplicates)
-        if result.added:
-            services.wake()
-        log.info(
-            "webhook accepted",
-            extra={
-                "events": len(jobs),
-                "added": result.added,
-                "duplicates": result.duplicates,
-                "mids": [job.key for job in jobs],
-                "thread_signals": len(signals),
-            },
-        )
-    return ("ok" if parsed.well_formed else "wrong_shape"), _plain("EVENT_RECEIVED", 200)
+    if not (parsed.events or signals):
+        return
+    jobs = [to_new_job(event, now, delivery_id) for event in parsed.events]
+    result = services.queue.put(jobs, now=now, signals=signals)
+    for event in parsed.events:
+        metrics.EVENTS.labels(event.kind).inc()
+    if result.duplicates:
+        metrics.DUPLICATES.inc(result.duplicates)
+    if result.added:
+        services.wake()
+    log.info(
+        "webhook accepted",
+        extra={
+            "events": len(jobs),
+            "added": result.added,
+            "duplicates": result.duplicates,
+            "mids": [job.key for job in jobs],
+            "thread_signals": len(signals),
+        },
+    )
 
 
 def _count(parsed: events.ParseResult, own_app_id: str | None) -> None:

@@ -14,13 +14,14 @@ import responses
 from flask import Flask
 from responses import matchers
 
-from bridge.app import Services, create_app
+from bridge.app import create_app
 from bridge.bots.lexv2 import LexV2Bot
 from bridge.config.pages import PageBot, PageConfig
 from bridge.config.settings import Settings
 from bridge.delivery.loop import Delivery
 from bridge.delivery.page_routes import build_routes
 from bridge.queue.sqlite.store import SqliteQueue
+from bridge.web.services import Services
 from tests.conftest import GRAPH, ScriptedBot, delivery, signed_headers, text_item
 from tests.delivery.harness import Clock
 from tests.obs.test_metrics import moved

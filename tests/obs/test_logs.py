@@ -1,8 +1,9 @@
 """Logs: JSON lines with the ids of what they are about, never message text or secrets.
 
-Unit tests of the formatters, the context binding, the scrubbing and gunicorn's access log;
-then a whole end-to-end run of the real server at DEBUG whose log output is searched for every
-text, secret, PSID, signature and appsecret_proof that went through it.
+Unit tests of the formatters, the context binding and the scrubbing (gunicorn's logs are in
+test_gunicorn_logs.py); then a whole end-to-end run of the real server at DEBUG whose log
+output is searched for every text, secret, PSID, signature and appsecret_proof that went
+through it.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import responses
-from gunicorn.config import Config
 
 from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ACCESS_TOKEN, LOCAL_VERIFY_TOKEN
 from bridge.delivery.loop import Delivery, Limits
@@ -31,16 +30,12 @@ from bridge.messenger.graph import GraphClient
 from bridge.messenger.replies import Reply, Text
 from bridge.messenger.signature import appsecret_proof, sign
 from bridge.obs.logs import (
-    ACCESS_LOG_JSON,
-    ACCESS_LOG_TEXT,
     ContextFilter,
     JsonFormatter,
     TextFormatter,
-    gunicorn_logger,
     hash_id,
     log_context,
     new_request_id,
-    redact_path,
     scrub,
     set_secrets,
 )
@@ -193,128 +188,6 @@ def test_the_formatters_scrub_too() -> None:
     entry = record("leaked %s", "a-long-app-secret", detail="a-long-app-secret")
     assert "a-long-app-secret" not in JsonFormatter().format(entry)
     assert "a-long-app-secret" not in TextFormatter().format(entry)
-
-
-# --- gunicorn's access log -----------------------------------------------------------------------
-
-
-def test_paths_lose_person_and_page_ids() -> None:
-    assert redact_path("/webhook") == "/webhook"
-    assert (
-        redact_path(
-            "/local/lex/bots/B/botAliases/A/botLocales/en_US/sessions/2000000000000001/text"
-        )
-        == "/local/lex/bots/B/botAliases/A/botLocales/en_US/sessions/{id}/text"
-    )
-    assert redact_path("/v25.0/100000000000001/subscribed_apps") == "/v25.0/{id}/subscribed_apps"
-    assert redact_path("/local/graph/v25.0/me/messages") == "/local/graph/v25.0/me/messages"
-
-
-class _Response:
-    def __init__(self, headers: list[tuple[str, str]], status: str = "200 OK") -> None:
-        self.status = status
-        self.sent = 14
-        self.headers = headers
-
-
-class _Request:
-    def __init__(self, headers: list[tuple[str, str]]) -> None:
-        self.headers = headers
-
-
-def access_line(
-    fmt: str,
-    environ: dict[str, str],
-    request_headers: list[tuple[str, str]],
-    status: str = "200 OK",
-) -> str:
-    cfg = Config()
-    cfg.set("accesslog", "-")
-    cfg.set("access_log_format", fmt)
-    logger = gunicorn_logger("json" if fmt.startswith("{") else "text")(cfg)
-    stream = io.StringIO()
-    for handler in logger.access_log.handlers:
-        if getattr(handler, "_gunicorn", False):
-            handler.setStream(stream)
-    base = {
-        "REQUEST_METHOD": "POST",
-        "RAW_URI": "/webhook",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "10.0.0.7",
-    }
-    logger.access(
-        _Response([("X-Request-ID", "abcdef0123456789")], status),
-        _Request(request_headers),
-        {**base, **environ},
-        timedelta(milliseconds=12),
-    )
-    return stream.getvalue().strip()
-
-
-def test_the_access_log_is_one_json_object_without_query_or_credentials() -> None:
-    set_secrets([LOCAL_VERIFY_TOKEN])
-    line = access_line(
-        ACCESS_LOG_JSON,
-        {
-            "PATH_INFO": '/we"b\\hook/2000000000000001',
-            "QUERY_STRING": f"hub.verify_token={LOCAL_VERIFY_TOKEN}&hub.challenge=1",
-            "RAW_URI": f"/webhook?hub.verify_token={LOCAL_VERIFY_TOKEN}",
-            "HTTP_USER_AGENT": 'agent "quoted"\n',
-        },
-        [
-            ("Authorization", "Bearer metrics-token-value"),
-            ("X-Hub-Signature-256", "sha256=" + "a" * 64),
-            ("X-Forwarded-For", "203.0.113.9"),
-        ],
-    )
-    entry = json.loads(line)
-    assert entry["path"] == '/we"b\\hook/{id}'
-    assert entry["method"] == "POST" and entry["status"] == 200
-    assert entry["bytes"] == 14 and entry["duration_ms"] == 12
-    assert entry["remote_addr"] == "10.0.0.7" and entry["forwarded_for"] == "203.0.113.9"
-    assert entry["request_id"] == "abcdef0123456789"
-    assert entry["user_agent"] == 'agent "quoted"\n'
-    assert entry["logger"] == "gunicorn.access"
-    for leak in (LOCAL_VERIFY_TOKEN, "metrics-token-value", "a" * 64, "2000000000000001"):
-        assert leak not in line
-
-
-def test_credential_atoms_read_as_dashes_even_if_a_format_asks_for_them() -> None:
-    fmt = "%(r)s|%(q)s|%({authorization}i)s|%({x-hub-signature-256}i)s|%({query_string}e)s"
-    line = access_line(
-        fmt,
-        {"PATH_INFO": "/webhook", "QUERY_STRING": "hub.verify_token=tok"},
-        [("Authorization", "Bearer tok"), ("X-Hub-Signature-256", "sha256=abc")],
-    )
-    assert line == "POST /webhook HTTP/1.1|-|-|-|-"
-
-
-def test_local_modes_stand_ins_are_logged_only_when_they_fail() -> None:
-    inbox = {"PATH_INFO": "/local/graph/inbox", "REQUEST_METHOD": "GET"}
-    assert access_line(ACCESS_LOG_JSON, inbox, []) == ""  # the emulator polls it
-    failed = access_line(
-        ACCESS_LOG_JSON, {"PATH_INFO": "/local/graph/v25.0/me/messages"}, [], "500 X"
-    )
-    assert json.loads(failed)["status"] == 500
-    assert access_line(ACCESS_LOG_JSON, {"PATH_INFO": "/localx"}, [])
-
-
-def test_the_text_access_line_is_for_people() -> None:
-    line = access_line(ACCESS_LOG_TEXT, {"PATH_INFO": "/healthz"}, [])
-    assert '10.0.0.7 "POST /healthz" 200 14 12ms request_id=abcdef0123456789' in line
-
-
-def test_gunicorns_own_lines_use_the_bridge_format() -> None:
-    cfg = Config()
-    cfg.set("errorlog", "-")
-    logger = gunicorn_logger("json")(cfg)
-    stream = io.StringIO()
-    for handler in logger.error_log.handlers:
-        if getattr(handler, "_gunicorn", False):
-            handler.setStream(stream)
-    logger.info("Booting worker with pid: %s", 42)
-    entry = json.loads(stream.getvalue())
-    assert (entry["logger"], entry["message"]) == ("gunicorn.error", "Booting worker with pid: 42")
 
 
 # --- delivery lines carry the ids of their job ---------------------------------------------------

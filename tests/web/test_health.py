@@ -13,12 +13,13 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bridge.app import Services, create_app
+from bridge.app import create_app
 from bridge.config.settings import Settings
 from bridge.errors import QueueError
 from bridge.messenger.graph import GraphClient
 from bridge.queue.sqlite.store import SqliteQueue
 from bridge.web import health
+from bridge.web.services import Services
 from tests.conftest import ScriptedBot
 from tests.support.server import start_bridge, stop_bridge
 

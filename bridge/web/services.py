@@ -1,0 +1,80 @@
+"""The collaborators one process uses, as one bundle: what the web endpoints and delivery share.
+
+The composition root (bridge/app.py) builds it and stores it in ``app.extensions["bridge"]``;
+the endpoints read it from there, and the server starts and stops its delivery threads
+(gunicorn.conf.py, ``bridge worker``). It lives here, below the app, so the endpoints can name
+its type without importing the root that imports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bridge.config.settings import Settings
+from bridge.delivery.loop import Delivery, Limits
+from bridge.delivery.page_routes import Routes
+from bridge.delivery.turn import TurnHandler
+from bridge.queue import Queue
+from bridge.web.recording import Recorder
+
+# A claimed job's lease covers the longest Lex call plus the sends that follow it.
+SEND_ALLOWANCE = 60.0
+
+
+@dataclass
+class Services:
+    """The collaborators one process uses; shared by the webhook and delivery."""
+
+    settings: Settings
+    queue: Queue
+    routes: Routes
+    recorder: Recorder | None = None
+    delivery: Delivery | None = field(default=None)
+
+    def wake(self) -> None:
+        """Tell this process's delivery threads that work was committed."""
+        if self.delivery is not None:
+            self.delivery.wake()
+
+    def turn_handler(self, threads: int) -> TurnHandler:
+        """What delivery threads use to answer one job, for every served Page."""
+        settings = self.settings
+        return TurnHandler(
+            queue=self.queue,
+            routes=self.routes,
+            sender_actions=settings.sender_actions,
+            answer_deadline=settings.answer_deadline,
+            typing_refresh=settings.typing_refresh,
+            bot_threads=threads,
+            human_idle=settings.human_idle,
+        )
+
+    def limits(self) -> Limits:
+        settings = self.settings
+        return Limits(
+            max_attempts=settings.max_attempts,
+            lease=settings.lex_read_timeout + SEND_ALLOWANCE,
+            max_event_age=settings.max_event_age,
+            probe_interval=settings.probe_interval,
+        )
+
+    def start_delivery(self, threads: int | None = None) -> Delivery | None:
+        """Start delivery threads in the current process (after fork); None if disabled."""
+        count = self.settings.delivery_threads if threads is None else threads
+        if count <= 0 or self.delivery is not None:
+            return self.delivery
+        self.delivery = Delivery(
+            self.queue,
+            self.turn_handler(count),
+            threads=count,
+            poll_interval=self.settings.poll_interval,
+            limits=self.limits(),
+        )
+        self.delivery.start()
+        return self.delivery
+
+    def stop_delivery(self, timeout: float) -> bool:
+        """Stop delivery, letting in-flight turns finish within ``timeout`` seconds."""
+        if self.delivery is None:
+            return True
+        return self.delivery.stop(timeout)
