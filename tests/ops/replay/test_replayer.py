@@ -21,8 +21,8 @@ from bridge.config.hosts import is_loopback_url
 from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID
 from bridge.errors import NotAWebhookBody
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, sign
-from bridge.ops import replay
-from bridge.ops.replay import (
+from bridge.ops.replay import replayer
+from bridge.ops.replay.replayer import (
     EventState,
     Outcome,
     Pacer,
@@ -628,7 +628,7 @@ def test_an_event_for_another_page_is_accepted_but_not_queued(
     (tmp_path / "other.json").write_bytes(json.dumps(body).encode())
     result = invoke(str(tmp_path), "--url", bridge.url, "--wait", "5")
     assert result.exit_code == 0, result.output
-    assert f"  {sender}  {key[:23]}… {replay.NOT_QUEUED}" in result.stdout.splitlines()
+    assert f"  {sender}  {key[:23]}… {replayer.NOT_QUEUED}" in result.stdout.splitlines()
 
 
 @pytest.mark.e2e
@@ -655,7 +655,7 @@ def test_events_still_running_at_the_wait_time_and_old_ones_dropped(
 
 
 def test_retime_moves_every_timestamp_keeping_the_gaps() -> None:
-    from bridge.ops.replay import retime
+    from bridge.ops.replay.replayer import retime
 
     body = (
         b'{"object":"page","entry":[{"id":"1","time":1000000002000,"messaging":['
