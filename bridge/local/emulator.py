@@ -4,9 +4,9 @@ Registered only when ``BRIDGE_MODE=local`` and only answering loopback clients t
 loopback host (so a page elsewhere cannot reach it through DNS rebinding). The page is plain
 HTML, CSS and JavaScript from ``bridge/local/static/emulator``; its traffic takes the production
 path: it builds a messaging item as Messenger would, asks ``POST /local/emulator/sign`` to
-wrap and sign it exactly as Meta does (``bridge.ops.chat.build_delivery``; the app secret never
-leaves the server), posts those bytes to ``/webhook`` itself, and reads the replies from the
-local Graph inbox (``/local/graph/inbox``).
+wrap and sign it exactly as Meta does (``bridge.messenger.deliveries.build_delivery``; the app
+secret never leaves the server), posts those bytes to ``/webhook`` itself, and reads the
+replies from the local Graph inbox (``/local/graph/inbox``).
 
 What the page signed is kept beside the inbox, in the local-mode state file, so a
 conversation (both sides) can be shown again after a reload or a switch of user.
@@ -26,8 +26,8 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from bridge.config.hosts import is_loopback_host
 from bridge.config.settings import LOCAL_PAGE_ID, Settings
 from bridge.local.localmode import LOCAL_PAGE_NAME, local_store_path
+from bridge.messenger.deliveries import build_delivery
 from bridge.messenger.signature import sign
-from bridge.ops.chat import build_delivery
 from bridge.queue.sqlite.connections import PerThread, while_locked
 
 STATIC = Path(__file__).resolve().parent / "static" / "emulator"

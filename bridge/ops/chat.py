@@ -1,61 +1,29 @@
 """A terminal chat against a local-mode bridge: type like a Messenger user, read the replies.
 
-Bodies are built and signed as Meta sends them (escaped-unicode JSON, X-Hub-Signature-256);
-replies come from the local Graph inbox. ``build_*`` and ``describe`` are pure.
+Bodies are built and signed as Meta sends them (bridge/messenger/deliveries.py); replies come
+from the local Graph inbox. ``describe`` (a Send API body in terminal lines) is pure.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import requests
 
-from bridge.messenger.events import meta_bytes
-from bridge.messenger.signature import SIGNATURE_HEADER, sign
+from bridge.messenger.deliveries import (
+    Choice,
+    build_delivery,
+    choice_item,
+    delivery_headers,
+    new_mid,
+    text_item,
+)
 
 POLL_INTERVAL = 0.1
 FINISHED = ("done", "dead")
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """Something the user can tap: a quick reply or a postback button."""
-
-    title: str
-    payload: str
-    kind: str  # "quick_reply" or "postback"
-
-
-def build_delivery(page_id: str, psid: str, item: dict[str, Any], now_ms: int) -> bytes:
-    """A webhook delivery with one messaging item, serialised as Meta does (ASCII escapes)."""
-    messaging = {"sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": now_ms, **item}
-    body = {"object": "page", "entry": [{"id": page_id, "time": now_ms, "messaging": [messaging]}]}
-    return meta_bytes(body)
-
-
-def new_mid() -> str:
-    return "m_" + uuid.uuid4().hex
-
-
-def text_item(text: str, mid: str) -> dict[str, Any]:
-    return {"message": {"mid": mid, "text": text}}
-
-
-def choice_item(choice: Choice, mid: str) -> dict[str, Any]:
-    """The event Messenger sends when a quick reply or a postback button is tapped."""
-    if choice.kind == "quick_reply":
-        return {
-            "message": {
-                "mid": mid,
-                "text": choice.title,
-                "quick_reply": {"payload": choice.payload},
-            }
-        }
-    return {"postback": {"mid": mid, "title": choice.title, "payload": choice.payload}}
 
 
 def describe(body: dict[str, Any], first: int = 1) -> tuple[list[str], list[Choice]]:
@@ -66,37 +34,59 @@ def describe(body: dict[str, Any], first: int = 1) -> tuple[list[str], list[Choi
     if action:
         return [], []
     message = body.get("message") or {}
-    lines: list[str] = []
+    lines = _text_lines(message)
     choices: list[Choice] = []
-    if "text" in message:
-        lines.extend(
-            f"bot> {line}" if n == 0 else f"     {line}"
-            for n, line in enumerate(str(message["text"]).splitlines() or [""])
-        )
     payload = (message.get("attachment") or {}).get("payload") or {}
     for element in payload.get("elements", []):
-        lines.append(f"bot> ┌ {element.get('title', '')}")
-        if element.get("subtitle"):
-            lines.append(f"     │ {element['subtitle']}")
-        if element.get("image_url"):
-            lines.append(f"     │ [image] {element['image_url']}")
-        for button in element.get("buttons", []):
-            choices.append(Choice(button.get("title", ""), button.get("payload", ""), "postback"))
-            lines.append(f"     │ [{first + len(choices) - 1}] {button.get('title', '')}")
-        lines.append("     └")
+        lines += _element_lines(element, first, choices)
     if payload.get("template_type") == "button":
         lines.append(f"bot> {payload.get('text', '')}")
-        for button in payload.get("buttons", []):
-            choices.append(Choice(button.get("title", ""), button.get("payload", ""), "postback"))
-            lines.append(f"     [{first + len(choices) - 1}] {button.get('title', '')}")
-    for reply in message.get("quick_replies", []):
-        choices.append(Choice(reply.get("title", ""), reply.get("payload", ""), "quick_reply"))
-        lines.append(f"     ({first + len(choices) - 1}) {reply.get('title', '')}")
+        lines += _offer(
+            payload.get("buttons", []), "postback", "     [{n}] {title}", first, choices
+        )
+    replies = message.get("quick_replies", [])
+    lines += _offer(replies, "quick_reply", "     ({n}) {title}", first, choices)
     return lines, choices
+
+
+def _text_lines(message: dict[str, Any]) -> list[str]:
+    if "text" not in message:
+        return []
+    return [
+        f"bot> {line}" if n == 0 else f"     {line}"
+        for n, line in enumerate(str(message["text"]).splitlines() or [""])
+    ]
+
+
+def _element_lines(element: dict[str, Any], first: int, choices: list[Choice]) -> list[str]:
+    """A generic template's element as a box, its buttons numbered on from ``choices``."""
+    lines = [f"bot> ┌ {element.get('title', '')}"]
+    if element.get("subtitle"):
+        lines.append(f"     │ {element['subtitle']}")
+    if element.get("image_url"):
+        lines.append(f"     │ [image] {element['image_url']}")
+    lines += _offer(element.get("buttons", []), "postback", "     │ [{n}] {title}", first, choices)
+    lines.append("     └")
+    return lines
+
+
+def _offer(
+    options: list[dict[str, Any]], kind: str, shape: str, first: int, choices: list[Choice]
+) -> list[str]:
+    """Append each option to ``choices`` (numbering is shared across the body) and give its
+    numbered line."""
+    lines = []
+    for option in options:
+        choices.append(Choice(option.get("title", ""), option.get("payload", ""), kind))
+        lines.append(shape.format(n=first + len(choices) - 1, title=option.get("title", "")))
+    return lines
 
 
 @dataclass
 class ChatSession:
+    """One person's conversation: what they type is posted as Meta would post it, and each
+    turn is followed (``/local/status``) until it is finished, printing what arrived."""
+
     url: str
     psid: str
     page_id: str
@@ -142,7 +132,7 @@ class ChatSession:
             f"{self.url}/webhook",
             data=body,
             timeout=10,
-            headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)},
+            headers=delivery_headers(body, self.secret),
         )
         if response.status_code != 200:
             self._print(f"(the bridge answered {response.status_code})")

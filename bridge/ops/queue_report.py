@@ -47,6 +47,20 @@ def stats_report(
             },
             indent=2,
         )
+    parts = [_jobs_table(stats)]
+    if stats["pages"]:
+        rows = [[page, str(n)] for page, n in sorted(stats["pages"].items())]
+        parts.append(_table(["page", "unfinished"], rows))
+    held = [p for p in pages if p.paused or p.blocked_until > now]
+    if held:
+        parts.append(_holds_table(held, now))
+    if workers:
+        rows = [[w.process, f"{max(0.0, now - w.heartbeat):.0f} s ago"] for w in workers]
+        parts.append(_table(["worker", "last heartbeat"], rows))
+    return "\n\n".join(parts)
+
+
+def _jobs_table(stats: dict[str, Any]) -> str:
     ready = stats["queued"] - stats["retrying"]
     rows = [
         ["pending", str(ready)],
@@ -57,38 +71,21 @@ def stats_report(
         ["dead letters", str(stats["dead"])],
         ["oldest unfinished", f"{stats['oldest_age']:.1f} s"],
     ]
-    parts = [_table(["jobs", "count"], rows)]
-    if stats["pages"]:
-        parts.append(
-            _table(
-                ["page", "unfinished"],
-                [[page, str(n)] for page, n in sorted(stats["pages"].items())],
-            )
-        )
-    held = [p for p in pages if p.paused or p.blocked_until > now]
-    if held:
-        parts.append(
-            _table(
-                ["page", "state", "since", "reason"],
-                [
-                    [
-                        p.page,
-                        "paused" if p.paused else f"throttled {p.blocked_until - now:.0f} s more",
-                        _when(p.since),
-                        p.reason or "",
-                    ]
-                    for p in held
-                ],
-            )
-        )
-    if workers:
-        parts.append(
-            _table(
-                ["worker", "last heartbeat"],
-                [[w.process, f"{max(0.0, now - w.heartbeat):.0f} s ago"] for w in workers],
-            )
-        )
-    return "\n\n".join(parts)
+    return _table(["jobs", "count"], rows)
+
+
+def _holds_table(held: list[PageState], now: float) -> str:
+    """The Pages delivery holds back: throttled until a time, or paused until a probe works."""
+    rows = [
+        [
+            p.page,
+            "paused" if p.paused else f"throttled {p.blocked_until - now:.0f} s more",
+            _when(p.since),
+            p.reason or "",
+        ]
+        for p in held
+    ]
+    return _table(["page", "state", "since", "reason"], rows)
 
 
 def dead_report(

@@ -17,9 +17,9 @@ from bridge.app import create_app
 from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID, Settings
 from bridge.local.emulator import CONTENT_SECURITY_POLICY, USERS
 from bridge.local.localmode import LOCAL_PAGE_NAME, LocalStore
+from bridge.messenger.deliveries import build_delivery
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature
-from bridge.ops.chat import build_delivery
 from bridge.queue.sqlite.store import SqliteQueue
 from tests.conftest import ScriptedBot
 
@@ -222,7 +222,8 @@ def test_a_signed_item_verifies_with_the_local_app_secret(client: FlaskClient) -
 
 
 def test_the_bytes_are_those_of_the_terminal_chat(client: FlaskClient) -> None:
-    """Same builder as bridge.ops.chat: Meta's ASCII escapes, escaped slashes, no spaces."""
+    """Same builder as the terminal chat (bridge.messenger.deliveries): Meta's ASCII escapes,
+    escaped slashes, no spaces."""
     item = {
         "sender": {"id": PSID},
         "postback": {"mid": "m_emu_2", "title": "안녕 </b> \U0001f600", "payload": "a/b"},

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from bridge.cli import main
 from bridge.config.settings import AwsQueueSettings
-from bridge.ops import init_aws as awsinit
+from bridge.ops.init_aws.resources import Names, Options, attribute_changes, queue_attributes
 from bridge.queue import NewJob
 from bridge.queue.sqs.aws import make_client
 from bridge.queue.sqs.queue import SqsQueue
@@ -153,7 +153,7 @@ def test_names_come_from_the_bridge_s_variables(aws: dict[str, str]) -> None:
 
 
 def test_the_policy_names_only_the_bridge_s_resources(aws: dict[str, str]) -> None:
-    names = awsinit.Names("bridge.fifo", "bridge-table")
+    names = Names("bridge.fifo", "bridge-table")
     result = CliRunner().invoke(
         main,
         ["init-aws", "--policy", "--queue-name", names.queue, "--table", names.table],
@@ -182,12 +182,12 @@ def test_the_policy_names_only_the_bridge_s_resources(aws: dict[str, str]) -> No
 
 
 def test_the_attribute_comparison_is_pure() -> None:
-    wanted = awsinit.queue_attributes(awsinit.Options(), "arn:aws:sqs:r:1:q-dlq.fifo")
+    wanted = queue_attributes(Options(), "arn:aws:sqs:r:1:q-dlq.fifo")
     current = dict(wanted, VisibilityTimeout="90")
     current["RedrivePolicy"] = (
         '{"maxReceiveCount":"10","deadLetterTargetArn":"arn:aws:sqs:r:1:q-dlq.fifo"}'
     )
-    assert awsinit.attribute_changes(current, wanted) == {"VisibilityTimeout": "30"}
+    assert attribute_changes(current, wanted) == {"VisibilityTimeout": "30"}
 
 
 # --- python -m bridge queue, on SQS ------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""``python -m bridge replay`` (bridge/ops/replay.py): the pure parts, then the command through
-click's runner against a fake non-local server and a real local-mode bridge."""
+"""``python -m bridge replay`` (bridge/ops/replay/): the pacer, then the command through click's
+runner against a fake non-local server and a real local-mode bridge. The bodies built here
+(``text``, ``echo``, ``meta``) are shared by the tests of the pure modules beside this one."""
 
 from __future__ import annotations
 
@@ -17,29 +18,10 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from bridge.cli import main
-from bridge.config.hosts import is_loopback_url
 from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID
-from bridge.errors import NotAWebhookBody
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, sign
-from bridge.ops import replay
-from bridge.ops.replay import (
-    EventState,
-    Outcome,
-    Pacer,
-    choose_secret,
-    find_files,
-    format_outcome,
-    format_summary,
-    load_body,
-    local_url,
-    outcome_json,
-    percentile,
-    request_headers,
-    summarise,
-    summary_json,
-    wants_progress,
-    webhook_url,
-)
+from bridge.ops.replay import replayer
+from bridge.ops.replay.replayer import Pacer
 from tests.local.test_localmode import not_understood
 from tests.support.server import Bridge, add_fault, clear_faults, start_bridge, stop_bridge
 
@@ -85,161 +67,7 @@ def meta(*items: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).replace("/", "\\/").encode()
 
 
-# --- finding files --------------------------------------------------------------------------------
-
-
-def test_directories_give_their_bodies_sorted_without_expectations_or_index(
-    tmp_path: Path,
-) -> None:
-    corpus = tmp_path / "corpus"
-    (corpus / "nested").mkdir(parents=True)
-    for name in ("b.json", "a.json", "a.expected.json", "index.json", "index.jsonl", "notes.txt"):
-        (corpus / name).write_text("{}")
-    (corpus / "nested" / "c.json").write_text("{}")
-    single = tmp_path / "z.json"
-    single.write_text("{}")
-    assert find_files([single, corpus, single]) == [
-        single,
-        corpus / "a.json",
-        corpus / "b.json",
-        single,  # files are taken as named, in order, even twice
-    ]
-
-
-def test_a_directory_without_bodies_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "only.expected.json").write_text("{}")
-    with pytest.raises(ValueError, match=f"no webhook bodies \\(\\*.json\\) in {tmp_path}"):
-        find_files([tmp_path])
-
-
-# --- checking bodies --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("data", "reason"),
-    [
-        (b"", "empty file"),
-        (b"  \n", "empty file"),
-        (b"\xef\xbb\xbf{}", "starts with a byte-order mark, which Meta never sends"),
-        (b'{"object":"page","entry":["\xff"]}', "not UTF-8 (byte 0xff at offset 27)"),
-        (b'{"object":', "not JSON (Expecting value at line 1 column 11)"),
-        (b"[1, 2]", "not a webhook body: the top level is a list"),
-        (b'"page"', "not a webhook body: the top level is a string"),
-        (b'{"entry": []}', 'not a webhook body: no "object" field'),
-        (b'{"object": "page"}', 'not a webhook body: no "entry" list'),
-        (
-            b'{"object": "page", "entry": {}}',
-            'not a webhook body: "entry" is an object, not a list',
-        ),
-        (b'{"object": "page", "entry": null}', 'not a webhook body: "entry" is null, not a list'),
-    ],
-)
-def test_a_file_that_is_not_a_webhook_body_says_why(data: bytes, reason: str) -> None:
-    with pytest.raises(NotAWebhookBody) as error:
-        load_body(data)
-    assert str(error.value) == reason
-
-
-def test_a_body_keeps_its_bytes_and_names_its_events_senders_and_skips() -> None:
-    tap = {
-        "sender": {"id": "7"},
-        "recipient": {"id": LOCAL_PAGE_ID},
-        "timestamp": 1700000000000,
-        "postback": {"title": "Get Started", "payload": "GET_STARTED"},  # no mid: derived key
-    }
-    first = text("7", "héllo / 안녕", "m_1")
-    data = meta(
-        first, text("8", "second", "m_2"), first, tap, echo("7"), {"read": {"watermark": 1}}
-    )
-    body = load_body(data)
-    assert body.data is data
-    assert [(e.key[:8], e.sender) for e in body.events] == [
-        ("m_1", "7"),
-        ("m_2", "8"),  # the repeated item is one job
-        ("derived:", "7"),
-    ]
-    assert body.senders == ["7", "8"]
-    assert body.skipped == ("echo", "read")
-
-
-def test_a_body_of_another_object_type_is_sent_with_nothing_to_follow() -> None:
-    body = load_body(b'{"object":"instagram","entry":[]}')
-    assert (body.events, body.skipped) == ((), ("not_page_object",))
-
-
-# --- URLs, secrets, signatures ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("url", "webhook", "status"),
-    [
-        (
-            "http://127.0.0.1:8000",
-            "http://127.0.0.1:8000/webhook",
-            "http://127.0.0.1:8000/local/status",
-        ),
-        (
-            "http://127.0.0.1:8000/",
-            "http://127.0.0.1:8000/webhook",
-            "http://127.0.0.1:8000/local/status",
-        ),
-        (
-            "https://bot.example.com/webhook",
-            "https://bot.example.com/webhook",
-            "https://bot.example.com/local/status",
-        ),
-        (
-            "https://bot.example.com/webhook/",
-            "https://bot.example.com/webhook",
-            "https://bot.example.com/local/status",
-        ),
-        (
-            "https://example.com/fb/",
-            "https://example.com/fb/webhook",
-            "https://example.com/fb/local/status",
-        ),
-        ("http://[::1]:9/x?t=1", "http://[::1]:9/x/webhook?t=1", "http://[::1]:9/x/local/status"),
-    ],
-)
-def test_webhook_is_appended_unless_the_url_ends_with_it(
-    url: str, webhook: str, status: str
-) -> None:
-    assert webhook_url(url) == webhook
-    assert local_url(webhook_url(url), "status") == status
-
-
-@pytest.mark.parametrize("url", ["127.0.0.1:8000", "ftp://host/", "http://", "http://h:port/"])
-def test_a_url_that_is_not_http_is_refused(url: str) -> None:
-    with pytest.raises(ValueError, match="--url"):
-        webhook_url(url)
-
-
-def test_loopback_hosts_and_the_local_secret() -> None:
-    for url in ("http://127.0.0.1:8000", "http://127.9.9.9", "http://localhost:1", "http://[::1]/"):
-        assert is_loopback_url(url), url
-        assert choose_secret(None, url) == LOCAL_APP_SECRET
-        assert choose_secret("mine", url) == "mine"
-    for url in ("http://10.0.0.1", "https://bot.example.com", "http://127.0.0.1.nip.io"):
-        assert not is_loopback_url(url), url
-        assert choose_secret("mine", url) == "mine"
-        with pytest.raises(ValueError, match="pass --secret or set FB_APP_SECRET"):
-            choose_secret(None, url)
-    with pytest.raises(ValueError):
-        choose_secret("", "https://bot.example.com")
-
-
-def test_the_signature_covers_the_exact_bytes() -> None:
-    data = meta(text("7", "héllo </b> 😀"))
-    headers = request_headers(data, "s3cret")
-    assert headers["Content-Type"] == "application/json"
-    assert is_valid_signature("s3cret", data, headers[SIGNATURE_HEADER])
-    reserialised = json.dumps(json.loads(data), separators=(",", ":")).encode()
-    assert reserialised != data  # Meta's escapes are lost by a round trip...
-    assert not is_valid_signature("s3cret", reserialised, headers[SIGNATURE_HEADER])  # ...and so
-    assert headers[SIGNATURE_HEADER] == sign("s3cret", data)
-
-
-# --- pacing, summaries, output ----------------------------------------------------------------
+# --- pacing ----------------------------------------------------------------------------------
 
 
 def test_the_pacer_spaces_sends_and_never_bursts_to_catch_up() -> None:
@@ -250,125 +78,6 @@ def test_the_pacer_spaces_sends_and_never_bursts_to_catch_up() -> None:
     assert pacer.delay(105.0) == 0.0  # late: goes now...
     assert pacer.delay(105.0) == pytest.approx(0.1)  # ...and the next is 1/rate after it
     assert Pacer(rate=None).delay(1.0) == 0.0
-
-
-def test_percentiles_are_nearest_rank() -> None:
-    values = [float(n) for n in range(100, 0, -1)]
-    assert percentile(values, 50) == 50.0
-    assert percentile(values, 95) == 95.0
-    assert percentile(values, 100) == 100.0
-    assert percentile([7.0], 95) == 7.0
-    assert percentile([1.0, 2.0], 50) == 1.0
-    assert percentile([], 50) is None
-
-
-def outcomes() -> list[Outcome]:
-    done = [EventState("m_1", "7", "done"), EventState("m_2", "8", "dropped")]
-    return [
-        Outcome(
-            "a.json",
-            1,
-            200,
-            4.0,
-            events=done,
-            followed=True,
-            replies=[
-                {"recipient": {"id": "7"}, "sender_action": "typing_on"},
-                {"recipient": {"id": "7"}, "message": {"text": "hi\nthere"}},
-            ],
-        ),
-        Outcome("a.json", 2, 200, 2.0, events=[EventState("m_1", "7")]),
-        Outcome("b.json", 1, 403, 10.0),
-        Outcome("c.json", 1, None, 30.0, error="could not send: ConnectionError"),
-        Outcome("d.json", None, error="not JSON (Expecting value at line 1 column 1)"),
-        Outcome(
-            "e.json",
-            1,
-            200,
-            6.0,
-            events=[EventState("m_3", "9", "running")],
-            followed=True,
-            timed_out=True,
-        ),
-    ]
-
-
-def test_the_summary_counts_and_latencies() -> None:
-    summary = summarise(outcomes())
-    assert (summary.sent, summary.accepted, summary.refused, summary.failed, summary.invalid) == (
-        5,
-        3,
-        1,
-        1,
-        1,
-    )
-    # The failed send has no answer and so no latency: 2, 4, 6, 10.
-    assert (summary.p50_ms, summary.p95_ms, summary.max_ms) == (4.0, 10.0, 10.0)
-    assert summary.states == {"done": 1, "dropped": 1, "running": 1}
-    assert summary.unfinished == 1
-    assert not summary.ok
-    good = summarise([outcomes()[0], outcomes()[1]])
-    assert good.ok
-    assert not summarise([]).ok
-    assert not summarise([outcomes()[0]], interrupted=True).ok
-
-
-def test_json_lines_have_one_shape() -> None:
-    lines = [json.loads(outcome_json(o)) for o in outcomes()]
-    assert {tuple(line) for line in lines} == {
-        (
-            "file",
-            "attempt",
-            "status",
-            "latency_ms",
-            "error",
-            "events",
-            "skipped",
-            "replies",
-            "followed",
-            "timed_out",
-        )
-    }
-    first = lines[0]
-    assert first["events"] == [
-        {"key": "m_1", "sender": "7", "state": "done"},
-        {"key": "m_2", "sender": "8", "state": "dropped"},
-    ]
-    assert first["replies"][1] == {"recipient": {"id": "7"}, "message": {"text": "hi\nthere"}}
-    assert lines[4]["attempt"] is None and lines[4]["error"].startswith("not JSON")
-    summary = json.loads(summary_json(summarise(outcomes())))["summary"]
-    assert summary["latency_ms"] == {"p50": 4.0, "p95": 10.0, "max": 10.0}
-    assert (summary["sent"], summary["refused"], summary["ok"]) == (5, 1, False)
-
-
-def test_lines_show_status_latency_jobs_and_replies() -> None:
-    first, second, refused, failed, _, late = outcomes()
-    assert format_outcome(first, width=8, repeat=2) == [
-        "a.json   #1  200    4.0 ms  2 events",
-        "  7  m_1 done",
-        "    bot> hi",
-        "         there",
-        "  8  m_2 dropped",
-        "    (no reply)",
-    ]
-    assert format_outcome(second, width=8, repeat=2) == ["a.json   #2  200    2.0 ms  1 event"]
-    assert format_outcome(refused) == ["b.json  403     10 ms  refused"]
-    assert format_outcome(failed) == ["c.json  ---     30 ms  could not send: ConnectionError"]
-    assert format_outcome(late)[-1] == "  (not finished within the --wait time)"
-    skipped = Outcome("echo.json", 1, 200, 1.25, skipped=["echo", "read", "read"])
-    assert format_outcome(skipped) == ["echo.json  200    1.2 ms  skipped: echo, read ×2"]
-    assert format_summary(summarise(outcomes())) == [
-        "sent 5: 3 accepted, 1 refused, 1 failed to send; 1 file not a webhook body",
-        "latency p50 4.0 ms, p95 10 ms, max 10 ms",
-        "jobs: 1 done, 1 dropped, 1 running (1 delivery not finished in time)",
-    ]
-
-
-def test_a_progress_bar_only_for_long_runs() -> None:
-    assert not wants_progress(20, as_json=False, stderr_tty=True)
-    assert wants_progress(21, as_json=False, stderr_tty=False)
-    assert wants_progress(21, as_json=True, stderr_tty=True)
-    assert not wants_progress(21, as_json=True, stderr_tty=False)
 
 
 # --- the command against a server that is not in local mode -----------------------------------
@@ -628,7 +337,7 @@ def test_an_event_for_another_page_is_accepted_but_not_queued(
     (tmp_path / "other.json").write_bytes(json.dumps(body).encode())
     result = invoke(str(tmp_path), "--url", bridge.url, "--wait", "5")
     assert result.exit_code == 0, result.output
-    assert f"  {sender}  {key[:23]}… {replay.NOT_QUEUED}" in result.stdout.splitlines()
+    assert f"  {sender}  {key[:23]}… {replayer.NOT_QUEUED}" in result.stdout.splitlines()
 
 
 @pytest.mark.e2e
@@ -652,22 +361,3 @@ def test_events_still_running_at_the_wait_time_and_old_ones_dropped(
     assert f"  {old}  {old_key[:23]}… dropped" in out
     assert "(1 delivery not finished in time)" in out[-1]
     bridge.wait_done(slow_key)
-
-
-def test_retime_moves_every_timestamp_keeping_the_gaps() -> None:
-    from bridge.ops.replay import retime
-
-    body = (
-        b'{"object":"page","entry":[{"id":"1","time":1000000002000,"messaging":['
-        b'{"sender":{"id":"7"},"recipient":{"id":"1"},"timestamp":1000000001000,'
-        b'"message":{"mid":"m_a","text":"a\\/b"}},'
-        b'{"sender":{"id":"7"},"recipient":{"id":"1"},"timestamp":"1000000000",'
-        b'"postback":{"payload":"P","title":"T"}}]}]}'
-    )
-    moved = json.loads(retime(body, now_ms=2_000_000_000_000))
-    entry = moved["entry"][0]
-    assert entry["time"] == 2_000_000_000_000
-    assert entry["messaging"][0]["timestamp"] == 1_999_999_999_000
-    assert entry["messaging"][1]["timestamp"] == "1999999998000"  # seconds string, as ms now
-    assert retime(body, now_ms=2_000_000_000_000).isascii()
-    assert retime(b"not json", now_ms=1) == b"not json"
