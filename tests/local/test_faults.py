@@ -26,8 +26,8 @@ from bridge.bots import make_bot
 from bridge.bots.lexv2 import LexV2Bot
 from bridge.config.settings import LOCAL_PAGE_ID, Settings
 from bridge.errors import BotError, BotErrorKind, FaultError, GraphError
-from bridge.local import localmode
-from bridge.local.localmode import LocalStore, local_store_path
+from bridge.local import context
+from bridge.local.store import LocalStore, local_store_path
 from bridge.messenger.graph import GraphClient, action_body, message_body
 from bridge.messenger.replies import Text
 from bridge.messenger.signature import appsecret_proof
@@ -97,7 +97,7 @@ class Gate:
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     gate = Gate()
-    monkeypatch.setattr(localmode, "_sleep", gate)
+    monkeypatch.setattr(context, "_sleep", gate)
     yield gate
     gate.opened.set()  # never leave a server thread waiting
 
