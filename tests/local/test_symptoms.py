@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 import bridge
 from bridge.app import create_app
 from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
+from bridge.local.sample_bot import answers, diagnostics, symptoms, wording
 from bridge.local.sample_bot import front as local
-from bridge.local.sample_bot import symptoms
 from bridge.local.sample_bot.conditions import Catalog, Condition, Overview, Symptom
 from bridge.local.sample_bot.symptoms import Hint, build_catalog, catalog, key, respond, unavailable
 from bridge.local.sample_bot.turn import SlotValue, Turn
@@ -373,7 +373,7 @@ def test_a_missing_condition_is_elicited(text: str) -> None:
         assert buttons(choices)[1] == ("독감", "독감")
     else:
         assert said(turn) == ["Which condition?"]
-        assert [v for _, v in buttons(choices)] == list(symptoms.POPULAR_CONDITIONS)
+        assert [v for _, v in buttons(choices)] == list(answers.POPULAR_CONDITIONS)
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -662,13 +662,13 @@ def test_the_korean_fallback_quotes_the_input() -> None:
 
 def test_a_long_input_is_quoted_within_lex_limits() -> None:
     [line] = said(last("a" * 1024))
-    assert symptoms.units(line) <= 1024
+    assert wording.units(line) <= 1024
     assert line.startswith("Sorry, I didn't understand \"aaaa")
     assert "…" in line
     [line] = said(last("\U0001f600" * 512))
-    assert symptoms.units(line) <= 1024
+    assert wording.units(line) <= 1024
     [line] = said(last("symptoms of " + "zika " * 150))
-    assert symptoms.units(line) <= symptoms.QUOTE_MAX + 30
+    assert wording.units(line) <= wording.QUOTE_MAX + 30
 
 
 # --- diagnostics ---------------------------------------------------------------------------
@@ -697,7 +697,7 @@ def test_diagnostic_long_answer() -> None:
     [content] = said(last("#long"))
     assert len(content) > 2000
     assert [p[:8] for p in content.split("\n\n")] == [f"Part {n}. " for n in range(1, 6)]
-    assert content.count(symptoms.LONG_PARAGRAPH) == 25
+    assert content.count(diagnostics.LONG_PARAGRAPH) == 25
 
 
 def test_diagnostic_ssml() -> None:
@@ -866,7 +866,7 @@ def test_every_answer_keeps_lex_limits() -> None:
                     assert len(button["text"]) <= 20, button  # Messenger's title limit
             else:
                 assert message["contentType"] in ("PlainText", "SSML")
-                assert 1 <= symptoms.units(message["content"]) <= 1024, turn.intent
+                assert 1 <= wording.units(message["content"]) <= 1024, turn.intent
         assert turn.intent in {
             "Welcome",
             "ListConditions",
@@ -881,7 +881,7 @@ def test_every_answer_keeps_lex_limits() -> None:
 
 def test_only_the_long_diagnostic_goes_over_1024() -> None:
     [content] = said(last("#long"))
-    assert symptoms.units(content) > 1024
+    assert wording.units(content) > 1024
 
 
 # --- through the local Lex endpoint ----------------------------------------------------------
@@ -1001,7 +1001,7 @@ def test_long_lists_stay_within_lex_limits_and_page_behind_more() -> None:
     data = big_catalog(120)
     turn = respond("I have a fever", {}, asset_base=ASSETS, store=data)
     [text, _] = said(turn)
-    assert symptoms.units(text) <= 1024
+    assert wording.units(text) <= 1024
     assert text.endswith(" more.")
     [see] = cards(turn)
     assert len(see["buttons"]) == 5 and buttons(see)[-1] == ("More…", "causes of fever, page 2")
