@@ -9,6 +9,7 @@ recorded (a send, a fault, a call in progress) every other one sees. Connections
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config.settings import Settings
-from bridge.local import faults as localfaults
+from bridge.delivery.liveness import pid_alive
+from bridge.local.faults import validate_faults
 from bridge.queue.sqlite.connections import PerThread, while_locked
 
 _LOCAL_SCHEMA = """
@@ -27,6 +29,11 @@ CREATE INDEX IF NOT EXISTS inbox_recipient ON inbox (recipient, seq);
 CREATE TABLE IF NOT EXISTS lex_sessions (session_id TEXT PRIMARY KEY, attributes TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS page_subscription (page TEXT PRIMARY KEY, fields TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messenger_profile (field TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL,
+                                   fault TEXT NOT NULL, sticky INTEGER NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS faults_target ON faults (target, id);
+CREATE TABLE IF NOT EXISTS lex_calls (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL,
+                                      started REAL NOT NULL);
 """
 _INBOX_ADDED = {"page": "TEXT NOT NULL DEFAULT ''"}  # the Page whose token made the call
 
@@ -44,8 +51,7 @@ class LocalStore:
         self.path = path
         self._connections = PerThread(self._open)
         path.parent.mkdir(parents=True, exist_ok=True)
-        schema = _LOCAL_SCHEMA + localfaults.SCHEMA
-        while_locked(lambda: self._db().executescript(schema), path, 10)
+        while_locked(lambda: self._db().executescript(_LOCAL_SCHEMA), path, 10)
         present = {row[1] for row in self._db().execute("PRAGMA table_info(inbox)")}
         for column, definition in _INBOX_ADDED.items():
             if column not in present:
@@ -137,31 +143,89 @@ class LocalStore:
         for name in fields:
             self._db().execute("DELETE FROM messenger_profile WHERE field = ?", (name,))
 
-    # --- faults and the Lex calls in progress ------------------------------------------------
+    # --- faults ------------------------------------------------------------------------------
 
     def add_faults(self, target: str, faults: Sequence[object]) -> int:
-        """Validate and queue ``faults`` (each ``count`` times); raises ``FaultError``."""
-        return localfaults.add(self._db(), target, faults)
+        """Validate and queue ``faults`` (each ``count`` times) in one transaction; how many
+        were queued. Raises ``FaultError`` (and queues nothing) for an invalid one."""
+        queued = validate_faults(target, faults)
+        now = time.time()
+        with self._immediate() as db:
+            db.executemany(
+                "INSERT INTO faults (target, fault, sticky, at) VALUES (?, ?, ?, ?)",
+                [(target, json.dumps(f), int(bool(f.get("sticky"))), now) for f in queued],
+            )
+        return len(queued)
 
     def take_fault(self, target: str, page: str | None = None) -> dict[str, Any] | None:
-        """The oldest fault for ``target`` (and for ``page``, or for any Page), consumed unless
-        sticky; atomic across processes."""
-        return localfaults.take(self._db(), target, page)
+        """The oldest fault for ``target`` that applies to ``page`` (one naming no Page applies
+        to every Page), removed from the queue unless it is sticky. One ``BEGIN IMMEDIATE``
+        transaction, so two processes never consume the same fault."""
+        db = self._db()
+        if not db.execute("SELECT 1 FROM faults WHERE target = ? LIMIT 1", (target,)).fetchall():
+            return None  # the common case, without taking the write lock
+        with self._immediate():
+            rows = db.execute(
+                "SELECT id, fault, sticky FROM faults WHERE target = ? ORDER BY id", (target,)
+            ).fetchall()
+            for fault_id, text, sticky in rows:
+                fault = dict(json.loads(text))
+                if fault.get("page", page) != page:
+                    continue
+                if not sticky:
+                    db.execute("DELETE FROM faults WHERE id = ?", (fault_id,))
+                return fault
+        return None
 
     def clear_faults(self, target: str | None = None) -> int:
-        return localfaults.clear(self._db(), target)
+        """Remove every fault (for ``target``, or all); how many were removed."""
+        if target is None:
+            cursor = self._db().execute("DELETE FROM faults")
+        else:
+            cursor = self._db().execute("DELETE FROM faults WHERE target = ?", (target,))
+        return cursor.rowcount
 
     def list_faults(self) -> list[dict[str, Any]]:
-        return localfaults.pending(self._db())
+        """Every queued fault, oldest first: ``{"id", "target", "fault"}``."""
+        rows = self._db().execute("SELECT id, target, fault FROM faults ORDER BY id").fetchall()
+        return [
+            {"id": id_, "target": target, "fault": json.loads(fault)} for id_, target, fault in rows
+        ]
+
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the lock first (waiting on the busy timeout)."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # --- the Lex calls in progress ----------------------------------------------------------
+    # One row per call with the process id, so a process killed mid-call does not leave its
+    # calls counted.
 
     @contextmanager
     def lex_call(self) -> Iterator[None]:
         """Count a RecognizeText call as in progress (in every process) while inside."""
-        call = localfaults.lex_call_started(self._db())
+        cursor = self._db().execute(
+            "INSERT INTO lex_calls (pid, started) VALUES (?, ?)", (os.getpid(), time.time())
+        )
+        call = int(cursor.lastrowid or 0)
         try:
             yield
         finally:
-            localfaults.lex_call_ended(self._db(), call)
+            self._db().execute("DELETE FROM lex_calls WHERE id = ?", (call,))
 
     def active_lex_calls(self) -> int:
-        return localfaults.lex_calls_active(self._db())
+        """Calls in progress in live processes; rows of processes that died are dropped."""
+        db = self._db()
+        rows = db.execute("SELECT pid, COUNT(*) FROM lex_calls GROUP BY pid").fetchall()
+        dead = [pid for pid, _ in rows if not pid_alive(pid)]
+        if dead:
+            marks = ", ".join("?" * len(dead))
+            db.execute(f"DELETE FROM lex_calls WHERE pid IN ({marks})", dead)
+        return sum(count for pid, count in rows if pid not in dead)

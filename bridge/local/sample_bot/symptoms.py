@@ -113,22 +113,9 @@ def respond(
     """One turn of the symptom checker; pure apart from the reads from ``store`` (the shipped
     file unless given): the caller stores the session. An empty ``asset_base`` means cards
     without images."""
-    data = catalog() if store is None else store
-    overview = data.overview()
-    state = read_state(session, overview)
-    stripped = text.strip()
-    ask = Ask(
-        text=stripped,
-        clean=clean(stripped),
-        normal=normalise(stripped),
-        lang=language(stripped, state.lang),
-        state=state,
-        turn=state.turns + 1,
-        asset_base=asset_base.rstrip("/"),
-        store=data,
-        overview=overview,
-    )
+    ask = _ask(text, session, asset_base, catalog() if store is None else store)
     answer = _answer(ask, hint)
+    state = ask.state
     after = State(
         lang=ask.lang,
         turns=ask.turn,
@@ -142,6 +129,24 @@ def respond(
         write_state(session, after),
         elicit=answer.pending or None,
         slots=answer.slots,
+    )
+
+
+def _ask(text: str, session: Mapping[str, str], asset_base: str, store: Conditions) -> Ask:
+    """The input and the state it arrives in, as the intents see them."""
+    overview = store.overview()
+    state = read_state(session, overview)
+    stripped = text.strip()
+    return Ask(
+        text=stripped,
+        clean=clean(stripped),
+        normal=normalise(stripped),
+        lang=language(stripped, state.lang),
+        state=state,
+        turn=state.turns + 1,
+        asset_base=asset_base.rstrip("/"),
+        store=store,
+        overview=overview,
     )
 
 
