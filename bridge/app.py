@@ -78,8 +78,8 @@ def create_app(
     app.register_blueprint(health.bp)
     if settings.is_local:
         # Imported only here: a production server never loads the local endpoints.
-        from bridge.local import emulator, localmode
+        from bridge.local import emulator, routes
 
-        localmode.init_app(app, settings)
+        routes.init_app(app, settings)
         emulator.init_app(app, settings)
     return app

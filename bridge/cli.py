@@ -737,7 +737,7 @@ def check(as_json: bool, app_id: str | None, skip_lex: bool, page_id: str | None
         results = [checking.config_failure(error)]
     else:
         if app_id is None and settings.is_local:
-            from bridge.local.localmode import LOCAL_APP_ID
+            from bridge.local.graph import LOCAL_APP_ID
 
             app_id = LOCAL_APP_ID
         if settings.pages:

@@ -25,7 +25,8 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from bridge.config.hosts import is_loopback_host
 from bridge.config.settings import LOCAL_PAGE_ID, Settings
-from bridge.local.localmode import LOCAL_PAGE_NAME, local_store_path
+from bridge.local.graph import LOCAL_PAGE_NAME
+from bridge.local.store import local_store_path
 from bridge.messenger.deliveries import build_delivery
 from bridge.messenger.signature import sign
 from bridge.queue.sqlite.connections import PerThread, while_locked

@@ -3,27 +3,19 @@
 A fault is a JSON object queued for a target ("lex" or "graph") and taken, oldest first, by the
 next call to that target; a sticky fault is never taken away, so it applies to every call until
 cleared. A Graph fault with ``"page"`` applies only to calls made with that Page's token (with
-several Pages, one Page's Graph can fail while the others' work). Faults live in the local-mode
-SQLite file (every server process sees them) and taking one is a single ``BEGIN IMMEDIATE``
-transaction, so two processes never consume the same one.
+several Pages, one Page's Graph can fail while the others' work).
 
-Also here: the calls to the local Lex endpoint in progress, one row per call with the process
-id, so a process killed mid-call does not leave its calls counted.
+This module says what a valid fault is (pure: ``validate_faults``); the faults are kept in the
+local-mode SQLite file by ``bridge.local.store.LocalStore``, so every server process sees them.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
-import sqlite3
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
-from bridge.delivery.liveness import pid_alive
 from bridge.errors import FaultError
 
 FAULT_TARGETS = ("lex", "graph")
@@ -80,15 +72,6 @@ _ERROR_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_.:#-]{0,99}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
 _RESERVED_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "connection"})
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL,
-                                   fault TEXT NOT NULL, sticky INTEGER NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS faults_target ON faults (target, id);
-CREATE TABLE IF NOT EXISTS lex_calls (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL,
-                                      started REAL NOT NULL);
-"""
-
-
 # --- validation ----------------------------------------------------------------------------
 
 
@@ -123,15 +106,7 @@ def _validate_one(target: str, raw: object) -> tuple[dict[str, Any], int]:
         )
     fault = _lex_fault(raw) if target == "lex" else _graph_fault(raw)
     if "delay" in raw:
-        delay = raw["delay"]
-        if (
-            not isinstance(delay, int | float)
-            or isinstance(delay, bool)
-            or not math.isfinite(delay)
-            or not 0 <= delay <= MAX_DELAY
-        ):
-            raise FaultError(f"delay must be a number of seconds from 0 to {MAX_DELAY:g}")
-        fault["delay"] = delay
+        fault["delay"] = _delay(raw["delay"])
     if not fault:
         what = "status or type" if target == "lex" else "status and code, headers"
         raise FaultError(f"a {target} fault needs {what} or a delay")
@@ -197,6 +172,17 @@ def _graph_fault(raw: dict[str, Any]) -> dict[str, Any]:
     return fault
 
 
+def _delay(delay: object) -> float:
+    if (
+        not isinstance(delay, int | float)
+        or isinstance(delay, bool)
+        or not math.isfinite(delay)
+        or not 0 <= delay <= MAX_DELAY
+    ):
+        raise FaultError(f"delay must be a number of seconds from 0 to {MAX_DELAY:g}")
+    return delay
+
+
 def _status(status: object) -> int:
     if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
         raise FaultError("status must be an HTTP error status from 400 to 599")
@@ -239,87 +225,3 @@ def _headers(headers: object) -> dict[str, str]:
             raise FaultError(f"header {name} must be a one-line string")
         checked[name] = value
     return checked
-
-
-# --- storage (called by LocalStore with its connection) -------------------------------------
-
-
-@contextmanager
-def _immediate(db: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction that takes the lock first (waiting on the busy timeout)."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
-def add(db: sqlite3.Connection, target: str, faults: Sequence[object]) -> int:
-    """Validate and queue ``faults`` for ``target`` in one transaction; how many were queued."""
-    queued = validate_faults(target, faults)
-    now = time.time()
-    with _immediate(db):
-        db.executemany(
-            "INSERT INTO faults (target, fault, sticky, at) VALUES (?, ?, ?, ?)",
-            [(target, json.dumps(f), int(bool(f.get("sticky"))), now) for f in queued],
-        )
-    return len(queued)
-
-
-def take(db: sqlite3.Connection, target: str, page: str | None = None) -> dict[str, Any] | None:
-    """The oldest fault for ``target`` that applies to ``page`` (one naming no Page applies to
-    every Page), removed from the queue unless it is sticky."""
-    if not db.execute("SELECT 1 FROM faults WHERE target = ? LIMIT 1", (target,)).fetchall():
-        return None  # the common case, without taking the write lock
-    with _immediate(db):
-        rows = db.execute(
-            "SELECT id, fault, sticky FROM faults WHERE target = ? ORDER BY id", (target,)
-        ).fetchall()
-        for fault_id, text, sticky in rows:
-            fault = dict(json.loads(text))
-            if fault.get("page", page) != page:
-                continue
-            if not sticky:
-                db.execute("DELETE FROM faults WHERE id = ?", (fault_id,))
-            return fault
-    return None
-
-
-def clear(db: sqlite3.Connection, target: str | None) -> int:
-    """Remove every fault (for ``target``, or all); how many were removed."""
-    if target is None:
-        cursor = db.execute("DELETE FROM faults")
-    else:
-        cursor = db.execute("DELETE FROM faults WHERE target = ?", (target,))
-    return cursor.rowcount
-
-
-def pending(db: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every queued fault, oldest first: ``{"id", "target", "fault"}``."""
-    rows = db.execute("SELECT id, target, fault FROM faults ORDER BY id").fetchall()
-    return [
-        {"id": id_, "target": target, "fault": json.loads(fault)} for id_, target, fault in rows
-    ]
-
-
-def lex_call_started(db: sqlite3.Connection) -> int:
-    cursor = db.execute(
-        "INSERT INTO lex_calls (pid, started) VALUES (?, ?)", (os.getpid(), time.time())
-    )
-    return int(cursor.lastrowid or 0)
-
-
-def lex_call_ended(db: sqlite3.Connection, call: int) -> None:
-    db.execute("DELETE FROM lex_calls WHERE id = ?", (call,))
-
-
-def lex_calls_active(db: sqlite3.Connection) -> int:
-    """Calls in progress in live processes; rows of processes that died are dropped."""
-    rows = db.execute("SELECT pid, COUNT(*) FROM lex_calls GROUP BY pid").fetchall()
-    dead = [pid for pid, _ in rows if not pid_alive(pid)]
-    if dead:
-        marks = ", ".join("?" * len(dead))
-        db.execute(f"DELETE FROM lex_calls WHERE pid IN ({marks})", dead)
-    return sum(count for pid, count in rows if pid not in dead)

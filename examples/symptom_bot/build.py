@@ -3,9 +3,10 @@
 zips and uploads.
 
 The code hook runs the local sample bot's own dialog, so the folder holds copies of the dialog
-modules (bridge/local/sample_bot/turn.py, conditions.py, symptoms.py) and of this package's runtime
-modules under their usual import paths, with ``__init__`` files of their own (the bridge's would
-import Flask and the rest of the bridge). Nothing else: the dialog is standard library only, and
+modules (bridge/local/sample_bot/: turn, conditions, wording, matching, session, answers,
+diagnostics, symptoms) and of this package's runtime modules under their usual import paths,
+with ``__init__`` files of their own (the bridge's would import Flask and the rest of the
+bridge). Nothing else: the dialog is standard library only, and
 boto3 is part of the Lambda Python runtime. The data is not in it: the code hook reads the table.
 """
 
@@ -27,6 +28,11 @@ COPIED = (
     "bridge/local/sample_bot/__init__.py",
     "bridge/local/sample_bot/turn.py",
     "bridge/local/sample_bot/conditions.py",
+    "bridge/local/sample_bot/wording.py",
+    "bridge/local/sample_bot/matching.py",
+    "bridge/local/sample_bot/session.py",
+    "bridge/local/sample_bot/answers.py",
+    "bridge/local/sample_bot/diagnostics.py",
     "bridge/local/sample_bot/symptoms.py",
     "bridge/messenger/__init__.py",
     "bridge/messenger/text.py",

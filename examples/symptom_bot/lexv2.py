@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.local.sample_bot.symptoms import Hint, clip
+from bridge.local.sample_bot.symptoms import Hint
 from bridge.local.sample_bot.turn import SlotValue, Turn, wire_slot
+from bridge.local.sample_bot.wording import clip
 from bridge.messenger.text import utf16_len
 
 # The intents of the bot definition (template.py); a turn answered by the dialog under another

@@ -23,8 +23,9 @@ from typing import Any
 
 import yaml
 
+from bridge.local.sample_bot.answers import choices, question
 from bridge.local.sample_bot.conditions import Catalog, catalog, is_korean
-from bridge.local.sample_bot.symptoms import Slot, choices, question
+from bridge.local.sample_bot.matching import Slot
 from examples.symptom_bot import EXAMPLE_DIR
 
 TEMPLATE_FILE = EXAMPLE_DIR / "template.yaml"

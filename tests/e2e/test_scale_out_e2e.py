@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bench.run import scenario
-from bridge.local.localmode import LocalStore
+from bridge.local.store import LocalStore
 from tests.conftest import wait_for
 from tests.local.test_localmode import not_understood
 from tests.support.motoserver import aws_environment, create_resources, moto_server, unique_names

@@ -21,6 +21,11 @@ EVENT = EXAMPLE_DIR / "events" / "match-symptom-filled.json"
 STANDARD_LIBRARY_ONLY = [
     "bridge.local.sample_bot.turn",
     "bridge.local.sample_bot.conditions",
+    "bridge.local.sample_bot.wording",
+    "bridge.local.sample_bot.matching",
+    "bridge.local.sample_bot.session",
+    "bridge.local.sample_bot.answers",
+    "bridge.local.sample_bot.diagnostics",
     "bridge.local.sample_bot.symptoms",
     "bridge.messenger.text",
     "examples.symptom_bot.lexv2",
@@ -35,9 +40,14 @@ def test_the_package_holds_the_dialog_and_the_code_hook(tmp_path: Path) -> None:
         "bridge/__init__.py",
         "bridge/local/__init__.py",
         "bridge/local/sample_bot/__init__.py",
+        "bridge/local/sample_bot/answers.py",
         "bridge/local/sample_bot/conditions.py",
+        "bridge/local/sample_bot/diagnostics.py",
+        "bridge/local/sample_bot/matching.py",
+        "bridge/local/sample_bot/session.py",
         "bridge/local/sample_bot/symptoms.py",
         "bridge/local/sample_bot/turn.py",
+        "bridge/local/sample_bot/wording.py",
         "bridge/messenger/__init__.py",
         "bridge/messenger/text.py",
         "examples/__init__.py",
@@ -130,4 +140,4 @@ def test_a_build_replaces_an_earlier_one_but_nothing_else(tmp_path: Path) -> Non
 
 def test_the_build_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--out", str(tmp_path / "lambda")]) == 0
-    assert capsys.readouterr().out == f"{tmp_path / 'lambda'}: 14 files\n"
+    assert capsys.readouterr().out == f"{tmp_path / 'lambda'}: 19 files\n"

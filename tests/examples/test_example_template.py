@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from bridge.local.sample_bot.answers import choices, question
 from bridge.local.sample_bot.conditions import catalog
-from bridge.local.sample_bot.symptoms import Slot, choices, question
+from bridge.local.sample_bot.matching import Slot
 from examples.symptom_bot.lexv2 import BOT_INTENTS
 from examples.symptom_bot.template import TEMPLATE_FILE, main, render
 

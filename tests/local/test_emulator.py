@@ -16,7 +16,8 @@ from werkzeug.test import TestResponse
 from bridge.app import create_app
 from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID, Settings
 from bridge.local.emulator import CONTENT_SECURITY_POLICY, USERS
-from bridge.local.localmode import LOCAL_PAGE_NAME, LocalStore
+from bridge.local.graph import LOCAL_PAGE_NAME
+from bridge.local.store import LocalStore
 from bridge.messenger.deliveries import build_delivery
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature

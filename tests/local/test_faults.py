@@ -1,4 +1,4 @@
-"""Fault injection in local mode (bridge/local/faults.py, routes in bridge/local/localmode.py):
+"""Fault injection in local mode (bridge/local/faults.py, routes in bridge/local/routes.py):
 every fault kind on the local Lex and Graph endpoints, FIFO order, count, sticky faults, atomic
 consumption across stores, validation, the Page probe route, the count of Lex calls in
 progress, and the loopback and production rules."""
@@ -18,7 +18,6 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from bridge.app import create_app
@@ -26,54 +25,28 @@ from bridge.bots import make_bot
 from bridge.bots.lexv2 import LexV2Bot
 from bridge.config.settings import LOCAL_PAGE_ID, Settings
 from bridge.errors import BotError, BotErrorKind, FaultError, GraphError
-from bridge.local import localmode
-from bridge.local.localmode import LocalStore, local_store_path
+from bridge.local import context
+from bridge.local.store import LocalStore, local_store_path
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.graph_requests import action_body, message_body
 from bridge.messenger.replies import Text
 from bridge.messenger.signature import appsecret_proof
 from bridge.queue.sqlite.store import SqliteQueue
 from tests.conftest import TEST_SECRET, TEST_TOKEN, ScriptedBot, wait_for
+from tests.local.conftest import LiveServer
+from tests.local.test_lex import event, served_settings
 from tests.local.test_localmode import (
     GREETING,
     PSID,
-    LiveServer,
-    _Dispatcher,
-    event,
     graph_error,
     inbox,
     post_send,
     recognize,
     said,
     send_request,
-    served_settings,
 )
 
 FAULTS = "/local/faults"
-
-
-@pytest.fixture
-def app(local_settings: Settings, queue: SqliteQueue, graph: GraphClient) -> Flask:
-    return create_app(local_settings, queue=queue, bot=ScriptedBot(), graph=graph)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def live_server() -> Iterator[LiveServer]:
-    dispatcher = _Dispatcher()
-    server = make_server("127.0.0.1", 0, dispatcher, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield LiveServer(server.server_port, dispatcher)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.fixture
@@ -98,7 +71,7 @@ class Gate:
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     gate = Gate()
-    monkeypatch.setattr(localmode, "_sleep", gate)
+    monkeypatch.setattr(context, "_sleep", gate)
     yield gate
     gate.opened.set()  # never leave a server thread waiting
 

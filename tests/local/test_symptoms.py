@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 import bridge
 from bridge.app import create_app
 from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
+from bridge.local.sample_bot import answers, diagnostics, symptoms, wording
 from bridge.local.sample_bot import front as local
-from bridge.local.sample_bot import symptoms
 from bridge.local.sample_bot.conditions import Catalog, Condition, Overview, Symptom
 from bridge.local.sample_bot.symptoms import Hint, build_catalog, catalog, key, respond, unavailable
 from bridge.local.sample_bot.turn import SlotValue, Turn
@@ -374,7 +374,7 @@ def test_a_missing_condition_is_elicited(text: str) -> None:
         assert buttons(choices)[1] == ("독감", "독감")
     else:
         assert said(turn) == ["Which condition?"]
-        assert [v for _, v in buttons(choices)] == list(symptoms.POPULAR_CONDITIONS)
+        assert [v for _, v in buttons(choices)] == list(answers.POPULAR_CONDITIONS)
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -669,7 +669,7 @@ def test_a_long_input_is_quoted_within_lex_limits() -> None:
     [line] = said(last("\U0001f600" * 512))
     assert utf16_len(line) <= 1024
     [line] = said(last("symptoms of " + "zika " * 150))
-    assert utf16_len(line) <= symptoms.QUOTE_MAX + 30
+    assert utf16_len(line) <= wording.QUOTE_MAX + 30
 
 
 # --- diagnostics ---------------------------------------------------------------------------
@@ -698,7 +698,7 @@ def test_diagnostic_long_answer() -> None:
     [content] = said(last("#long"))
     assert len(content) > 2000
     assert [p[:8] for p in content.split("\n\n")] == [f"Part {n}. " for n in range(1, 6)]
-    assert content.count(symptoms.LONG_PARAGRAPH) == 25
+    assert content.count(diagnostics.LONG_PARAGRAPH) == 25
 
 
 def test_diagnostic_ssml() -> None:

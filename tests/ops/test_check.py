@@ -31,7 +31,7 @@ from werkzeug.serving import make_server
 from bridge.app import create_app
 from bridge.cli import main
 from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
-from bridge.local.localmode import LOCAL_APP_ID
+from bridge.local.graph import LOCAL_APP_ID
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.graph_requests import PageAuth, build_page_request
 from bridge.ops.check import (

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from bridge.local.sample_bot import symptoms
-from bridge.local.sample_bot.symptoms import LONG_PARAGRAPH
+from bridge.local.sample_bot.diagnostics import LONG_PARAGRAPH
 from bridge.local.sample_bot.turn import Turn, card, plain, wire_slot
 
 __all__ = ["LONG_PARAGRAPH", "Turn", "card", "dumps", "plain", "recognize_text_response"]
