@@ -34,8 +34,8 @@ from bridge.local import faults as localfaults
 from bridge.local.sample_bot import front as sample_bot
 from bridge.messenger.graph import SENDER_ACTIONS
 from bridge.messenger.limits import message_problems, units
+from bridge.messenger.profile import PROFILE_FIELDS, SUBSCRIBED_FIELDS, validate_profile
 from bridge.messenger.signature import appsecret_proof, tokens_match
-from bridge.ops.setup import PROFILE_FIELDS, SUBSCRIBED_FIELDS, validate_profile
 from bridge.queue.sqlite.connections import PerThread, while_locked
 
 bp = Blueprint("local", __name__, url_prefix=LOCAL_PREFIX)
