@@ -23,8 +23,8 @@ from flask import Blueprint, Response, jsonify, request
 from bridge.config.settings import LOCAL_PAGE_ID, Settings
 from bridge.local import context
 from bridge.local.store import LocalStore
+from bridge.messenger.profile import PROFILE_FIELDS, SUBSCRIBED_FIELDS, validate_profile
 from bridge.messenger.signature import appsecret_proof, tokens_match
-from bridge.ops.setup import PROFILE_FIELDS, SUBSCRIBED_FIELDS, validate_profile
 
 bp = Blueprint("graph", __name__, url_prefix="/graph")
 

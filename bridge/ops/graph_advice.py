@@ -91,7 +91,6 @@ def explain_graph_error(
     ``permission`` is the one the call needs, named in the fix for permission errors;
     ``unreachable_fix`` replaces the fix when Graph was not reached (local mode).
     """
-    said = _graph_said(error, secrets)
     if error.status is None:
         return Explained(
             f"could not {doing}: Graph was not reached ({error.message})",
@@ -99,6 +98,16 @@ def explain_graph_error(
             or "check that this machine reaches FB_GRAPH_API_URL (https://graph.facebook.com) "
             "over HTTPS (DNS, firewall, proxy)",
         )
+    said = _graph_said(error, secrets)
+    return (
+        _credential_problem(error, doing, said)
+        or _access_problem(error, doing, permission, said)
+        or _other_problem(error, doing, said)
+    )
+
+
+def _credential_problem(error: GraphError, doing: str, said: str) -> Explained | None:
+    """The app secret's proof, or the token itself: the wrong kind, expired or revoked."""
     if is_bad_proof(error):
         return Explained(
             f"could not {doing}: Graph refused the appsecret_proof made with FB_APP_SECRET{said}",
@@ -117,12 +126,17 @@ def explain_graph_error(
             "use the Page's own token: GET /me/accounts with a user token lists each Page with "
             "its access_token; a system user's token for the Page also works",
         )
-    code = error.code
-    if code == 190:
+    if error.code == 190:
         why = _TOKEN_SUBCODES.get(error.subcode or 0, "the token is invalid or expired")
         return Explained(
             f"could not {doing}: the Page access token does not work: {why}{said}", NEW_TOKEN
         )
+    return None
+
+
+def _access_problem(error: GraphError, doing: str, permission: str, said: str) -> Explained | None:
+    """A permission the token lacks, or a rate limit."""
+    code = error.code
     if code in _PERMISSION_CODES:
         return Explained(
             f"could not {doing}: permission denied{said}",
@@ -137,8 +151,13 @@ def explain_graph_error(
             "wait and run again; the Messenger Profile API allows 10 calls per 10 minutes per "
             "Page (the dashboard and other tools count too)",
         )
+    return None
+
+
+def _other_problem(error: GraphError, doing: str, said: str) -> Explained:
+    """A refused parameter, or what the Send API error policy says of the rest."""
     decision = classify(error)
-    if code == 100:
+    if error.code == 100:
         return Explained(
             f"could not {doing}: Graph refused a parameter{said}",
             "correct what Graph names; for a profile, python -m bridge setup --dry-run "

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from bridge.local.sample_bot.symptoms import respond
-from bridge.ops.setup import load_profile
+from bridge.ops.setup.profile_file import load_profile
 from examples.symptom_bot import EXAMPLE_DIR
 from tests.support.server import ROOT
 

@@ -1,4 +1,4 @@
-"""``python -m bridge check`` (bridge/ops/check.py): each check's verdict and fix against a
+"""``python -m bridge check`` (bridge/ops/check/): each check's verdict and fix against a
 ``responses``-mocked Graph (success, invalid token 190, invalid appsecret_proof, not
 subscribed, partially subscribed, debug_token), the Lex check against the local Lex endpoint on
 a loopback server and a botocore Stubber (success, ResourceNotFound, AccessDenied), the queue
@@ -34,17 +34,14 @@ from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_LEX_ALIAS_ID, LOCAL_L
 from bridge.local.graph import LOCAL_APP_ID
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.graph_requests import PageAuth, build_page_request
-from bridge.ops.check import (
-    CHECK_ATTRIBUTE,
-    CheckResult,
-    check_lex,
-    check_queue,
-    interpret_debug_token,
-    interpret_subscription,
-    render_text,
-    run_checks,
-)
-from bridge.ops.setup import SUBSCRIBED_FIELDS
+from bridge.messenger.profile import SUBSCRIBED_FIELDS
+from bridge.ops.check.lex import CHECK_ATTRIBUTE, check_lex
+from bridge.ops.check.queue import check_queue
+from bridge.ops.check.render import render_text
+from bridge.ops.check.result import CheckResult
+from bridge.ops.check.runner import run_checks
+from bridge.ops.check.subscription import interpret_subscription
+from bridge.ops.check.token_details import interpret_debug_token
 from bridge.queue.sqlite.store import SqliteQueue
 from tests.conftest import GRAPH, PAGE_ID, TEST_SECRET, TEST_TOKEN, ScriptedBot
 from tests.support.server import add_fault, start_bridge, stop_bridge
@@ -799,7 +796,7 @@ def test_lex_v1_check_failures(settings: Settings, code: str, status: int, meani
 
 
 def test_the_lex_v1_models_client_is_made_from_the_settings(settings: Settings) -> None:
-    from bridge.ops.check import make_lex_models_client
+    from bridge.ops.check.lex_v1 import make_lex_models_client
 
     client = make_lex_models_client(v1_settings(settings))
     assert client.meta.service_model.service_name == "lex-models"
@@ -836,7 +833,7 @@ def mock_two_pages(graph_api: responses.RequestsMock) -> None:
 def test_cli_checks_each_page_with_its_token_and_a_shared_bot_once(
     pages_env: dict[str, str], graph_api: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bridge.ops import check as checking
+    from bridge.ops.check import runner as checking
 
     turns: list[str] = []
 

@@ -138,7 +138,7 @@ def test_demo_names_the_configured_bot(
     monkeypatch.setattr(bridge.cli, "_exec_gunicorn", lambda: None)
     monkeypatch.setenv("BRIDGE_MODE", "local")  # demo sets it; restored after the test
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setattr("bridge.cli._settings_or_exit", _settings_without_bot_check)
+    monkeypatch.setattr("bridge.cli.settings_or_exit", _settings_without_bot_check)
     result = CliRunner().invoke(main, ["demo"], env={"BRIDGE_DB": str(tmp_path / "b.db"), **env})
     assert result.exit_code == 0, result.output
     assert shown in result.stderr
@@ -171,7 +171,7 @@ def test_demo_names_each_pages_bot(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     )
     monkeypatch.setattr(bridge.cli, "_exec_gunicorn", lambda: None)
     monkeypatch.setenv("BRIDGE_MODE", "local")  # demo sets it; restored after the test
-    monkeypatch.setattr("bridge.cli._settings_or_exit", _settings_without_bot_check)
+    monkeypatch.setattr("bridge.cli.settings_or_exit", _settings_without_bot_check)
     env = {"BRIDGE_DB": str(tmp_path / "b.db"), "BRIDGE_PAGES_FILE": str(pages)}
     result = CliRunner().invoke(main, ["demo"], env=env)
     assert result.exit_code == 0, result.output

@@ -238,7 +238,7 @@ def test_bridge_check_checks_the_sqs_queue_and_table(settings: AwsQueueSettings)
     from dataclasses import replace
 
     from bridge.config.settings import Settings
-    from bridge.ops.check import check_configured_queue
+    from bridge.ops.check.queue import check_configured_queue
 
     base = Settings(app_secret="s", verify_token="v", page_access_token="t", queue="sqs")
     found = check_configured_queue(replace(base, aws_queue=settings))
