@@ -43,7 +43,7 @@ from bridge.messenger.replies import PAGE_INBOX_APP_ID, Handover, Text
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.obs import metrics
 from bridge.obs.logs import hash_id, log_context
-from bridge.queue import Job, Message, Queue, Worker
+from bridge.queue import DeliveryQueue, Job, Message, Worker
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class TurnHandler:
     ``answer_deadline`` (Meta wants every message answered within 30 s) even if the bot hangs.
     """
 
-    queue: Queue
+    queue: DeliveryQueue
     bot: Bot | None = None
     graph: GraphClient | None = None
     fallback_text: str = ""
@@ -358,7 +358,7 @@ class Delivery:
 
     def __init__(
         self,
-        queue: Queue,
+        queue: DeliveryQueue,
         handler: TurnHandler,
         *,
         threads: int,

@@ -22,7 +22,7 @@ from bridge.messenger import thread_control as threads
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, tokens_match
 from bridge.obs import metrics
 from bridge.obs.logs import log_context, new_request_id
-from bridge.queue import NewJob
+from bridge.queue import JobSink, NewJob
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,9 @@ def _receive(delivery_id: str) -> tuple[str, Response]:
     signals = threads.signals_from(parsed, own_app_id=settings.app_id, now_ms=int(now * 1000))
     if parsed.events or signals:
         jobs = [to_new_job(event, now, delivery_id) for event in parsed.events]
+        sink: JobSink = services.queue
         try:
-            result = services.queue.put(jobs, now=now, signals=signals)
+            result = sink.put(jobs, now=now, signals=signals)
         except QueueError:
             # The only 5xx: Meta will redeliver, and nothing was acknowledged.
             log.exception("webhook could not enqueue")
