@@ -103,7 +103,7 @@ def messages(settings: AwsQueueSettings) -> dict[str, int]:
 
 def abandon(queue: SqsQueue) -> None:
     """The process dies: no more lease renewals, its messages are not released."""
-    queue._stop_renewing.set()
+    queue._leases.stop()
     queue._held.take_all()
 
 
