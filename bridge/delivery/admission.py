@@ -15,7 +15,7 @@ from bridge.delivery.page_routes import PageRoute
 from bridge.errors import NotAnswered
 from bridge.messenger import events
 from bridge.messenger import thread_control as threads
-from bridge.queue import Job, Queue
+from bridge.queue import Job, Threads
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Turn:
 
 
 def admit(
-    queue: Queue,
+    queue: Threads,
     job: Job,
     route: PageRoute | None,
     *,

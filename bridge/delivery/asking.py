@@ -23,7 +23,7 @@ from bridge.errors import BotError, BotErrorKind, RetryLater
 from bridge.messenger.render import render
 from bridge.messenger.replies import Text
 from bridge.obs import metrics
-from bridge.queue import Message, Queue
+from bridge.queue import Jobs, Message
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class BotAsker:
     """Asks a turn's bot (a pool of ``bot_threads`` helper threads) and stores the reply."""
 
-    queue: Queue
+    queue: Jobs
     sender: Sender
     sender_actions: bool = True
     answer_deadline: float = 25.0

@@ -19,7 +19,7 @@ from bridge.delivery.liveness import pid_alive, process_namespace
 from bridge.delivery.page_routes import PageRoute
 from bridge.errors import GraphError
 from bridge.obs import metrics
-from bridge.queue import PageState, Queue, Worker
+from bridge.queue import DeliveryQueue, PageState, Worker
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Housekeeper:
 
     def __init__(
         self,
-        queue: Queue,
+        queue: DeliveryQueue,
         *,
         route: Callable[[str], PageRoute | None],
         wake: Callable[[], None],

@@ -23,7 +23,7 @@ from bridge.delivery.turn import TurnHandler
 from bridge.errors import GraphError, NotAnswered, RetryLater
 from bridge.obs import metrics
 from bridge.obs.logs import hash_id, log_context
-from bridge.queue import Job, Queue
+from bridge.queue import DeliveryQueue, Job
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Delivery:
 
     def __init__(
         self,
-        queue: Queue,
+        queue: DeliveryQueue,
         handler: TurnHandler,
         *,
         threads: int,

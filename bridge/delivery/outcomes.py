@@ -17,7 +17,7 @@ from bridge.errors import GraphError, NotAnswered
 from bridge.messenger.graph_policy import Action, Decision, classify, retry_delay, throttle_delay
 from bridge.obs import metrics
 from bridge.obs.logs import hash_id, log_context
-from bridge.queue import Job, Queue
+from bridge.queue import DeliveryQueue, Job
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ _DROPPED = {Action.DROP: "undeliverable", Action.NOT_OWNER: "not_thread_owner"}
 class Outcomes:
     """Ends (or postpones) jobs in ``queue``; remembers how often each Page was throttled."""
 
-    def __init__(self, queue: Queue, *, max_attempts: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, queue: DeliveryQueue, *, max_attempts: int, clock: Callable[[], float]
+    ) -> None:
         self._queue = queue
         self._max_attempts = max_attempts
         self._clock = clock

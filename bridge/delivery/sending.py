@@ -20,7 +20,7 @@ from bridge.messenger.graph_policy import Action, Decision, classify
 from bridge.messenger.replies import PAGE_INBOX_APP_ID, Handover
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.obs import metrics
-from bridge.queue import Message, Queue
+from bridge.queue import Message, Threads
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class Sender:
     """Sends a turn's messages with its Page's Graph client; records holds in ``queue``."""
 
-    queue: Queue
+    queue: Threads
 
     def send(self, turn: Turn, message: Message) -> None:
         """Send one stored message, or carry out the handover step it stands for."""

@@ -23,7 +23,7 @@ from bridge.delivery.page_routes import PageRoute, Routes
 from bridge.delivery.sending import Sender
 from bridge.errors import RetryLater
 from bridge.messenger.graph import GraphClient
-from bridge.queue import Job, Queue
+from bridge.queue import DeliveryQueue, Job
 
 
 @dataclass
@@ -35,7 +35,7 @@ class TurnHandler:
     bot is asked (``bridge.delivery.asking``).
     """
 
-    queue: Queue
+    queue: DeliveryQueue
     bot: Bot | None = None
     graph: GraphClient | None = None
     fallback_text: str = ""

@@ -13,7 +13,7 @@ import click
 from bridge.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bridge.queue import Queue
+    from bridge.queue import Admin, Housekeeping, Stats
 
 
 @click.group("queue")
@@ -54,7 +54,7 @@ def queue_group(ctx: click.Context, db: Path) -> None:
 @queue_group.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def stats(queue: Queue, as_json: bool) -> None:
+def stats(queue: Stats, as_json: bool) -> None:
     """Jobs by state, the oldest unfinished job, per-Page counts, Page holds, workers."""
     from bridge.ops import queue_report as queuecli
 
@@ -76,7 +76,7 @@ def stats(queue: Queue, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def dead(queue: Queue, limit: int, dropped: bool, show_text: bool, as_json: bool) -> None:
+def dead(queue: Admin, limit: int, dropped: bool, show_text: bool, as_json: bool) -> None:
     """Dead letters (newest first) with the reason each one failed."""
     from bridge.ops import queue_report as queuecli
 
@@ -89,7 +89,7 @@ def dead(queue: Queue, limit: int, dropped: bool, show_text: bool, as_json: bool
 @click.option("--all", "everything", is_flag=True, help="Requeue every dead letter.")
 @click.option("--reason", help="Requeue dead letters whose reason contains this text.")
 @click.pass_obj
-def requeue(queue: Queue, ids: tuple[int, ...], everything: bool, reason: str | None) -> None:
+def requeue(queue: Admin, ids: tuple[int, ...], everything: bool, reason: str | None) -> None:
     """Put dead letters back in the queue with fresh attempts (by id, --reason or --all).
 
     A running bridge picks them up within BRIDGE_POLL_INTERVAL.
@@ -110,7 +110,7 @@ def requeue(queue: Queue, ids: tuple[int, ...], everything: bool, reason: str | 
     help="Days since the job finished.",
 )
 @click.pass_obj
-def purge(queue: Queue, days: float) -> None:
+def purge(queue: Housekeeping, days: float) -> None:
     """Forget done and dropped jobs (delivery also does this hourly, after 7 days).
 
     A purged event's mid no longer deduplicates a redelivery of it.

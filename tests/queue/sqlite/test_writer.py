@@ -15,7 +15,8 @@ import pytest
 
 from bridge.errors import QueueError
 from bridge.queue import Job, NewJob
-from bridge.queue.sqlite.store import _CLAIMABLE, SqliteQueue
+from bridge.queue.sqlite.conversations import CLAIMABLE
+from bridge.queue.sqlite.store import SqliteQueue
 
 
 def job(key: str, conversation: str = "p:1", ts: int = 1000) -> NewJob:
@@ -208,7 +209,7 @@ def test_the_conversation_rows_follow_every_change_of_the_jobs(queue: SqliteQueu
 def test_claiming_reads_the_head_index_not_every_queued_job(queue: SqliteQueue) -> None:
     with sqlite3.connect(queue.path) as connection:
         plan = " | ".join(
-            row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {_CLAIMABLE}", {"now": 0})
+            row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {CLAIMABLE}", {"now": 0})
         )
     assert "conversations_heads" in plan
     assert "SCAN j" not in plan and "SCAN jobs" not in plan

@@ -1,0 +1,90 @@
+"""The values the queue takes and gives back: jobs, Page states, dead letters, processes.
+
+A job's life: ``queued`` → ``running`` (claimed, with a lease) → ``done`` (answered),
+``dropped`` (deliberately not answered: too old, or the person cannot be messaged) or
+``dead`` (a dead letter: attempts exhausted; ``requeue`` brings it back). ``STATES`` lists
+them in that order, for whoever reports counts by state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Message = dict[str, Any]  # one Send API message of a stored reply
+
+STATES = ("queued", "running", "done", "dropped", "dead")
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """What the webhook enqueues for one event."""
+
+    key: str
+    page: str
+    conversation: str
+    order_ts: int
+    payload: str
+    delivery_id: str = ""  # the webhook POST that brought it (for logs)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed job: the event, and how far its reply got (``reply`` None: bot not asked yet)."""
+
+    id: int
+    key: str
+    page: str
+    conversation: str
+    order_ts: int
+    payload: str
+    attempts: int
+    owner: str
+    reply: list[Message] | None
+    sent: int
+    last_error: str | None = None
+    delivery_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    """How many jobs were new and how many were redeliveries of jobs already queued."""
+
+    added: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """Whether a Page may be sent to: throttled until a time, or paused until a probe works."""
+
+    page: str
+    blocked_until: float
+    paused: bool
+    reason: str | None
+    since: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A job that ended without an answer (dead or dropped), with why."""
+
+    id: int
+    key: str
+    page: str
+    conversation: str
+    state: str
+    attempts: int
+    reason: str | None
+    finished_at: float | None
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """A process that claims jobs, as it last reported itself."""
+
+    process: str
+    host: str
+    pid: int
+    heartbeat: float

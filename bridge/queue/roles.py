@@ -1,0 +1,117 @@
+"""The queue's roles: one Protocol per kind of caller, and ``Queue``, all of them at once.
+
+Each caller depends only on what it does with the queue: the webhook puts jobs
+(``JobSink``); delivery claims and finishes them (``Jobs``), reads and records thread state
+(``Threads``), throttles, pauses and probes Pages (``Pages``) and keeps house (``Housekeeping``);
+health, metrics and ``queue stats`` read ``Stats``; ``queue dead`` and ``requeue`` use
+``Admin``. Only the composition root holds a whole ``Queue``; every backend
+(``bridge.queue.sqlite.store.SqliteQueue``, ``bridge.queue.sqs.queue.SqsQueue``) is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from bridge.messenger.thread_control import ThreadSignal, ThreadState
+from bridge.queue.records import DeadLetter, Job, Message, NewJob, PageState, PutResult, Worker
+
+
+class JobSink(Protocol):
+    """The webhook's side: new jobs and what their delivery said about threads, in one commit,
+    so delivery never sees a job without what came with it."""
+
+    def put(
+        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+    ) -> PutResult: ...
+
+
+class Jobs(Protocol):
+    """A job from its claim to its end; every change names the claim's owner, so a worker whose
+    lease ran out cannot touch a job another worker took over (False: the lease was lost)."""
+
+    def claim(self, *, owner: str, process: str, now: float, lease: float) -> Job | None: ...
+
+    def save_reply(self, job: Job, messages: list[Message]) -> bool: ...
+
+    def mark_sent(self, job: Job, count: int) -> bool: ...
+
+    def ack(self, job: Job, *, now: float, sent: int | None = None) -> bool: ...
+
+    def retry(self, job: Job, *, at: float, error: str, refund: bool = False) -> bool: ...
+
+    def drop(self, job: Job, *, reason: str, now: float) -> bool: ...
+
+    def bury(self, job: Job, *, reason: str, now: float) -> bool: ...
+
+
+class Threads(Protocol):
+    """Each (Page, person)'s ``bridge.messenger.thread_control.ThreadState``: the person's
+    latest event (Messenger's 24-hour window) and who holds the conversation."""
+
+    def record_threads(self, signals: Sequence[ThreadSignal], *, now: float) -> None: ...
+
+    def thread(self, page: str, user: str) -> ThreadState | None: ...
+
+
+class Pages(Protocol):
+    """Whether a Page may be sent to: throttled until a time, or paused until a probe works."""
+
+    def block_page(self, page: str, *, until: float, reason: str, now: float) -> None: ...
+
+    def pause_page(self, page: str, *, reason: str, now: float) -> bool: ...
+
+    def resume_page(self, page: str) -> bool: ...
+
+    def pages(self) -> list[PageState]: ...
+
+
+class Housekeeping(Protocol):
+    """The queue's upkeep, done by every delivery process: report itself alive, release the
+    jobs of processes gone, forget finished jobs (``queue purge`` does that last by hand)."""
+
+    def heartbeat(self, worker: Worker) -> None: ...
+
+    def workers(self) -> list[Worker]: ...
+
+    def release_stale(self, *, now: float, stale_after: float, dead: list[str]) -> int: ...
+
+    def purge(self, *, before: float) -> int: ...
+
+
+class DeliveryQueue(Jobs, Threads, Pages, Housekeeping, Protocol):
+    """Delivery's side: its turns, its loop and its housekeeping."""
+
+
+class Stats(Protocol):
+    """What monitoring reads (health, metrics, ``queue stats``, local mode). ``pages`` and
+    ``workers`` are the reads of ``Pages`` and ``Housekeeping``, so a reader needs no more."""
+
+    def stats(self, *, now: float) -> dict[str, Any]: ...
+
+    def pages(self) -> list[PageState]: ...
+
+    def workers(self) -> list[Worker]: ...
+
+    def state_of(self, key: str) -> str | None: ...
+
+    def check_writable(self, *, timeout: float) -> None: ...
+
+
+class Admin(Protocol):
+    """What an operator repairs with ``python -m bridge queue``: dead letters, and requeueing
+    them."""
+
+    def dead_letters(
+        self, *, include_dropped: bool = False, limit: int = 100
+    ) -> list[DeadLetter]: ...
+
+    def requeue(
+        self, *, ids: list[int] | None = None, reason: str | None = None, everything: bool = False
+    ) -> int: ...
+
+
+class Queue(JobSink, DeliveryQueue, Stats, Admin, Protocol):
+    """Every role, for the composition root, which also closes it."""
+
+    def close(self) -> None: ...

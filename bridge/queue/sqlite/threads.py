@@ -1,0 +1,59 @@
+"""Thread state in SQLite: one row per (Page, person) in the ``threads`` table.
+
+Every change is the pure ``bridge.messenger.thread_control.apply`` between a read and a write
+of the row, inside a write transaction: the webhook's own (``record_threads`` is called from
+``put``, so the signals commit with their jobs) or the worker's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import astuple
+
+from bridge.messenger.thread_control import ThreadSignal, ThreadState, apply_all
+from bridge.queue.sqlite.database import Database
+
+_THREAD_COLUMNS = (
+    "page, user, last_inbound, holder, held_from, held_until, human_seen, standby_seen, reason"
+)
+_SAVE_THREAD = (
+    f"INSERT INTO threads ({_THREAD_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (page, user) DO UPDATE SET last_inbound = excluded.last_inbound,"
+    " holder = excluded.holder, held_from = excluded.held_from,"
+    " held_until = excluded.held_until, human_seen = excluded.human_seen,"
+    " standby_seen = excluded.standby_seen, reason = excluded.reason,"
+    " updated_at = excluded.updated_at"
+)
+
+
+def record_threads(
+    connection: sqlite3.Connection, signals: Sequence[ThreadSignal], now: float
+) -> None:
+    """Apply ``signals`` to their threads' rows (read,
+    ``bridge.messenger.thread_control.apply``, write)."""
+    by_thread: dict[tuple[str, str], list[ThreadSignal]] = {}
+    for signal in signals:
+        by_thread.setdefault((signal.page, signal.user), []).append(signal)
+    for (page, user), batch in by_thread.items():
+        row = connection.execute(
+            f"SELECT {_THREAD_COLUMNS} FROM threads WHERE page = ? AND user = ?", (page, user)
+        ).fetchone()
+        state = ThreadState(*row) if row is not None else ThreadState(page, user)
+        connection.execute(_SAVE_THREAD, (*astuple(apply_all(state, batch)), now))
+
+
+class SqliteThreads(Database):
+    """``bridge.queue.Threads`` on the ``threads`` table."""
+
+    def record_threads(self, signals: Sequence[ThreadSignal], *, now: float) -> None:
+        """Apply ``signals`` to their threads (the worker's own: a pass, a refused send)."""
+        if signals:
+            self._transaction("threads", lambda c: record_threads(c, signals, now))
+
+    def thread(self, page: str, user: str) -> ThreadState | None:
+        """What is known about the thread of ``user`` on ``page`` (None: nothing yet)."""
+        rows = self._read(
+            f"SELECT {_THREAD_COLUMNS} FROM threads WHERE page = ? AND user = ?", (page, user)
+        )
+        return ThreadState(*rows[0]) if rows else None

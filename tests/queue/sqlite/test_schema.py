@@ -1,0 +1,56 @@
+"""The SQLite queue's schema upgrade (bridge/queue/sqlite/schema.py): a database made by an
+earlier release gains the newer columns and tables, filled from its jobs."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from bridge.queue.sqlite.store import SqliteQueue
+from tests.queue.sqlite.test_store import job
+
+
+def test_an_old_database_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
+            " conversation TEXT NOT NULL, order_ts INTEGER NOT NULL, payload TEXT NOT NULL,"
+            " state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+            " not_before REAL NOT NULL DEFAULT 0, owner TEXT, lease_until REAL NOT NULL"
+            " DEFAULT 0, reply TEXT, sent INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+            " created_at REAL NOT NULL, finished_at REAL)"
+        )
+        old.execute(
+            "INSERT INTO jobs (key, conversation, order_ts, payload, created_at)"
+            " VALUES ('m_old', 'p:1', 1, '{}', 0)"
+        )
+    upgraded = SqliteQueue(path)
+    try:
+        claimed = upgraded.claim(owner="w", process="p", now=1, lease=30)
+        assert claimed is not None and claimed.key == "m_old"
+    finally:
+        upgraded.close()
+
+
+def test_a_database_from_before_the_threads_table_gets_one(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = SqliteQueue(path)
+    old.put([job("a1", "p:1", ts=1000), job("a2", "p:1", ts=3000), job("b", "q:2", ts=2000)], now=9)
+    old.close()
+    connection = sqlite3.connect(path)
+    connection.execute("DROP TABLE threads")  # as the database was before this release
+    connection.commit()
+    connection.close()
+    upgraded = SqliteQueue(path)
+    try:
+        first, second = upgraded.thread("p", "1"), upgraded.thread("q", "2")
+        assert first is not None and first.last_inbound == 3000 and not first.ever_held
+        assert second is not None and second.last_inbound == 2000
+    finally:
+        upgraded.close()
+    again = SqliteQueue(path)  # opening an up-to-date database changes nothing
+    try:
+        assert again.thread("p", "1") == first
+    finally:
+        again.close()
