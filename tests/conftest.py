@@ -19,11 +19,11 @@ from bridge.messenger.graph import GraphClient
 from bridge.messenger.replies import Reply, Text
 from bridge.messenger.signature import SIGNATURE_HEADER, sign
 from bridge.queue.sqlite.store import SqliteQueue
+from tests.support.ids import PAGE_ID
 
 TEST_SECRET = "test-app-secret"
 TEST_TOKEN = "test-page-token"
 GRAPH = "https://graph.test"
-PAGE_ID = "111111111111111"
 _PREFIXES = ("FB_", "LEX_", "BRIDGE_", "AWS_", "LOG_")
 
 

@@ -23,9 +23,9 @@ from bridge.messenger.events import (
     TextMessage,
     parse_webhook,
 )
+from tests.support.ids import CORPUS_PAGE_ID as PAGE
+from tests.support.ids import CORPUS_PSID as PSID
 
-PAGE = "104859375629481"
-PSID = "6723491837465921"
 CORPUS = Path(__file__).parents[1] / "fixtures" / "webhooks"
 LIKE = "369239263222822"
 ADS = ReferralData(

@@ -17,8 +17,9 @@ from bridge.delivery.handover import plan
 from bridge.errors import BotError, BotErrorKind
 from bridge.messenger.events import TextMessage
 from bridge.messenger.replies import Custom, Handover, Text
+from tests.support.ids import CORPUS_PAGE_ID as PAGE
+from tests.support.ids import CORPUS_PSID as PSID
 
-PAGE, PSID = "104859375629481", "6723491837465921"
 EVENT = TextMessage(PAGE, PSID, 1_800_000_000_000, "m_1", "I want to talk to a nurse")
 HANDOVER_PAYLOAD = json.dumps({"bridge": {"handover": "inbox", "metadata": "fever, 3 days"}})
 

@@ -22,13 +22,13 @@ from bridge.config.settings import LOCAL_PAGE_ID, Settings
 from bridge.errors import BotError, BotErrorKind, ConfigError
 from bridge.messenger.events import Attachment, Media, Postback, TextMessage
 from bridge.messenger.replies import Button, Card, Custom, Ssml, Text
+from tests.support.ids import CORPUS_PAGE_ID as PAGE_ID
+from tests.support.ids import CORPUS_PSID as PSID
 from tests.support.lexserver import Answer, LexServer, aws_environment, lex_server
-from tests.support.server import ROOT, body_of, start_bridge, stop_bridge, text
+from tests.support.servers import ROOT, body_of, start_bridge, stop_bridge, text
 
 BOT_NAME = "Flu_Bot"
 ALIAS = "prod"
-PAGE_ID = "104859375629481"
-PSID = "6723491837465921"
 V1_ATTRIBUTES = {
     "x-amz-lex:channel-type": "Facebook",
     "x-amz-lex:user-id": PSID,

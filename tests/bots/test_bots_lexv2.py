@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +42,13 @@ from bridge.messenger.events import (
     TextMessage,
 )
 from bridge.messenger.replies import Button, Card, Custom, Ssml, Text
+from tests.support.ids import PSID
+from tests.support.servers import http_server
 
 BOT_ID = "ABCDE12345"
 ALIAS_ID = "TSTALIASID"
 LOCALE_ID = "en_US"
 PAGE_ID = "100000000000001"
-PSID = "6789012345678901"
 PLATFORM = {"x-amz-lex:channels:platform": "Facebook"}
 
 # Shaped like a real RecognizeText answer (a Lambda eliciting a slot with a card).
@@ -644,18 +644,9 @@ def fake_lex() -> Iterator[FakeLex]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-    )
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with http_server(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def local_bot(fake_lex: FakeLex) -> tuple[LexV2Bot, Any]:

@@ -33,7 +33,7 @@ import requests
 
 from bridge.config.settings import LOCAL_VERIFY_TOKEN, Settings
 from tests.conftest import wait_for
-from tests.support.server import Bridge, body_of, free_port, text
+from tests.support.servers import Bridge, body_of, free_port, text
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"

@@ -22,7 +22,17 @@ from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID
 from bridge.messenger.limits import TEXT_MAX
 from bridge.messenger.signature import sign
 from tests.local.test_localmode import not_understood
-from tests.support.server import ROOT, START_MS, Bridge, body_of, start_bridge, stop_bridge, text
+from tests.support.servers import (
+    ROOT,
+    START_MS,
+    Bridge,
+    body_of,
+    run_gunicorn,
+    server_environment,
+    start_bridge,
+    stop_bridge,
+    text,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -208,18 +218,7 @@ def test_the_terminal_chat_talks_through_the_webhook(bridge: Bridge) -> None:
 
 
 def test_a_bad_configuration_stops_startup_and_names_every_problem(tmp_path: Path) -> None:
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("FB_", "LEX_", "BRIDGE_", "AWS_"))
-    }
-    environment.update({"PORT": "not-a-port", "LEX_BOT_ID": "short"})
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_gunicorn(server_environment("AWS_", PORT="not-a-port", LEX_BOT_ID="short"))
     assert result.returncode != 0
     for name in (
         "FB_APP_SECRET",

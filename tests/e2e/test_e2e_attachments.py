@@ -16,14 +16,14 @@ import pytest
 
 from bridge.config.settings import LOCAL_PAGE_ID
 from tests.conftest import wait_for
+from tests.support.ids import PAGE_INBOX_APP_ID
 from tests.support.lexserver import LexCall, LexServer, aws_environment, lex_server
-from tests.support.server import START_MS, Bridge, body_of, start_bridge, stop_bridge, text
+from tests.support.servers import START_MS, Bridge, body_of, start_bridge, stop_bridge, text
 
 pytestmark = pytest.mark.e2e
 
 IMAGE_URL = "https://scontent.xx.fbcdn.net/v/t1.15752-9/rash_photo.jpg?_nc_cat=101&oh=00_AYB"
 LIKE_STICKER = 369239263222822
-PAGE_INBOX_APP_ID = 263902037430900
 
 
 @pytest.fixture(scope="module")

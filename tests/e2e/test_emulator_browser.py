@@ -1,5 +1,5 @@
 """The emulator page in a real browser: headless Chromium (Debian's ``chromium`` package) driven
-by Playwright, against the real server (gunicorn, local mode) started by tests.support.server.
+by Playwright, against the real server (gunicorn, local mode) started by tests.support.servers.
 
 Everything goes the production way: the page signs through the server, posts to /webhook, the
 bridge asks the local Lex endpoint through boto3 and sends through the local Graph inbox, and
@@ -31,7 +31,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.support.server import ROOT, Bridge, add_fault, clear_faults, start_bridge, stop_bridge
+from tests.support.servers import ROOT, Bridge, add_fault, clear_faults, start_bridge, stop_bridge
 
 CHROMIUM = shutil.which("chromium") or next(
     (path for path in ("/usr/bin/chromium",) if Path(path).exists()), None

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.local.test_localmode import not_understood
-from tests.support.server import (
+from tests.support.servers import (
     START_MS,
     Bridge,
     add_fault,

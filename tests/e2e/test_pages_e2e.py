@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import wait_for
 from tests.e2e.test_faults_e2e import log_lines
 from tests.local.test_localmode import not_understood
-from tests.support.server import (
+from tests.support.servers import (
     START_MS,
     Bridge,
     add_fault,

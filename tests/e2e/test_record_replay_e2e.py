@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.server import ROOT, Bridge, body_of, start_bridge, stop_bridge, text
+from tests.support.servers import ROOT, Bridge, body_of, start_bridge, stop_bridge, text
 
 pytestmark = pytest.mark.e2e
 

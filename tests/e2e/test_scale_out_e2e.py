@@ -22,13 +22,14 @@ from bench.run import scenario
 from bridge.local.store import LocalStore
 from tests.conftest import wait_for
 from tests.local.test_localmode import not_understood
-from tests.support.motoserver import aws_environment, create_resources, moto_server, unique_names
-from tests.support.server import (
+from tests.support.aws_resources import aws_environment, create_resources, unique_names
+from tests.support.servers import (
     Bridge,
     add_fault,
     body_of,
     clear_faults,
     kill_bridge,
+    moto_server,
     start_bridge,
     stop_bridge,
     text,

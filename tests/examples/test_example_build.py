@@ -15,7 +15,7 @@ from bridge.local.sample_bot.conditions import DATA_FILE, catalog
 from examples.symptom_bot import EXAMPLE_DIR
 from examples.symptom_bot.build import DEFAULT_OUT, MARKER, build, main
 from examples.symptom_bot.handler import handle
-from tests.support.server import ROOT
+from tests.support.servers import ROOT
 
 EVENT = EXAMPLE_DIR / "events" / "match-symptom-filled.json"
 STANDARD_LIBRARY_ONLY = [

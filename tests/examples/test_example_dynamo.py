@@ -1,6 +1,6 @@
 """The symptom bot against DynamoDB: the seed loader and the code hook's reads, through real
 boto3 calls to a local AWS-compatible server (moto in server mode, started by
-tests.support.motoserver on a loopback port; boto3 reaches it through the standard
+tests.support.aws_resources on a loopback port; boto3 reaches it through the standard
 AWS_ENDPOINT_URL_DYNAMODB, with dummy
 credentials). Nothing is patched in-process."""
 
@@ -24,8 +24,7 @@ from examples.symptom_bot import EXAMPLE_DIR, handler
 from examples.symptom_bot.dynamo import DynamoConditions, StoreError
 from examples.symptom_bot.items import KEY, catalog_items
 from examples.symptom_bot.load import main as load
-from tests.support.motoserver import moto_server
-from tests.support.server import ROOT
+from tests.support.servers import ROOT, moto_server
 
 EVENTS = sorted((EXAMPLE_DIR / "events").glob("*.json"))
 

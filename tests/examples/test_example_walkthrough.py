@@ -14,7 +14,7 @@ import pytest
 from bridge.local.sample_bot.symptoms import respond
 from bridge.ops.setup.profile_file import load_profile
 from examples.symptom_bot import EXAMPLE_DIR
-from tests.support.server import ROOT
+from tests.support.servers import ROOT
 
 README = (EXAMPLE_DIR / "README.md").read_text(encoding="utf-8")
 PROFILE = EXAMPLE_DIR / "messenger-profile.json"

@@ -33,11 +33,9 @@ from bridge.messenger.replies import Text
 from bridge.messenger.signature import appsecret_proof
 from bridge.queue.sqlite.store import SqliteQueue
 from tests.conftest import TEST_SECRET, TEST_TOKEN, ScriptedBot, wait_for
-from tests.local.conftest import LiveServer
 from tests.local.test_lex import event, served_settings
 from tests.local.test_localmode import (
     GREETING,
-    PSID,
     graph_error,
     inbox,
     post_send,
@@ -45,6 +43,8 @@ from tests.local.test_localmode import (
     said,
     send_request,
 )
+from tests.support.ids import PSID
+from tests.support.servers import LiveServer
 
 FAULTS = "/local/faults"
 

@@ -21,16 +21,15 @@ from tests.conftest import (
     TEST_TOKEN,
     ScriptedBot,
 )
-from tests.local.conftest import LiveServer
 from tests.local.test_localmode import (
     GRINNING,
-    OTHER_PSID,
-    PSID,
     graph_error,
     inbox,
     post_send,
     send_request,
 )
+from tests.support.ids import OTHER_PSID, PSID
+from tests.support.servers import LiveServer
 
 # --- Graph inbox ---------------------------------------------------------------------------
 

@@ -21,11 +21,7 @@ from bridge.messenger.graph import (
 )
 from bridge.messenger.replies import Button, Card, Ssml, Text
 from bridge.queue.sqlite.store import SqliteQueue
-from tests.conftest import (
-    PAGE_ID,
-    ScriptedBot,
-)
-from tests.local.conftest import LiveServer
+from tests.conftest import ScriptedBot
 from tests.local.test_localmode import (
     FRESH_SESSION,
     GREETING,
@@ -33,12 +29,12 @@ from tests.local.test_localmode import (
     LEX,
     MENU_CARD,
     NOTE,
-    OTHER_PSID,
-    PSID,
     not_understood,
     recognize,
     said,
 )
+from tests.support.ids import OTHER_PSID, PAGE_ID, PSID
+from tests.support.servers import LiveServer
 
 # --- Lex V2 RecognizeText (test client) -----------------------------------------------------
 

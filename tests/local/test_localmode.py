@@ -29,9 +29,8 @@ from tests.conftest import (
     signed_headers,
     text_item,
 )
+from tests.support.ids import PSID
 
-PSID = "6789012345678901"
-OTHER_PSID = "1234567890123456"
 LEX = f"/local/lex/bots/{LOCAL_LEX_BOT_ID}/botAliases/{LOCAL_LEX_ALIAS_ID}/botLocales/en_US"
 SEND = "/local/graph/v25.0/me/messages"
 GRINNING = "\U0001f600"  # 2 UTF-16 units
@@ -44,6 +43,7 @@ NOTE = (
     "are severe or getting worse, see a doctor. In an emergency, call your local emergency "
     "number."
 )
+
 MENU_CARD = {
     "title": "What would you like to do?",
     "buttons": [

@@ -15,9 +15,9 @@ from bridge.messenger.deliveries import (
 )
 from bridge.messenger.events import Postback, QuickReply, TextMessage, parse_webhook
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, sign
-from tests.conftest import PAGE_ID, TEST_SECRET
+from tests.conftest import TEST_SECRET
+from tests.support.ids import PAGE_ID, PSID
 
-PSID = "6789012345678901"
 NOW_MS = 1_700_000_000_123
 GRINNING = "\U0001f600"
 TEXT = f"héllo / 안녕 {GRINNING} </script> 100% a@b"

@@ -37,12 +37,12 @@ from bridge.messenger.events import (
 )
 from bridge.messenger.events.inputs import attachment_kind
 from bridge.messenger.events.thread import echo_origin, is_echo, is_page_inbox_echo
+from tests.support.ids import CORPUS_PAGE_ID as PAGE
+from tests.support.ids import CORPUS_PSID as PSID
 
 PAYLOADS = Path(__file__).parents[1] / "payloads"
 
-PAGE = "104859375629481"
 PAGE_2 = "231764905812337"
-PSID = "6723491837465921"
 PSID_2 = "7190356284417823"
 PSID_ON_PAGE_2 = "8034417259962214"
 
@@ -66,6 +66,7 @@ ADS = ReferralData(
         ("post_id", "104859375629481_122145678901234567"),
     ),
 )
+
 KOREAN_TEXT = "안녕하세요 \N{GRINNING FACE} https://example.com/flu help@example.com"
 BATCH_MID = "m_Ba1tC7hE1iT3mA4bB5cC6dD7eE8fF9gG0hH1iI2jJ3kK4lL5mM6nN7oO8pP9"
 TS_MID = "m_Ts5tR1nG2sT3rI4nG5tI6mE7sT8aM9pS0aA1bB2cC3dD4eE5fF6gG7hH8iI9"

@@ -22,12 +22,12 @@ from bridge.errors import GraphError
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.graph_requests import SENDER_ACTIONS, message_body
 from tests.conftest import GRAPH, TEST_SECRET, TEST_TOKEN
+from tests.support.ids import PSID
 
 NOW = 1_700_000_000
 # HMAC-SHA256(key="test-app-secret", msg="test-page-token|1700000000"), computed once by hand.
 KNOWN_PROOF = "2f944c1b83bba9bfc24cc87ad51e9de402f9d7af463ca64affe5a0405f6981cf"
 URL = f"{GRAPH}/v25.0/me/messages"
-PSID = "6789012345678901"
 MESSAGE: dict[str, Any] = {"text": "Hello, 세계 😀"}
 
 

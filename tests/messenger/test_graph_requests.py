@@ -13,7 +13,8 @@ from bridge.messenger.graph_requests import (
     message_body,
 )
 from tests.conftest import GRAPH, TEST_SECRET, TEST_TOKEN
-from tests.messenger.test_graph import KNOWN_PROOF, MESSAGE, NOW, PSID, proof_of
+from tests.messenger.test_graph import KNOWN_PROOF, MESSAGE, NOW, proof_of
+from tests.support.ids import PSID
 
 AUTH = PageAuth(GRAPH, "v25.0", TEST_TOKEN, TEST_SECRET)
 

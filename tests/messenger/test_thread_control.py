@@ -16,8 +16,9 @@ from bridge.messenger.thread_control import (
     signals_from,
     window_open,
 )
+from tests.support.ids import CORPUS_PAGE_ID as PAGE
+from tests.support.ids import CORPUS_PSID as USER
 
-PAGE, USER = "104859375629481", "6723491837465921"
 OWN_APP, INBOX, OTHER_APP = "1517776481860111", "263902037430900", "2244668800113355"
 IDLE = 3_600_000  # one hour, in ms
 T = 1_800_000_000_000

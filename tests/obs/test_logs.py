@@ -42,7 +42,7 @@ from bridge.obs.logs import (
 from bridge.queue.sqlite.store import SqliteQueue
 from bridge.web.webhook import to_new_job
 from tests.conftest import GRAPH, ScriptedBot, delivery, text_item
-from tests.support.server import add_fault, body_of, start_bridge, stop_bridge, text
+from tests.support.servers import add_fault, body_of, start_bridge, stop_bridge, text
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,6 @@ server scraped after an end-to-end run."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -37,12 +34,13 @@ from tests.conftest import ScriptedBot, delivery, signed_headers, text_item
 from tests.delivery.harness import NOW_MS, PROBE_URL, Clock, enqueue, fail, handler, ok
 from tests.delivery.harness import delivery as worker_for
 from tests.delivery.harness import text as event
-from tests.support.server import (
-    ROOT,
+from tests.support.servers import (
     START_MS,
     Bridge,
     add_fault,
     body_of,
+    run_gunicorn,
+    server_environment,
     start_bridge,
     stop_bridge,
     text,
@@ -605,22 +603,16 @@ def test_the_default_metrics_folder_is_private_to_one_server_start(tmp_path: Pat
 def test_a_bad_configuration_leaves_no_metrics_folder(tmp_path: Path) -> None:
     temp = Path(tempfile.gettempdir())
     before = set(temp.glob("messenger-lex-bridge-metrics-*"))
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("FB_", "LEX_", "BRIDGE_", "AWS_", "PROMETHEUS_"))
-    }
-    environment.update({"BRIDGE_MODE": "local", "BRIDGE_BOT": "lexv2"})
-    environment.update({"LEX_BOT_ID": "ABCDE12345", "LEX_BOT_ALIAS_ID": "TSTALIASID"})
-    environment["AWS_CONFIG_FILE"] = str(tmp_path / "none")
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    environment = server_environment(
+        "AWS_",
+        "PROMETHEUS_",
+        BRIDGE_MODE="local",
+        BRIDGE_BOT="lexv2",
+        LEX_BOT_ID="ABCDE12345",
+        LEX_BOT_ALIAS_ID="TSTALIASID",
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
     )
+    result = run_gunicorn(environment)
     assert result.returncode == 2, result.stderr
     assert "AWS_REGION" in result.stderr  # the bot's own check, after the folder was made
     assert set(temp.glob("messenger-lex-bridge-metrics-*")) == before

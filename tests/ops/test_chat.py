@@ -4,24 +4,21 @@ a local-mode bridge served on loopback with delivery running."""
 from __future__ import annotations
 
 import io
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from bridge.app import create_app
 from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
 from bridge.messenger.deliveries import Choice
 from bridge.ops.chat import ChatSession, describe
-from tests.conftest import PAGE_ID, TEST_SECRET
+from tests.conftest import TEST_SECRET
 from tests.local.test_localmode import GREETING, NOTE
-
-PSID = "6789012345678901"
-
+from tests.support.ids import PAGE_ID, PSID
+from tests.support.servers import wsgi_server
 
 # --- describe -----------------------------------------------------------------------------
 
@@ -124,49 +121,26 @@ def test_describe_a_button_template() -> None:
 # --- a whole conversation against the local-mode bridge ---------------------------------------
 
 
-class _Dispatcher:
-    """A WSGI app that forwards to the Flask app set once the server's port is known."""
-
-    def __init__(self) -> None:
-        self.app: Flask | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        assert self.app is not None, "no app mounted"
-        return self.app(environ, start_response)
-
-
 @pytest.fixture
 def bridge(local_settings: Settings) -> Iterator[tuple[Flask, int]]:
     """The real local-mode bridge (sample bot over boto3, Graph inbox) on a loopback port."""
-    dispatcher = _Dispatcher()
-    server = make_server("127.0.0.1", 0, dispatcher, threaded=True)
-    port = server.server_port
-    settings = replace(
-        local_settings,
-        port=port,
-        lex_bot_id=LOCAL_LEX_BOT_ID,
-        lex_bot_alias_id=LOCAL_LEX_ALIAS_ID,
-        lex_endpoint_url=f"http://127.0.0.1:{port}/local/lex",
-        graph_api_url=f"http://127.0.0.1:{port}/local/graph",
-    )
-    app = create_app(settings)
-    dispatcher.app = app
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
-        name="test-chat-server",
-        daemon=True,
-    )
-    thread.start()
-    services = app.extensions["bridge"]
-    services.start_delivery(2)
-    try:
-        yield app, port
-    finally:
-        assert services.stop_delivery(5)
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with wsgi_server() as server:
+        settings = replace(
+            local_settings,
+            port=server.port,
+            lex_bot_id=LOCAL_LEX_BOT_ID,
+            lex_bot_alias_id=LOCAL_LEX_ALIAS_ID,
+            lex_endpoint_url=f"{server.url}/local/lex",
+            graph_api_url=f"{server.url}/local/graph",
+        )
+        app = create_app(settings)
+        server.mount(app)
+        services = app.extensions["bridge"]
+        services.start_delivery(2)
+        try:
+            yield app, server.port
+        finally:
+            assert services.stop_delivery(5)
 
 
 def test_a_conversation_through_the_whole_bridge(bridge: tuple[Flask, int]) -> None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,6 @@ import responses
 from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 from click.testing import CliRunner, Result
-from flask import Flask
-from werkzeug.serving import make_server
 
 from bridge.app import create_app
 from bridge.cli import main
@@ -43,8 +40,9 @@ from bridge.ops.check.runner import run_checks
 from bridge.ops.check.subscription import interpret_subscription
 from bridge.ops.check.token_details import interpret_debug_token
 from bridge.queue.sqlite.store import SqliteQueue
-from tests.conftest import GRAPH, PAGE_ID, TEST_SECRET, TEST_TOKEN, ScriptedBot
-from tests.support.server import add_fault, start_bridge, stop_bridge
+from tests.conftest import GRAPH, TEST_SECRET, TEST_TOKEN, ScriptedBot
+from tests.support.ids import PAGE_ID
+from tests.support.servers import add_fault, start_bridge, stop_bridge, wsgi_server
 
 ROOT = Path(__file__).resolve().parents[2]
 V = f"{GRAPH}/v25.0"
@@ -355,29 +353,16 @@ def lex_server(
     local_settings: Settings, queue: SqliteQueue, graph: GraphClient
 ) -> Iterator[Settings]:
     """The bridge's local Lex endpoint on a loopback port; yields settings pointing at it."""
-    holder: dict[str, Flask] = {}
-
-    def dispatch(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        return holder["app"](environ, start_response)
-
-    server = make_server("127.0.0.1", 0, dispatch, threaded=True)
-    port = server.server_port
-    settings = replace(
-        local_settings,
-        port=port,
-        lex_bot_id=LOCAL_LEX_BOT_ID,
-        lex_bot_alias_id=LOCAL_LEX_ALIAS_ID,
-        lex_endpoint_url=f"http://127.0.0.1:{port}/local/lex",
-    )
-    holder["app"] = create_app(settings, queue=queue, bot=ScriptedBot(), graph=graph)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with wsgi_server() as server:
+        settings = replace(
+            local_settings,
+            port=server.port,
+            lex_bot_id=LOCAL_LEX_BOT_ID,
+            lex_bot_alias_id=LOCAL_LEX_ALIAS_ID,
+            lex_endpoint_url=f"{server.url}/local/lex",
+        )
+        server.mount(create_app(settings, queue=queue, bot=ScriptedBot(), graph=graph))
         yield settings
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_lex_check_runs_one_turn_on_the_local_endpoint(lex_server: Settings) -> None:
@@ -721,7 +706,7 @@ def by_name_json(output: str) -> dict[str, dict[str, Any]]:
 
 
 def test_local_mode_without_a_running_bridge_says_to_start_it(tmp_path: Path) -> None:
-    from tests.support.server import free_port
+    from tests.support.servers import free_port
 
     port = str(free_port())  # nothing listens there
     env = {"BRIDGE_MODE": "local", "PORT": port, "BRIDGE_DB": str(tmp_path / "bridge.db")}

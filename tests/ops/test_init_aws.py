@@ -17,13 +17,8 @@ from bridge.ops.init_aws.resources import Names, Options, attribute_changes, que
 from bridge.queue import NewJob
 from bridge.queue.sqs.aws import make_client
 from bridge.queue.sqs.queue import SqsQueue
-from tests.support.motoserver import (
-    REGION,
-    aws_environment,
-    create_resources,
-    moto_server,
-    unique_names,
-)
+from tests.support.aws_resources import REGION, aws_environment, create_resources, unique_names
+from tests.support.servers import moto_server
 
 
 @pytest.fixture(scope="module")

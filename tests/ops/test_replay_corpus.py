@@ -64,7 +64,6 @@ from bridge.queue.sqlite.store import SqliteQueue
 from tests.conftest import GRAPH, TEST_SECRET, TEST_TOKEN, ScriptedBot, signed_headers
 from tests.ops.corpus import (
     CORPUS,
-    CORPUS_PAGE,
     EXPECTED_SUFFIX,
     NOT_OWNER_PSID,
     OWN_APP_ID,
@@ -73,6 +72,7 @@ from tests.ops.corpus import (
     body_path,
     expected_path,
 )
+from tests.support.ids import CORPUS_PAGE_ID as CORPUS_PAGE
 
 MAX_TURNS = 500  # a guard against a delivery loop that never goes idle
 UPDATE = os.environ.get("UPDATE_GOLDEN", "").strip() not in ("", "0")

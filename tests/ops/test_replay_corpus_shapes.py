@@ -16,12 +16,12 @@ from tests.ops.corpus import (
     MIN_PAIRS,
     NOT_OWNER_PSID,
     OWN_APP_ID,
-    PAGE_INBOX_APP_ID,
     body_names,
     body_path,
     items,
     millis,
 )
+from tests.support.ids import PAGE_INBOX_APP_ID
 
 
 def test_bodies_are_raw_meta_bytes() -> None:

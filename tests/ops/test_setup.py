@@ -25,7 +25,8 @@ from bridge.messenger.signature import appsecret_proof
 from bridge.ops.setup.budget import CallLog, budget, call_log_path
 from bridge.ops.setup.plan import normalize, plan_profile, plan_subscription
 from bridge.ops.setup.profile_file import load_profile
-from tests.conftest import GRAPH, PAGE_ID, TEST_SECRET, TEST_TOKEN
+from tests.conftest import GRAPH, TEST_SECRET, TEST_TOKEN
+from tests.support.ids import PAGE_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "messenger-profile.example.json"

@@ -17,9 +17,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
+
+from tests.support.servers import http_server
 
 V2_PATH = ("bots", "botAliases", "botLocales", "sessions")
 V1_PATH = ("bot", "alias", "user")
@@ -143,17 +145,9 @@ def _handler(server: LexServer) -> type[BaseHTTPRequestHandler]:
 def lex_server() -> Iterator[LexServer]:
     """A running endpoint on 127.0.0.1, stopped on exit."""
     state = LexServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01})
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
+    with http_server(_handler(state)) as url:
+        state.url = url
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 def aws_environment(tmp: Any, **endpoints: str) -> dict[str, str]:

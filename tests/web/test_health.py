@@ -21,7 +21,7 @@ from bridge.queue.sqlite.store import SqliteQueue
 from bridge.web import health
 from bridge.web.services import Services
 from tests.conftest import ScriptedBot
-from tests.support.server import start_bridge, stop_bridge
+from tests.support.servers import start_bridge, stop_bridge
 
 
 @pytest.fixture

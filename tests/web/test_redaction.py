@@ -7,7 +7,8 @@ from typing import Any
 
 from bridge.messenger.events import parse_webhook
 from bridge.web.redaction import pseudonym_id, redact, redaction_key
-from tests.conftest import PAGE_ID, TEST_SECRET
+from tests.conftest import TEST_SECRET
+from tests.support.ids import PAGE_ID
 
 KEY = redaction_key(TEST_SECRET)
 

@@ -20,7 +20,8 @@ from bridge.messenger.signature import sign
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.queue import NewJob, PutResult
 from bridge.queue.sqlite.store import SqliteQueue
-from tests.conftest import PAGE_ID, TEST_SECRET, ScriptedBot, delivery, signed_headers, text_item
+from tests.conftest import TEST_SECRET, ScriptedBot, delivery, signed_headers, text_item
+from tests.support.ids import PAGE_ID
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ runner against a fake non-local server and a real local-mode bridge. The bodies 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,7 +13,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from bridge.cli import main
@@ -23,7 +21,15 @@ from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, sig
 from bridge.ops.replay import replayer
 from bridge.ops.replay.replayer import Pacer
 from tests.local.test_localmode import not_understood
-from tests.support.server import Bridge, add_fault, clear_faults, start_bridge, stop_bridge
+from tests.support.servers import (
+    Bridge,
+    add_fault,
+    clear_faults,
+    free_port,
+    start_bridge,
+    stop_bridge,
+    wsgi_server,
+)
 
 # --- bodies as Meta sends them ------------------------------------------------------------------
 
@@ -86,13 +92,10 @@ def test_the_pacer_spaces_sends_and_never_bursts_to_catch_up() -> None:
 class FakeServer:
     """Answers POST <prefix>/webhook with ``status`` and 404 to everything else; records posts."""
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, url: str, status: int = 200) -> None:
+        self.url = url
         self.status = status
         self.posts: list[tuple[str, bytes, str | None]] = []
-        self.server = make_server("127.0.0.1", 0, self.app)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -105,16 +108,13 @@ class FakeServer:
             response = Response("Not Found", status=404)
         return response(environ, start_response)
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=10)
-
 
 @pytest.fixture
 def fake() -> Iterator[FakeServer]:
-    server = FakeServer()
-    yield server
-    server.close()
+    with wsgi_server(threaded=False) as server:
+        fake = FakeServer(server.url)
+        server.mount(fake.app)
+        yield fake
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -168,8 +168,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 def test_an_unreachable_bridge_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "one.json").write_bytes(meta(text("7", "hi")))
-    with make_server("127.0.0.1", 0, lambda e, s: []) as closed:
-        port = closed.server_port  # bound, then closed: nothing listens there
+    port = free_port()  # bound, then closed: nothing listens there
     result = invoke(str(tmp_path), "--url", f"http://127.0.0.1:{port}")
     assert result.exit_code == 1
     assert f"cannot reach the bridge at http://127.0.0.1:{port}/webhook" in result.stderr

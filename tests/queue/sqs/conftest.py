@@ -15,13 +15,8 @@ from bridge.queue import Job, NewJob
 from bridge.queue.sqs.aws import make_client
 from bridge.queue.sqs.queue import SqsQueue
 from tests.conftest import wait_for
-from tests.support.motoserver import (
-    REGION,
-    aws_environment,
-    create_resources,
-    moto_server,
-    unique_names,
-)
+from tests.support.aws_resources import REGION, aws_environment, create_resources, unique_names
+from tests.support.servers import moto_server
 
 LEASE = 60.0
 

@@ -13,7 +13,7 @@ from bridge.queue.sqs.queue import SqsQueue
 from bridge.queue.sqs.table import Expr
 from tests.conftest import wait_for
 from tests.queue.sqs.conftest import abandon, claim, claim_soon, job, messages
-from tests.support.motoserver import REGION, create_resources, unique_names
+from tests.support.aws_resources import REGION, create_resources, unique_names
 
 # --- dead letters ------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from bridge.queue.sqs.aws import job_id, make_client, sqs_id
 from bridge.queue.sqs.queue import SqsQueue
 from tests.conftest import wait_for
 from tests.queue.sqs.conftest import abandon, claim, claim_soon, job, messages
-from tests.support.motoserver import REGION
+from tests.support.aws_resources import REGION
 
 # --- put and dedupe ------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from bridge.queue.sqs.aws import make_client
 from bridge.queue.sqs.queue import SqsQueue
 from tests.conftest import wait_for
 from tests.queue.sqs.conftest import claim, claim_soon, job
-from tests.support.motoserver import REGION
+from tests.support.aws_resources import REGION
 
 # --- Pages -------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""A local AWS-compatible server for tests: moto in server mode on a free loopback port.
+"""AWS for tests: the environment and resources on moto's server (``servers.moto_server``).
 
 boto3 reaches it through the standard endpoint variables (``AWS_ENDPOINT_URL_SQS``,
 ``AWS_ENDPOINT_URL_DYNAMODB``, ``AWS_ENDPOINT_URL_STS``) with dummy credentials, in the test
@@ -7,58 +7,14 @@ process and in the servers it starts: real boto3 calls, nothing patched in-proce
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
 
 from bridge.config.settings import AwsQueueSettings
 from bridge.ops.init_aws import Names, Options, init
 from bridge.queue.sqs.aws import make_client
-from tests.support.server import free_port
 
-STARTUP = 60  # seconds the server may take to answer
 REGION = "us-east-1"
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/moto-api/", timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@contextmanager
-def moto_server(folder: Path) -> Iterator[str]:
-    """Start moto's server, yield its URL, stop it."""
-    port = free_port()
-    log = folder / "moto.log"
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP
-    try:
-        while not answers(url):
-            if time.monotonic() > deadline:
-                pytest.fail(f"moto did not answer within {STARTUP} s: {log.read_text()}")
-            try:  # a pause that ends early if the server died
-                process.wait(timeout=0.05)
-                pytest.fail(f"moto exited with {process.returncode}: {log.read_text()}")
-            except subprocess.TimeoutExpired:
-                pass
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def aws_environment(url: str, folder: Path) -> dict[str, str]:
