@@ -40,7 +40,7 @@ from bridge.messenger.events.thread import echo_origin, is_echo, is_page_inbox_e
 from tests.support.ids import CORPUS_PAGE_ID as PAGE
 from tests.support.ids import CORPUS_PSID as PSID
 
-PAYLOADS = Path(__file__).parents[1] / "payloads"
+CORPUS = Path(__file__).parents[1] / "fixtures" / "webhooks"
 
 PAGE_2 = "231764905812337"
 PSID_2 = "7190356284417823"
@@ -62,7 +62,12 @@ ADS = ReferralData(
     "120214455667788990",
     ads_context=(
         ("ad_title", "Flu shots near you"),
-        ("photo_url", "https://scontent.xx.fbcdn.net/v/t45.1600-4/flu_ad.png"),
+        (
+            "photo_url",
+            "https://scontent.xx.fbcdn.net/v/t45.1600-4/471122334_120214455667788990_n.png"
+            "?stp=cp0_dst-jpg&_nc_cat=1&ccb=1-7&_nc_sid=528f85",
+        ),
+        ("video_url", "https://video.xx.fbcdn.net/v/t42.1790-2/471122335_n.mp4?_nc_cat=1"),
         ("post_id", "104859375629481_122145678901234567"),
     ),
 )
@@ -73,7 +78,7 @@ TS_MID = "m_Ts5tR1nG2sT3rI4nG5tI6mE7sT8aM9pS0aA1bB2cC3dD4eE5fF6gG7hH8iI9"
 
 
 def load(name: str) -> Any:
-    return json.loads((PAYLOADS / name).read_bytes())
+    return json.loads((CORPUS / name).read_bytes())
 
 
 def events_only(*events: Event) -> ParseResult:
@@ -93,8 +98,8 @@ EXPECTED: dict[str, ParseResult] = {
         TextMessage(
             PAGE,
             PSID,
-            1717171717171,
-            "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplw",
+            1795004234517,
+            "m_mC2ePrmW9VnmM_TRlN7zdh2Qn1o7ZH0ahR_q1nwyydH27C1tnMj9xu0JmdqUqmPGESsR59Oqy83y9ItZL-r2ww",
             "What are the symptoms of flu?",
         )
     ),
@@ -133,11 +138,12 @@ EXPECTED: dict[str, ParseResult] = {
         TextMessage(
             PAGE,
             PSID,
-            1717171790888,
-            "m_Rp2lY5tO8rE1pL4yT7oA0bC3dE6fG9hI2jK5lM8nO1pQ4rS7tU0vW3xY6zA9b",
+            1795022110653,
+            "m_V4Kxhofmz4pIL8MtLbWxltiCHEWKDAacas85U0Rue7VrkJTJZvx9d4XpdHfmd9-Lyzqb_UEWZ2PVZpQQ-xuLCw",
             "Does that apply to kids too?",
             reply_to=ReplyTo(
-                "m_Ec4hO7bR2iD5gE8rE1pL4yN7oW0aB3cD6eF9gH2iJ5kL8mN1oP4qR7sT0uV3w", False
+                "m_EqoDpqi54BE4fYzR2IPTGMkBJMUC-aQALYCXeNGPLH1HJRt128kCorvC9uhLNhlcv9dkvCGZhI_0UuqIvgoHtQ",
+                False,
             ),
         )
     ),
@@ -145,8 +151,8 @@ EXPECTED: dict[str, ParseResult] = {
         QuickReply(
             PAGE,
             PSID,
-            1717171720321,
-            "m_QxB7nT3vK9pL2wR6yH1jF5dS8aZ4cX0mN7bV3gU6tE9iO2pK5lJ8hG1fD4sA7q",
+            1795017641619,
+            "m_2Ees97qxtvdhd585lcaT4l64mdzuph75BDUy0a6ZI6YW0NswcIjfKeo1Q8-kzb4H50G0sySe8pKysuX9eg74zQ",
             "Fever",
             "SYMPTOM_FEVER",
         )
@@ -155,14 +161,14 @@ EXPECTED: dict[str, ParseResult] = {
         Postback(
             PAGE,
             PSID,
-            1717171730777,
-            "m_Pb3kW8nQ1vT6yR4uE9oI2aS5dF7gH0jL3zX6cV9bN2mQ5wE8rT1yU4iO7pA0s",
+            1795031048721,
+            "m_MxX0TaSnqq-NhDgsdYMjP2l3h_WHEpTtSc1BIH9zdaDmu4cb6r1-ncvreNpOkjWJ3mT5UCZHG0RS-tDr5HWisQ",
             "Check symptoms",
             "CHECK_SYMPTOMS",
         )
     ),
     "postback_without_mid.json": events_only(
-        Postback(PAGE, PSID, 1623456789012, None, "Talk to a nurse", "TALK_TO_NURSE")
+        Postback(PAGE, PSID, 1795039986789, None, "Talk to a nurse", "TALK_TO_NURSE")
     ),
     "get_started_referral.json": events_only(
         Postback(
@@ -265,6 +271,17 @@ EXPECTED: dict[str, ParseResult] = {
     "echo_page_inbox.json": echoes_only(
         Echo(
             PAGE,
+            PSID_2,
+            1795089146163,
+            "m_ske3LPdxdCGjw6lloKcPHPfZFp21uiKciMERrALFpl8rz_s-ErPzAvedFGxgitQYtvQbXexZraiUmDa48TNI2Q",
+            PAGE_INBOX,
+            "page_inbox",
+        ),
+        skipped=("echo",),
+    ),
+    "echo_page_inbox_standby.json": echoes_only(
+        Echo(
+            PAGE,
             PSID,
             1717172500200,
             "m_In8bO1xE4cH7oA0bC3dE6fG9hI2jK5lM8nO1pQ4rS7tU0vW3xY6zA9bC2dE5f",
@@ -282,15 +299,26 @@ EXPECTED: dict[str, ParseResult] = {
         ),
         skipped=("echo", "standby"),
     ),
-    "delivery.json": skipped_only("delivery"),
+    "delivery.json": skipped_only("delivery", "delivery"),
     "read.json": skipped_only("read"),
-    "reaction.json": skipped_only("reaction"),
+    "reaction.json": skipped_only("reaction", "reaction"),
     "standby.json": ParseResult(
         [],
-        [Skipped("standby"), Skipped("standby")],
+        [Skipped("standby")] * 4,
+        echoes=[
+            Echo(
+                PAGE,
+                PSID_2,
+                1795091383080,
+                "m_E_UtClrnXBTPpyeyIm3LTEML4Kz8bDOsQhizhqwYbaUJEjyRlGwfjNWDiE8Q1azyLsHyb4-vpy5AGaS0CqZ_yA",
+                PAGE_INBOX,
+                "page_inbox",
+                standby=True,
+            )
+        ],
         standby=[
-            StandbyItem(PAGE, PSID, 1717172400100),
-            StandbyItem(PAGE, PSID, 1717172400200),
+            StandbyItem(PAGE, PSID_2, 1795091380680),
+            StandbyItem(PAGE, PSID_2, 1795091381580),
         ],
     ),
     "pass_thread_control.json": ParseResult(
@@ -299,8 +327,8 @@ EXPECTED: dict[str, ParseResult] = {
         handovers=[
             Handover(
                 PAGE,
-                PSID,
-                1717173000100,
+                PSID_2,
+                1795093615197,
                 "pass",
                 previous_owner=PAGE_INBOX,
                 new_owner=OWN_APP,
@@ -309,7 +337,7 @@ EXPECTED: dict[str, ParseResult] = {
         ],
     ),
     "referral.json": events_only(Referral(PAGE, PSID, 1717174000100, MME)),
-    "referral_ads.json": events_only(Referral(PAGE, PSID_2, 1717174100100, ADS)),
+    "referral_ads.json": events_only(Referral(PAGE, PSID_2, 1795073504544, ADS)),
     # The notification_messages_token is a credential: it is not kept.
     "optin.json": events_only(
         Optin(
@@ -399,8 +427,11 @@ def test_payload_parses_to_exact_result(name: str) -> None:
     assert parse_webhook(load(name)) == EXPECTED[name]
 
 
-def test_every_payload_file_has_an_expected_result() -> None:
-    assert {path.name for path in PAYLOADS.glob("*.json")} == set(EXPECTED)
+def test_every_expected_result_names_a_body_of_the_corpus() -> None:
+    bodies = {
+        path.name for path in CORPUS.glob("*.json") if not path.name.endswith(".expected.json")
+    }
+    assert set(EXPECTED) <= bodies
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -417,7 +448,7 @@ def test_payload_files_are_shaped_like_meta_sends_them(name: str) -> None:
 
 
 def test_unicode_payload_is_pure_ascii_on_the_wire_and_decodes_escapes() -> None:
-    raw = (PAYLOADS / "text_unicode_escapes.json").read_bytes()
+    raw = (CORPUS / "text_unicode_escapes.json").read_bytes()
     assert raw.isascii()
     assert b"\\u0040" in raw and b"\\/" in raw and b"\\ud83d\\ude00" in raw
     [event] = parse_webhook(json.loads(raw)).events
@@ -454,7 +485,7 @@ def test_items_not_for_the_bot_never_become_events(name: str, reason: str) -> No
 
 
 def test_an_echo_in_standby_is_classified_and_counted_as_standby() -> None:
-    result = parse_webhook(load("echo_page_inbox.json"), app_id=OWN_APP)
+    result = parse_webhook(load("echo_page_inbox_standby.json"), app_id=OWN_APP)
     assert [(echo.standby, echo.origin) for echo in result.echoes] == [
         (False, "page_inbox"),
         (True, "page_inbox"),
@@ -469,7 +500,7 @@ def test_standby_user_message_is_skipped_even_though_it_looks_like_a_message() -
     body["entry"][0]["messaging"] = [standby_message]
     result = parse_webhook(body)
     assert [type(event) for event in result.events] == [TextMessage]
-    assert result.skipped == [Skipped("standby"), Skipped("standby")]
+    assert result.skipped == [Skipped("standby")] * 4  # the body's four standby items
 
 
 @pytest.mark.parametrize(
@@ -825,7 +856,7 @@ def test_page_filter_matches_a_numeric_entry_id() -> None:
 
 def test_page_filter_applies_to_standby_entries_too() -> None:
     assert parse_webhook(load("standby.json"), page_id=PAGE_2) == ParseResult(
-        [], [Skipped("other_page")], other_pages={PAGE: 2}
+        [], [Skipped("other_page")], other_pages={PAGE: 4}
     )
 
 
@@ -1095,7 +1126,7 @@ def test_derived_dedupe_key_is_stable_across_redeliveries() -> None:
     first = parse_webhook(load("postback_without_mid.json")).events[0]
     redelivered_body = load("postback_without_mid.json")
     redelivered_body["entry"][0]["time"] += 60_000  # a later delivery attempt
-    redelivered_body["entry"][0]["messaging"][0]["timestamp"] = "1623456789012"
+    redelivered_body["entry"][0]["messaging"][0]["timestamp"] = str(first.timestamp)
     again = parse_webhook(redelivered_body).events[0]
     assert dedupe_key(first) == dedupe_key(again)
     assert dedupe_key(first)
