@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def variables_read_by_config() -> set[str]:
-    source = (ROOT / "bridge" / "config" / "settings.py").read_text()
+    modules = sorted((ROOT / "bridge" / "config").glob("*.py"))
+    source = "\n".join(path.read_text() for path in modules)
     return set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', source))
 
 

@@ -36,40 +36,40 @@ def problems_of(environ: dict[str, str]) -> list[str]:
 
 
 def assert_documented_defaults(settings: Settings) -> None:
-    assert settings.app_secret == APP_SECRET
-    assert settings.verify_token == VERIFY_TOKEN
-    assert settings.page_access_token == PAGE_TOKEN
-    assert settings.lex_bot_id == "ABCDE12345"
-    assert settings.lex_bot_alias_id == "TSTALIASID"
+    assert settings.graph.app_secret == APP_SECRET
+    assert settings.graph.verify_token == VERIFY_TOKEN
+    assert settings.graph.page_access_token == PAGE_TOKEN
+    assert settings.lex.bot_id == "ABCDE12345"
+    assert settings.lex.alias_id == "TSTALIASID"
     # Defaults from DESIGN.md §3.
-    assert settings.graph_api_url == "https://graph.facebook.com"
-    assert settings.graph_api_version == "v25.0"
-    assert settings.bot == "lexv2"
-    assert settings.lex_locale_id == "en_US"
-    assert settings.db_path == Path("./var/bridge.db")
-    assert settings.queue == "sqlite"
-    assert settings.port == 8000
-    assert settings.log_level == "INFO"
-    assert settings.log_format == "json"
+    assert settings.graph.api_url == "https://graph.facebook.com"
+    assert settings.graph.api_version == "v25.0"
+    assert settings.lex.backend == "lexv2"
+    assert settings.lex.locale_id == "en_US"
+    assert settings.queue.db_path == Path("./var/bridge.db")
+    assert settings.queue.kind == "sqlite"
+    assert settings.web.port == 8000
+    assert settings.log.level == "INFO"
+    assert settings.log.format == "json"
     # Production mode: real endpoints, all interfaces.
     assert settings.mode == "production"
     assert not settings.is_local
     assert settings.host == "0.0.0.0"
-    assert settings.lex_endpoint_url is None
-    assert settings.lex_read_timeout > 30  # above Lex's 30 s Lambda limit (DESIGN.md §4)
-    assert settings.sender_actions is True
+    assert settings.lex.endpoint_url is None
+    assert settings.lex.read_timeout > 30  # above Lex's 30 s Lambda limit (DESIGN.md §4)
+    assert settings.conversation.sender_actions is True
 
 
 def test_minimal_production_env_needs_no_page_id() -> None:
     settings = Settings.from_env(MINIMAL_ENV)
     assert_documented_defaults(settings)
-    assert settings.page_id is None
+    assert settings.graph.page_id is None
 
 
 def test_production_env_uses_documented_defaults() -> None:
     settings = Settings.from_env(PRODUCTION_ENV)
     assert_documented_defaults(settings)
-    assert settings.page_id == "104859375629481"
+    assert settings.graph.page_id == "104859375629481"
 
 
 def test_values_are_stripped_and_blank_counts_as_missing() -> None:
@@ -151,18 +151,22 @@ def test_several_problems_are_reported_together() -> None:
 )
 def test_boolean_spellings(value: str, expected: bool) -> None:
     env = {**PRODUCTION_ENV, "BRIDGE_SENDER_ACTIONS": value}
-    assert Settings.from_env(env).sender_actions is expected
+    assert Settings.from_env(env).conversation.sender_actions is expected
 
 
 def test_choices_are_case_insensitive() -> None:
     env = {**PRODUCTION_ENV, "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT", "BRIDGE_BOT": "LexV2"}
     settings = Settings.from_env(env)
-    assert (settings.log_level, settings.log_format, settings.bot) == ("DEBUG", "text", "lexv2")
+    assert (settings.log.level, settings.log.format, settings.lex.backend) == (
+        "DEBUG",
+        "text",
+        "lexv2",
+    )
 
 
 def test_graph_api_url_loses_its_trailing_slash() -> None:
     env = {**PRODUCTION_ENV, "FB_GRAPH_API_URL": "http://graph.internal:8080/"}
-    assert Settings.from_env(env).graph_api_url == "http://graph.internal:8080"
+    assert Settings.from_env(env).graph.api_url == "http://graph.internal:8080"
 
 
 def test_secrets_never_appear_in_repr() -> None:
@@ -187,23 +191,27 @@ def test_local_mode_needs_nothing_else_and_stays_on_loopback() -> None:
     settings = Settings.from_env({"BRIDGE_MODE": "local"})
     assert settings.is_local
     assert settings.host == "127.0.0.1"
-    assert settings.bot == "local"
-    assert settings.port == 8000
-    assert settings.graph_api_url.startswith("http://127.0.0.1:8000/")
-    assert settings.lex_endpoint_url is not None
-    assert settings.lex_endpoint_url.startswith("http://127.0.0.1:8000/")
-    assert settings.app_secret and settings.verify_token and settings.page_access_token
-    assert settings.page_id is None  # any Page's deliveries are answered locally
+    assert settings.lex.backend == "local"
+    assert settings.web.port == 8000
+    assert settings.graph.api_url.startswith("http://127.0.0.1:8000/")
+    assert settings.lex.endpoint_url is not None
+    assert settings.lex.endpoint_url.startswith("http://127.0.0.1:8000/")
+    assert (
+        settings.graph.app_secret
+        and settings.graph.verify_token
+        and settings.graph.page_access_token
+    )
+    assert settings.graph.page_id is None  # any Page's deliveries are answered locally
 
 
 def test_local_mode_follows_port() -> None:
     settings = Settings.from_env({"BRIDGE_MODE": "local", "PORT": "9123"})
-    assert settings.port == 9123
+    assert settings.web.port == 9123
     assert settings.local_base_url.startswith("http://127.0.0.1:9123")
-    assert settings.graph_api_url.startswith("http://127.0.0.1:9123/")
-    assert settings.lex_endpoint_url is not None
-    assert settings.lex_endpoint_url.startswith("http://127.0.0.1:9123/")
-    assert settings.graph_api_url != settings.lex_endpoint_url
+    assert settings.graph.api_url.startswith("http://127.0.0.1:9123/")
+    assert settings.lex.endpoint_url is not None
+    assert settings.lex.endpoint_url.startswith("http://127.0.0.1:9123/")
+    assert settings.graph.api_url != settings.lex.endpoint_url
 
 
 def test_local_mode_with_real_lex_needs_the_lex_bot() -> None:
@@ -231,14 +239,14 @@ V1_ENV = {
 
 def test_lex_v1_needs_its_bot_name_and_alias_and_not_the_v2_ids() -> None:
     settings = Settings.from_env(V1_ENV)
-    assert (settings.bot, settings.lex_bot_name, settings.lex_bot_alias) == (
+    assert (settings.lex.backend, settings.lex.bot_name, settings.lex.bot_alias) == (
         "lexv1",
         "Flu_Bot",
         "prod",
     )
-    assert (settings.lex_bot_id, settings.lex_bot_alias_id) == ("", "")
-    assert settings.v1_attributes is False  # V1 sends its attributes anyway
-    assert Settings.from_env({**V1_ENV, "LEX_BOT_ALIAS": "$LATEST"}).lex_bot_alias == "$LATEST"
+    assert (settings.lex.bot_id, settings.lex.alias_id) == ("", "")
+    assert settings.lex.v1_attributes is False  # V1 sends its attributes anyway
+    assert Settings.from_env({**V1_ENV, "LEX_BOT_ALIAS": "$LATEST"}).lex.bot_alias == "$LATEST"
     missing = {k: v for k, v in V1_ENV.items() if not k.startswith("LEX_")}
     problems = problems_of(missing)
     assert [p.split(" ")[0] for p in problems] == ["LEX_BOT_NAME", "LEX_BOT_ALIAS"]
@@ -263,18 +271,18 @@ def test_malformed_v1_names_are_problems(name: str, value: str) -> None:
 def test_v1_era_attributes_and_app_id_are_read() -> None:
     env = {**MINIMAL_ENV, "BRIDGE_V1_ATTRIBUTES": "true", "FB_APP_ID": "1517776481860111"}
     settings = Settings.from_env(env)
-    assert settings.v1_attributes is True
-    assert settings.app_id == "1517776481860111"
-    assert Settings.from_env(MINIMAL_ENV).app_id is None
+    assert settings.lex.v1_attributes is True
+    assert settings.graph.app_id == "1517776481860111"
+    assert Settings.from_env(MINIMAL_ENV).graph.app_id is None
     [problem] = problems_of({**MINIMAL_ENV, "FB_APP_ID": "my-app"})
     assert problem.startswith("FB_APP_ID is malformed")
 
 
 def test_no_text_defaults_send_every_kind_to_the_bot() -> None:
     settings = Settings.from_env(MINIMAL_ENV)
-    assert settings.no_text_inputs == ()
-    assert settings.no_text_reply_kinds == frozenset()
-    assert settings.no_text_reply.strip()
+    assert settings.conversation.no_text_inputs == ()
+    assert settings.conversation.no_text_reply_kinds == frozenset()
+    assert settings.conversation.no_text_reply.strip()
 
 
 def test_no_text_settings_are_read() -> None:
@@ -285,15 +293,15 @@ def test_no_text_settings_are_read() -> None:
         "BRIDGE_NO_TEXT_REPLY": "Please type your question.",
     }
     settings = Settings.from_env(env)
-    assert dict(settings.no_text_inputs) == {
+    assert dict(settings.conversation.no_text_inputs) == {
         "image": "I sent a photo",
         "like": "yes",
         "location": "a=b",
     }
-    assert settings.no_text_reply_kinds == frozenset({"audio", "video"})
-    assert settings.no_text_reply == "Please type your question."
+    assert settings.conversation.no_text_reply_kinds == frozenset({"audio", "video"})
+    assert settings.conversation.no_text_reply == "Please type your question."
     everything = Settings.from_env({**MINIMAL_ENV, "BRIDGE_NO_TEXT_REPLY_KINDS": "all"})
-    assert everything.no_text_reply_kinds == frozenset(NO_TEXT_KINDS)
+    assert everything.conversation.no_text_reply_kinds == frozenset(NO_TEXT_KINDS)
 
 
 def test_bad_no_text_settings_are_each_a_problem() -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from bridge.config.localmode import LOCAL_LEX_BOT_ID
 from bridge.config.pages import PageBot, PageConfig, parse_pages, read_pages_file
-from bridge.config.settings import LOCAL_LEX_BOT_ID, Settings
+from bridge.config.settings import Settings
 from bridge.errors import ConfigError
 
 PAGE_A, PAGE_B = "104859375629481", "231764905812337"
@@ -174,19 +175,28 @@ def test_a_pages_file_replaces_the_page_token_and_lex_variables(tmp_path: Path) 
         },
     )
     settings = Settings.from_env(pages_env(path, AWS_REGION="eu-west-1"))
-    assert settings.page_access_token == "" and settings.page_id is None
+    assert settings.graph.page_access_token == "" and settings.graph.page_id is None
     assert settings.served_pages == frozenset({PAGE_A, PAGE_B})
     # Every token is scrubbed from logs, and none is in a repr.
     assert {TOKEN_A, TOKEN_B} <= set(settings.secret_values)
     assert TOKEN_A not in repr(settings) and TOKEN_B not in repr(settings.pages)
     view_a, view_b = (settings.for_page(page) for page in settings.pages)
-    assert (view_a.page_id, view_a.page_access_token, view_a.bot, view_a.lex_bot_id) == (
+    assert (
+        view_a.graph.page_id,
+        view_a.graph.page_access_token,
+        view_a.lex.backend,
+        view_a.lex.bot_id,
+    ) == (
         PAGE_A,
         TOKEN_A,
         "lexv2",
         "ABCDE12345",
     )
-    assert (view_b.bot, view_b.lex_bot_name, view_b.lex_bot_alias) == ("lexv1", "FluBot", "prod")
+    assert (view_b.lex.backend, view_b.lex.bot_name, view_b.lex.bot_alias) == (
+        "lexv1",
+        "FluBot",
+        "prod",
+    )
     assert view_a.pages == () and view_a.pages_file is None
 
 
@@ -210,7 +220,11 @@ def test_pages_without_a_bot_use_the_environments_bot_and_texts(tmp_path: Path) 
         )
     )
     view = settings.for_page(settings.pages[1])
-    assert (view.lex_bot_id, view.fallback_text, view.handover_intent) == (
+    assert (
+        view.lex.bot_id,
+        view.conversation.fallback_text,
+        view.conversation.handover_intent,
+    ) == (
         "ABCDE12345",
         "Oops.",
         "Human",
@@ -260,16 +274,25 @@ def test_local_mode_serves_the_files_pages_with_the_local_bot(tmp_path: Path) ->
     )
     settings = Settings.from_env({"BRIDGE_MODE": "local", "BRIDGE_PAGES_FILE": str(path)})
     view = settings.for_page(settings.pages[1])
-    assert (view.bot, view.lex_bot_id, view.lex_locale_id) == ("local", LOCAL_LEX_BOT_ID, "ko_KR")
-    assert view.lex_endpoint_url == f"{settings.local_base_url}/lex"
-    assert settings.for_page(settings.pages[0]).bot == "local"  # the environment's (local mode)
+    assert (view.lex.backend, view.lex.bot_id, view.lex.locale_id) == (
+        "local",
+        LOCAL_LEX_BOT_ID,
+        "ko_KR",
+    )
+    assert view.lex.endpoint_url == f"{settings.local_base_url}/lex"
+    # The environment's (local mode):
+    assert settings.for_page(settings.pages[0]).lex.backend == "local"
 
 
 def test_new_settings_have_their_defaults_and_ranges() -> None:
     env = {**BASE_ENV, "FB_PAGE_ACCESS_TOKEN": TOKEN_A, "LEX_BOT_ID": "ABCDE12345"}
     env["LEX_BOT_ALIAS_ID"] = "TSTALIASID"
     settings = Settings.from_env(env)
-    assert (settings.session_id, settings.handover_intent, settings.human_idle) == (
+    assert (
+        settings.lex.session_id,
+        settings.conversation.handover_intent,
+        settings.conversation.human_idle,
+    ) == (
         "psid",
         None,
         86400.0,
@@ -277,7 +300,7 @@ def test_new_settings_have_their_defaults_and_ranges() -> None:
     custom = Settings.from_env(
         {**env, "BRIDGE_SESSION_ID": "page_psid", "BRIDGE_HUMAN_IDLE": "600"}
     )
-    assert (custom.session_id, custom.human_idle) == ("page_psid", 600.0)
+    assert (custom.lex.session_id, custom.conversation.human_idle) == ("page_psid", 600.0)
     found = pytest.raises(
         ConfigError, Settings.from_env, {**env, "BRIDGE_HUMAN_IDLE": "5"}
     ).value.problems
