@@ -127,24 +127,24 @@ except ConfigError as _error:
 
 set_secrets(_settings.secret_values)  # scrubbed from gunicorn's own log lines too
 
-bind = f"{_settings.host}:{_settings.port}"
+bind = f"{_settings.host}:{_settings.web.port}"
 # The app (Flask, boto3's client and its service data, the bridge) is built once, here in the
 # master, and the workers are forked from it: they share its memory instead of each building
 # its own copy (see pre_fork). Delivery threads still start in each worker, after fork.
 preload_app = True
 worker_class = "gthread"
-workers = _settings.web_workers
-threads = _settings.web_threads
+workers = _settings.web.workers
+threads = _settings.web.threads
 # Long enough for delivery threads to finish a turn in flight (a Lex call can take 30 s+).
-graceful_timeout = int(_settings.lex_read_timeout + 20)
+graceful_timeout = int(_settings.lex.read_timeout + 20)
 keepalive = 5
-forwarded_allow_ips = _settings.forwarded_allow_ips
+forwarded_allow_ips = _settings.web.forwarded_allow_ips
 errorlog = "-"
-loglevel = _settings.log_level.lower()
-logger_class = gunicorn_logger(_settings.log_format)
+loglevel = _settings.log.level.lower()
+logger_class = gunicorn_logger(_settings.log.format)
 accesslog = "-"
 # One JSON object per request (or a text line): see bridge.obs.gunicorn_logs.ACCESS_LOG_JSON.
-access_log_format = ACCESS_LOG_JSON if _settings.log_format == "json" else ACCESS_LOG_TEXT
+access_log_format = ACCESS_LOG_JSON if _settings.log.format == "json" else ACCESS_LOG_TEXT
 proc_name = "messenger-lex-bridge"
 # gunicorn's control socket lives at one fixed path per user; the bridge does not use it, and
 # two servers on one host (tests, local mode beside production) would fight over it.
@@ -154,8 +154,8 @@ control_socket_disable = True
 def on_starting(server: Any) -> None:
     """Create the queue database once, in the master, before the workers start (the SQS
     queue and table are made beforehand, by ``python -m bridge init-aws``)."""
-    if _settings.queue == "sqlite":
-        SqliteQueue(_settings.db_path).close()
+    if _settings.queue.kind == "sqlite":
+        SqliteQueue(_settings.queue.db_path).close()
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -38,9 +38,9 @@ def build_services(
     serve every Page (tests)."""
     set_secrets(settings.secret_values)  # scrubbed from every log line of this process
     recorder = None
-    if settings.record_dir is not None:
-        key = redaction_key(settings.app_secret) if settings.record_redact else None
-        recorder = Recorder(settings.record_dir, redact_with=key)
+    if settings.web.record_dir is not None:
+        key = redaction_key(settings.graph.app_secret) if settings.web.record_redact else None
+        recorder = Recorder(settings.web.record_dir, redact_with=key)
     return Services(
         settings=settings,
         recorder=recorder,
@@ -51,11 +51,11 @@ def build_services(
 
 def make_queue(settings: Settings) -> Queue:
     """The queue backend ``BRIDGE_QUEUE`` names: the only place that picks one."""
-    if settings.queue == "sqs" and settings.aws_queue is not None:
+    if settings.queue.kind == "sqs" and settings.queue.sqs is not None:
         from bridge.queue.sqs.queue import SqsQueue  # boto3's SQS and DynamoDB only when used
 
-        return SqsQueue(settings.aws_queue)
-    return SqliteQueue(settings.db_path)
+        return SqsQueue(settings.queue.sqs)
+    return SqliteQueue(settings.queue.db_path)
 
 
 def create_app(
@@ -68,10 +68,10 @@ def create_app(
     """Build the Flask app; settings default to the environment (read once, here)."""
     if settings is None:
         settings = Settings.from_env(os.environ)
-        configure_logging(settings.log_level, settings.log_format)
+        configure_logging(settings.log.level, settings.log.format)
     services = build_services(settings, queue=queue, bot=bot, graph=graph)
     app = Flask(__name__, static_folder=None)  # static files only where a blueprint says
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = settings.web.max_body_bytes
     app.extensions["bridge"] = services
     hooks.init_app(app)
     app.register_blueprint(webhook.bp)

@@ -63,7 +63,7 @@ def demo() -> None:
     """
     os.environ["BRIDGE_MODE"] = "local"
     settings = settings_or_exit(check_bot=True)
-    base = f"http://127.0.0.1:{settings.port}"
+    base = f"http://127.0.0.1:{settings.web.port}"
     if settings.pages:
         bots = "; ".join(
             f"Page {page.label}: {bot_name(settings.for_page(page))}" for page in settings.pages
@@ -84,11 +84,11 @@ def demo() -> None:
 
 def bot_name(settings: Settings) -> str:
     """The configured bot in a few words, e.g. ``Lex V2 ABCDE12345`` or ``Lex V1 FluBot``."""
-    if settings.bot == "local":
+    if settings.lex.backend == "local":
         return "the local sample bot"
-    if settings.bot == "lexv1":
-        return f"Lex V1 {settings.lex_bot_name} (alias {settings.lex_bot_alias}; deprecated)"
-    return f"Lex V2 {settings.lex_bot_id} (alias {settings.lex_bot_alias_id})"
+    if settings.lex.backend == "lexv1":
+        return f"Lex V1 {settings.lex.bot_name} (alias {settings.lex.bot_alias}; deprecated)"
+    return f"Lex V2 {settings.lex.bot_id} (alias {settings.lex.alias_id})"
 
 
 @main.command()
@@ -106,7 +106,7 @@ def worker(threads: int | None) -> None:
     from bridge.obs.logs import configure_logging
 
     settings = settings_or_exit()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log.level, settings.log.format)
     try:
         services = build_services(settings)
     except ConfigError as error:
@@ -119,10 +119,10 @@ def worker(threads: int | None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    count = threads if threads is not None else (settings.delivery_threads or 4)
+    count = threads if threads is not None else (settings.delivery.threads or 4)
     services.start_delivery(count)
     stop.wait()
-    drained = services.stop_delivery(timeout=settings.lex_read_timeout + 15)
+    drained = services.stop_delivery(timeout=settings.lex.read_timeout + 15)
     services.queue.close()
     sys.exit(0 if drained else 1)
 

@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
+from bridge.config.delivery import DeliverySettings
+from bridge.config.graph import GraphSettings
+from bridge.config.lex import LexSettings
+from bridge.config.localmode import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID
+from bridge.config.queue import QueueSettings
+from bridge.config.settings import Settings
 from bridge.messenger.events import Event, bot_input
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.replies import Reply, Text
@@ -38,14 +43,15 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        app_secret=TEST_SECRET,
-        verify_token="test-verify-token",
-        page_access_token=TEST_TOKEN,
-        graph_api_url=GRAPH,
-        lex_bot_id="ABCDE12345",
-        lex_bot_alias_id="TSTALIASID",
-        db_path=tmp_path / "bridge.db",
-        poll_interval=0.02,
+        graph=GraphSettings(
+            app_secret=TEST_SECRET,
+            verify_token="test-verify-token",
+            page_access_token=TEST_TOKEN,
+            api_url=GRAPH,
+        ),
+        lex=LexSettings(bot_id="ABCDE12345", alias_id="TSTALIASID"),
+        delivery=DeliverySettings(poll_interval=0.02),
+        queue=QueueSettings(db_path=tmp_path / "bridge.db"),
     )
 
 
@@ -54,9 +60,9 @@ def local_settings(settings: Settings) -> Settings:
     return replace(
         settings,
         mode="local",
-        bot="local",
-        lex_bot_id=LOCAL_LEX_BOT_ID,
-        lex_bot_alias_id=LOCAL_LEX_ALIAS_ID,
+        lex=replace(
+            settings.lex, backend="local", bot_id=LOCAL_LEX_BOT_ID, alias_id=LOCAL_LEX_ALIAS_ID
+        ),
     )
 
 

@@ -29,34 +29,38 @@ def make_bot(
     Events without text of the kinds in ``BRIDGE_NO_TEXT_REPLY_KINDS`` are answered by the
     bridge itself and never reach the backend."""
     bot = _backend(settings, lex_client, {} if clients is None else clients)
-    if settings.no_text_reply_kinds:
-        return NoTextReply(bot, kinds=settings.no_text_reply_kinds, reply=settings.no_text_reply)
+    if settings.conversation.no_text_reply_kinds:
+        return NoTextReply(
+            bot,
+            kinds=settings.conversation.no_text_reply_kinds,
+            reply=settings.conversation.no_text_reply,
+        )
     return bot
 
 
 def _shared(clients: dict[Any, Any], settings: Settings, make: Callable[[Settings], Any]) -> Any:
-    key = (make, settings.lex_endpoint_url)
+    key = (make, settings.lex.endpoint_url)
     if key not in clients:
         clients[key] = make(settings)
     return clients[key]
 
 
 def _backend(settings: Settings, lex_client: Any | None, clients: dict[Any, Any]) -> Bot:
-    inputs = dict(settings.no_text_inputs)
-    # "local" is the bridge's own Lex V2 endpoint (settings.lex_endpoint_url): same wire
+    inputs = dict(settings.conversation.no_text_inputs)
+    # "local" is the bridge's own Lex V2 endpoint (settings.lex.endpoint_url): same wire
     # format, same backend.
-    if settings.bot in ("lexv2", "local"):
+    if settings.lex.backend in ("lexv2", "local"):
         return LexV2Bot(
             lex_client if lex_client is not None else _shared(clients, settings, make_lexv2_client),
-            bot_id=settings.lex_bot_id,
-            alias_id=settings.lex_bot_alias_id,
-            locale_id=settings.lex_locale_id,
+            bot_id=settings.lex.bot_id,
+            alias_id=settings.lex.alias_id,
+            locale_id=settings.lex.locale_id,
             inputs=inputs,
-            v1_attributes=settings.v1_attributes,
-            session_id=settings.session_id,
-            handover_intent=settings.handover_intent,
+            v1_attributes=settings.lex.v1_attributes,
+            session_id=settings.lex.session_id,
+            handover_intent=settings.conversation.handover_intent,
         )
-    if settings.bot == "lexv1":
+    if settings.lex.backend == "lexv1":
         # Imported here: Lex V1 is past end of support, and deleting its module drops it.
         try:
             from bridge.bots.lexv1 import LexV1Bot, make_lexv1_client
@@ -66,12 +70,12 @@ def _backend(settings: Settings, lex_client: Any | None, clients: dict[Any, Any]
             raise ConfigError(["BRIDGE_BOT=lexv1: this build has no Lex V1 backend"]) from None
         return LexV1Bot(
             lex_client if lex_client is not None else _shared(clients, settings, make_lexv1_client),
-            bot_name=settings.lex_bot_name,
-            bot_alias=settings.lex_bot_alias,
+            bot_name=settings.lex.bot_name,
+            bot_alias=settings.lex.bot_alias,
             inputs=inputs,
-            session_id=settings.session_id,
-            handover_intent=settings.handover_intent,
+            session_id=settings.lex.session_id,
+            handover_intent=settings.conversation.handover_intent,
         )
     raise ConfigError(
-        [f"BRIDGE_BOT={settings.bot!r} is not supported: expected lexv2, lexv1 or local"]
+        [f"BRIDGE_BOT={settings.lex.backend!r} is not supported: expected lexv2, lexv1 or local"]
     )

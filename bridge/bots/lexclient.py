@@ -68,21 +68,21 @@ _CONFIG_CODES = frozenset(
 def make_runtime_client(settings: Settings, service: str) -> Any:
     """A Lex runtime client (``lexv2-runtime`` or ``lex-runtime``) configured for turns.
 
-    With ``settings.lex_endpoint_url`` (local mode) the client talks to that endpoint with
+    With ``settings.lex.endpoint_url`` (local mode) the client talks to that endpoint with
     dummy credentials. Otherwise boto3's own chain applies, so the standard AWS variables
     (credentials, ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, profiles) work unchanged.
     """
-    session = boto3.session.Session(region_name=settings.aws_region)
+    session = boto3.session.Session(region_name=settings.lex.region)
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 1},
-        read_timeout=settings.lex_read_timeout,
+        read_timeout=settings.lex.read_timeout,
         connect_timeout=CONNECT_TIMEOUT,
         user_agent_extra=f"messenger-lex-bridge/{__version__}",
     )
-    if settings.lex_endpoint_url:
+    if settings.lex.endpoint_url:
         return session.client(
             service,
-            endpoint_url=settings.lex_endpoint_url,
+            endpoint_url=settings.lex.endpoint_url,
             region_name=session.region_name or LOCAL_REGION,
             aws_access_key_id="local",
             aws_secret_access_key="local",

@@ -30,7 +30,7 @@ from bridge.messenger.replies import Card, Reply, Ssml, Text
 def make_lexv2_client(settings: Settings) -> Any:
     """A ``lexv2-runtime`` client: botocore retries off, read timeout above Lex's 30 s limit.
 
-    With ``settings.lex_endpoint_url`` (local mode) the client talks to that endpoint with
+    With ``settings.lex.endpoint_url`` (local mode) the client talks to that endpoint with
     dummy credentials. Otherwise boto3's own chain applies, so the standard AWS variables
     (credentials, ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, profiles) work unchanged.
     """

@@ -44,11 +44,11 @@ class Routes:
 def make_graph(settings: Settings, session: requests.Session | None = None) -> GraphClient:
     """The Graph client of the settings' Page token."""
     return GraphClient(
-        base_url=settings.graph_api_url,
-        version=settings.graph_api_version,
-        page_token=settings.page_access_token,
-        app_secret=settings.app_secret,
-        timeout=settings.graph_timeout,
+        base_url=settings.graph.api_url,
+        version=settings.graph.api_version,
+        page_token=settings.graph.page_access_token,
+        app_secret=settings.graph.app_secret,
+        timeout=settings.graph.timeout,
         session=session,
     )
 
@@ -62,7 +62,7 @@ def build_routes(
             default=PageRoute(
                 graph=graph or make_graph(settings),
                 bot=bot or make_bot(settings),
-                fallback_text=settings.fallback_text,
+                fallback_text=settings.conversation.fallback_text,
             )
         )
     session = make_session()
@@ -73,6 +73,6 @@ def build_routes(
         routes[page.page_id] = PageRoute(
             graph=graph or make_graph(view, session),
             bot=bot or make_bot(view, clients=clients),
-            fallback_text=view.fallback_text,
+            fallback_text=view.conversation.fallback_text,
         )
     return Routes(pages=routes)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bridge.bots import Bot
-from bridge.config.settings import HUMAN_IDLE
+from bridge.config.conversation import HUMAN_IDLE
 from bridge.delivery.admission import admit
 from bridge.delivery.asking import BotAsker
 from bridge.delivery.page_routes import PageRoute, Routes

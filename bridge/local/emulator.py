@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from bridge.config.hosts import is_loopback_host
-from bridge.config.settings import LOCAL_PAGE_ID, Settings
+from bridge.config.localmode import LOCAL_PAGE_ID
+from bridge.config.settings import Settings
 from bridge.local.graph import LOCAL_PAGE_NAME
 from bridge.local.store import local_store_path
 from bridge.messenger.deliveries import build_delivery
@@ -180,10 +181,10 @@ def page() -> Response:
 def config() -> Response:
     """What the page shows: the Page, the bot behind it, the simulated people."""
     settings = _settings()
-    if settings.bot == "local":
+    if settings.lex.backend == "local":
         bot = "Sample bot · local Lex V2 endpoint"
     else:
-        bot = f"Lex V2 bot {settings.lex_bot_id} · {settings.lex_locale_id}"
+        bot = f"Lex V2 bot {settings.lex.bot_id} · {settings.lex.locale_id}"
     known = {user["psid"] for user in USERS}
     guests = [
         {"psid": psid, "name": f"Guest {psid[-4:]}"}
@@ -192,7 +193,7 @@ def config() -> Response:
     ]
     return jsonify(
         {
-            "page": {"id": settings.page_id or LOCAL_PAGE_ID, "name": LOCAL_PAGE_NAME},
+            "page": {"id": settings.graph.page_id or LOCAL_PAGE_ID, "name": LOCAL_PAGE_NAME},
             "bot": bot,
             "users": [*USERS, *guests],
             "poll_ms": POLL_MS,
@@ -222,13 +223,13 @@ def sign_item() -> Response:
         return _error(400, "the item has no event: add a message, a postback or another field")
     settings = _settings()
     body = build_delivery(
-        settings.page_id or LOCAL_PAGE_ID, psid, event, now_ms=int(time.time() * 1000)
+        settings.graph.page_id or LOCAL_PAGE_ID, psid, event, now_ms=int(time.time() * 1000)
     )
     event_id, after = _log().record(psid, body)
     return jsonify(
         {
             "body": body.decode("ascii"),
-            "signature": sign(settings.app_secret, body),
+            "signature": sign(settings.graph.app_secret, body),
             "id": event_id,
             "after": after,
         }

@@ -20,7 +20,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from bridge.config.settings import LOCAL_PAGE_ID, Settings
+from bridge.config.localmode import LOCAL_PAGE_ID
+from bridge.config.settings import Settings
 from bridge.local import context
 from bridge.local.store import LocalStore
 from bridge.messenger.profile import PROFILE_FIELDS, SUBSCRIBED_FIELDS, validate_profile
@@ -90,7 +91,7 @@ def local_pages(settings: Settings) -> dict[str, str]:
     """Page token → Page id, for every Page the local Graph serves."""
     if settings.pages:
         return {page.access_token: page.page_id for page in settings.pages}
-    return {settings.page_access_token: settings.page_id or LOCAL_PAGE_ID}
+    return {settings.graph.page_access_token: settings.graph.page_id or LOCAL_PAGE_ID}
 
 
 def _page_of(settings: Settings, token: str | None) -> str | None:
@@ -122,7 +123,7 @@ def caller(settings: Settings) -> tuple[str, str | None]:
         return page, "API calls from the server require an appsecret_proof argument"
     if not moment.isdigit() or abs(time.time() - int(moment)) > PROOF_WINDOW:
         return page, "appsecret_time is missing or expired"
-    if not tokens_match(appsecret_proof(settings.app_secret, token, int(moment)), proof):
+    if not tokens_match(appsecret_proof(settings.graph.app_secret, token, int(moment)), proof):
         return page, "Invalid appsecret_proof provided in the API argument"
     return page, None
 
@@ -255,7 +256,7 @@ def debug_token(version: str) -> Response:
     """What Graph knows about ``input_token``, asked with the app token ``LOCAL_APP_ID|secret``."""
     settings = context.settings()
     app_id, _, secret = (_bearer() or "").partition("|")
-    if app_id != LOCAL_APP_ID or not tokens_match(settings.app_secret, secret):
+    if app_id != LOCAL_APP_ID or not tokens_match(settings.graph.app_secret, secret):
         return graph_error(400, 190, "Invalid OAuth access token signature.")
     page = _page_of(settings, request.args.get("input_token"))
     return jsonify({"data": _token_data(page)})

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from bridge.config.settings import LOCAL_LEX_BOT_ID
+from bridge.config.localmode import LOCAL_LEX_BOT_ID
 from bridge.local import context
 from bridge.local.sample_bot import front as sample_bot
 from bridge.messenger.text import utf16_len

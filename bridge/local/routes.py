@@ -13,7 +13,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from bridge.config.hosts import is_loopback_host
-from bridge.config.settings import LOCAL_PREFIX, Settings
+from bridge.config.localmode import LOCAL_PREFIX
+from bridge.config.settings import Settings
 from bridge.errors import FaultError
 from bridge.local import context, graph, inbox, lex
 from bridge.local import faults as localfaults

@@ -40,7 +40,7 @@ _INBOX_ADDED = {"page": "TEXT NOT NULL DEFAULT ''"}  # the Page whose token made
 
 def local_store_path(settings: Settings) -> Path:
     """The local-mode state file, beside the queue database."""
-    return settings.db_path.with_name(settings.db_path.stem + "-local.db")
+    return settings.queue.db_path.with_name(settings.queue.db_path.stem + "-local.db")
 
 
 class LocalStore:

@@ -78,7 +78,7 @@ def _queue_problem(services: Services) -> str | None:
 def _delivery_problem(services: Services) -> str | None:
     delivery = services.delivery
     if delivery is None:
-        if services.settings.delivery_threads > 0:
+        if services.settings.delivery.threads > 0:
             return "not started"
         return None  # off in this process: `bridge worker` delivers
     if not delivery.is_alive():
@@ -108,7 +108,7 @@ _CHECKERS: dict[str, Callable[[Services], str | None]] = {
 def metrics_page() -> Response:
     """Prometheus metrics: every worker process's counters and the queue's gauges."""
     services: Services = current_app.extensions["bridge"]
-    token = services.settings.metrics_token
+    token = services.settings.web.metrics_token
     if token is not None and not _bearer_matches(token, request.headers.get("Authorization")):
         response = Response("Unauthorized", status=401, mimetype="text/plain")
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'

@@ -17,7 +17,7 @@ from typing import Any
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from bridge.errors import QueueError
-from bridge.queue import STATES, PageState, Queue
+from bridge.queue import STATES, PageState, Stats
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class QueueCollector:
     """Gauges read from the shared queue database when scraped (once per scrape)."""
 
     def __init__(
-        self, queue: Queue, *, stale_after: float, clock: Callable[[], float] = time.time
+        self, queue: Stats, *, stale_after: float, clock: Callable[[], float] = time.time
     ) -> None:
         self._queue = queue
         self._stale_after = stale_after

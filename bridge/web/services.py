@@ -42,32 +42,32 @@ class Services:
         return TurnHandler(
             queue=self.queue,
             routes=self.routes,
-            sender_actions=settings.sender_actions,
-            answer_deadline=settings.answer_deadline,
-            typing_refresh=settings.typing_refresh,
+            sender_actions=settings.conversation.sender_actions,
+            answer_deadline=settings.delivery.answer_deadline,
+            typing_refresh=settings.delivery.typing_refresh,
             bot_threads=threads,
-            human_idle=settings.human_idle,
+            human_idle=settings.conversation.human_idle,
         )
 
     def limits(self) -> Limits:
         settings = self.settings
         return Limits(
-            max_attempts=settings.max_attempts,
-            lease=settings.lex_read_timeout + SEND_ALLOWANCE,
-            max_event_age=settings.max_event_age,
-            probe_interval=settings.probe_interval,
+            max_attempts=settings.delivery.max_attempts,
+            lease=settings.lex.read_timeout + SEND_ALLOWANCE,
+            max_event_age=settings.delivery.max_event_age,
+            probe_interval=settings.delivery.probe_interval,
         )
 
     def start_delivery(self, threads: int | None = None) -> Delivery | None:
         """Start delivery threads in the current process (after fork); None if disabled."""
-        count = self.settings.delivery_threads if threads is None else threads
+        count = self.settings.delivery.threads if threads is None else threads
         if count <= 0 or self.delivery is not None:
             return self.delivery
         self.delivery = Delivery(
             self.queue,
             self.turn_handler(count),
             threads=count,
-            poll_interval=self.settings.poll_interval,
+            poll_interval=self.settings.delivery.poll_interval,
             limits=self.limits(),
         )
         self.delivery.start()

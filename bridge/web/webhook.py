@@ -42,7 +42,11 @@ def verify() -> Response:
     mode = request.args.get("hub.mode")
     token = request.args.get("hub.verify_token")
     challenge = request.args.get("hub.challenge")
-    if mode == "subscribe" and challenge and tokens_match(services.settings.verify_token, token):
+    if (
+        mode == "subscribe"
+        and challenge
+        and tokens_match(services.settings.graph.verify_token, token)
+    ):
         metrics.WEBHOOK_VERIFICATIONS.labels("ok").inc()
         log.info("webhook verified by Meta")
         return _plain(challenge, 200)
@@ -72,10 +76,12 @@ def _receive(delivery_id: str) -> tuple[str, Response]:
     """The webhook's work; returns the result (a metrics label) and the response."""
     services: Services = current_app.extensions["bridge"]
     settings = services.settings
-    body = _read_body(settings.max_body_bytes)
+    body = _read_body(settings.web.max_body_bytes)
     if body is None:
         return "too_large", _plain("Payload Too Large", 413)
-    if not is_valid_signature(settings.app_secret, body, request.headers.get(SIGNATURE_HEADER)):
+    if not is_valid_signature(
+        settings.graph.app_secret, body, request.headers.get(SIGNATURE_HEADER)
+    ):
         log.warning("webhook rejected: bad signature")
         return "bad_signature", _plain("Forbidden", 403)
     if services.recorder is not None:
@@ -114,8 +120,10 @@ def _parse(body: bytes, settings: Settings) -> events.ParseResult:
         decoded: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError("webhook body is not JSON") from exc
-    parsed = events.parse_webhook(decoded, app_id=settings.app_id, pages=settings.served_pages)
-    _count(parsed, settings.app_id)
+    parsed = events.parse_webhook(
+        decoded, app_id=settings.graph.app_id, pages=settings.served_pages
+    )
+    _count(parsed, settings.graph.app_id)
     if not parsed.well_formed:
         log.warning(
             "webhook ignored: not a Messenger page delivery",
@@ -133,7 +141,7 @@ def _enqueue(services: Services, parsed: events.ParseResult, delivery_id: str) -
     """Commit the events and thread signals (if any) in one put; QueueError if it failed."""
     now = time.time()
     settings = services.settings
-    signals = threads.signals_from(parsed, own_app_id=settings.app_id, now_ms=int(now * 1000))
+    signals = threads.signals_from(parsed, own_app_id=settings.graph.app_id, now_ms=int(now * 1000))
     if not (parsed.events or signals):
         return
     jobs = [to_new_job(event, now, delivery_id) for event in parsed.events]

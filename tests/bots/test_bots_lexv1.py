@@ -18,7 +18,11 @@ import pytest
 from bridge.bots import make_bot
 from bridge.bots.lexv1 import LexV1Bot, make_lexv1_client, replies_from_post_text
 from bridge.bots.notext import NoTextReply
-from bridge.config.settings import LOCAL_PAGE_ID, Settings
+from bridge.config.conversation import ConversationSettings
+from bridge.config.graph import GraphSettings
+from bridge.config.lex import LexSettings
+from bridge.config.localmode import LOCAL_PAGE_ID
+from bridge.config.settings import Settings
 from bridge.errors import BotError, BotErrorKind, ConfigError
 from bridge.messenger.events import Attachment, Media, Postback, TextMessage
 from bridge.messenger.replies import Button, Card, Custom, Ssml, Text
@@ -103,13 +107,8 @@ def lex(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LexServer]:
 
 def settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "app_secret": "s",
-        "verify_token": "v",
-        "page_access_token": "t",
-        "bot": "lexv1",
-        "lex_bot_name": BOT_NAME,
-        "lex_bot_alias": ALIAS,
-        "aws_region": "us-east-1",
+        "graph": GraphSettings(app_secret="s", verify_token="v", page_access_token="t"),
+        "lex": LexSettings(backend="lexv1", bot_name=BOT_NAME, bot_alias=ALIAS, region="us-east-1"),
     }
     return Settings(**(values | overrides))
 
@@ -140,7 +139,9 @@ def test_post_text_is_what_the_v1_facebook_channel_sent(lex: LexServer) -> None:
 
 
 def test_latest_alias_and_taps(lex: LexServer) -> None:
-    bot = v1_bot(lex_bot_alias="$LATEST")
+    bot = v1_bot(
+        lex=LexSettings(backend="lexv1", bot_name=BOT_NAME, bot_alias="$LATEST", region="us-east-1")
+    )
     bot.respond(Postback(PAGE_ID, PSID, 1, "m_p", "Get Started", "GET_STARTED"))
     [call] = lex.calls
     assert (call.alias, call.text) == ("$LATEST", "GET_STARTED")
@@ -149,7 +150,7 @@ def test_latest_alias_and_taps(lex: LexServer) -> None:
 def test_an_image_goes_as_its_kind_with_the_bridge_attributes(lex: LexServer) -> None:
     url = "https://scontent.xx.fbcdn.net/v/t1.15752-9/rash.jpg?_nc_cat=1"
     image = Attachment(PAGE_ID, PSID, 1, "m_i", (Media("image", url),))
-    v1_bot(no_text_inputs=(("image", "photo"),)).respond(image)
+    v1_bot(conversation=ConversationSettings(no_text_inputs=(("image", "photo"),))).respond(image)
     [call] = lex.calls
     assert call.text == "photo"
     assert call.attributes == V1_ATTRIBUTES | {
@@ -159,7 +160,13 @@ def test_an_image_goes_as_its_kind_with_the_bridge_attributes(lex: LexServer) ->
 
 
 def test_reply_kinds_are_answered_without_a_call(lex: LexServer) -> None:
-    bot = make_bot(settings(no_text_reply_kinds=frozenset({"like"}), no_text_reply="Thanks!"))
+    bot = make_bot(
+        settings(
+            conversation=ConversationSettings(
+                no_text_reply_kinds=frozenset({"like"}), no_text_reply="Thanks!"
+            )
+        )
+    )
     assert isinstance(bot, NoTextReply)
     like = Attachment(PAGE_ID, PSID, 1, "m_l", (Media("sticker", sticker_id="369239263222822"),))
     assert bot.respond(like) == [Text("Thanks!")]
@@ -213,7 +220,15 @@ def test_errors_map_to_the_same_decisions_as_v2_and_are_not_retried_by_botocore(
 def test_a_read_timeout_is_a_fallback_never_repeated(lex: LexServer) -> None:
     lex.answer(Answer(RECORDED, delay=1.0))
     with pytest.raises(BotError) as caught:
-        v1_bot(lex_read_timeout=0.2).respond(text_event("slow"))
+        v1_bot(
+            lex=LexSettings(
+                backend="lexv1",
+                bot_name=BOT_NAME,
+                bot_alias=ALIAS,
+                region="us-east-1",
+                read_timeout=0.2,
+            )
+        ).respond(text_event("slow"))
     assert caught.value.kind is BotErrorKind.FALLBACK
     assert "ReadTimeoutError" in caught.value.reason
     assert len(lex.calls) == 1
@@ -235,7 +250,17 @@ def test_no_connection_is_retried_later(
 
 
 def test_client_has_retries_off_and_honours_the_endpoint_variable(lex: LexServer) -> None:
-    client = make_lexv1_client(settings(lex_read_timeout=45.0))
+    client = make_lexv1_client(
+        settings(
+            lex=LexSettings(
+                backend="lexv1",
+                bot_name=BOT_NAME,
+                bot_alias=ALIAS,
+                region="us-east-1",
+                read_timeout=45.0,
+            )
+        )
+    )
     assert client.meta.service_model.service_name == "lex-runtime"
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
     assert client.meta.config.read_timeout == 45.0
@@ -247,7 +272,11 @@ def test_missing_region_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
     with pytest.raises(ConfigError):
-        make_bot(settings(aws_region=None))
+        make_bot(
+            settings(
+                lex=LexSettings(backend="lexv1", bot_name=BOT_NAME, bot_alias=ALIAS, region=None)
+            )
+        )
 
 
 def test_without_the_module_lexv1_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

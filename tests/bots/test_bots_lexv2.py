@@ -28,6 +28,9 @@ from bridge.bots import make_bot
 from bridge.bots.lexclient import to_bot_error
 from bridge.bots.lexrequest import truncate_utf16
 from bridge.bots.lexv2 import LexV2Bot, make_lexv2_client, replies_from_recognize_text
+from bridge.config.conversation import ConversationSettings
+from bridge.config.graph import GraphSettings
+from bridge.config.lex import LexSettings
 from bridge.config.settings import Settings
 from bridge.errors import BotError, BotErrorKind, ConfigError
 from bridge.messenger.events import (
@@ -110,12 +113,8 @@ def clean_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "app_secret": "s",
-        "verify_token": "v",
-        "page_access_token": "t",
-        "lex_bot_id": BOT_ID,
-        "lex_bot_alias_id": ALIAS_ID,
-        "lex_locale_id": LOCALE_ID,
+        "graph": GraphSettings(app_secret="s", verify_token="v", page_access_token="t"),
+        "lex": LexSettings(bot_id=BOT_ID, alias_id=ALIAS_ID, locale_id=LOCALE_ID),
     }
     return Settings(**(values | overrides))
 
@@ -459,7 +458,13 @@ def test_client_has_retries_off_and_a_read_timeout_above_lexs_limit(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    client = make_lexv2_client(settings(lex_read_timeout=45.0))
+    client = make_lexv2_client(
+        settings(
+            lex=LexSettings(
+                bot_id=BOT_ID, alias_id=ALIAS_ID, locale_id=LOCALE_ID, read_timeout=45.0
+            )
+        )
+    )
     config = client.meta.config
     assert config.retries == {"mode": "standard", "total_max_attempts": 1}
     assert config.read_timeout == 45.0
@@ -476,7 +481,13 @@ def test_aws_region_is_honoured_although_botocore_ignores_it(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     # Settings.from_env reads AWS_REGION into aws_region; it wins over AWS_DEFAULT_REGION.
-    client = make_lexv2_client(settings(aws_region="ap-southeast-2"))
+    client = make_lexv2_client(
+        settings(
+            lex=LexSettings(
+                bot_id=BOT_ID, alias_id=ALIAS_ID, locale_id=LOCALE_ID, region="ap-southeast-2"
+            )
+        )
+    )
     assert client.meta.region_name == "ap-southeast-2"
 
 
@@ -497,7 +508,17 @@ def test_endpoint_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_local_endpoint_needs_no_aws_account() -> None:
-    client = make_lexv2_client(settings(bot="local", lex_endpoint_url="http://127.0.0.1:9/lex"))
+    client = make_lexv2_client(
+        settings(
+            lex=LexSettings(
+                bot_id=BOT_ID,
+                alias_id=ALIAS_ID,
+                locale_id=LOCALE_ID,
+                backend="local",
+                endpoint_url="http://127.0.0.1:9/lex",
+            )
+        )
+    )
     assert client.meta.endpoint_url == "http://127.0.0.1:9/lex"
     assert client.meta.region_name == "us-east-1"
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
@@ -511,13 +532,30 @@ def test_make_bot_uses_the_given_client() -> None:
 
 
 def test_make_bot_builds_a_lex_client_for_local_mode() -> None:
-    bot = make_bot(settings(bot="local", lex_endpoint_url="http://127.0.0.1:9/lex"))
+    bot = make_bot(
+        settings(
+            lex=LexSettings(
+                bot_id=BOT_ID,
+                alias_id=ALIAS_ID,
+                locale_id=LOCALE_ID,
+                backend="local",
+                endpoint_url="http://127.0.0.1:9/lex",
+            )
+        )
+    )
     assert isinstance(bot, LexV2Bot)
 
 
 def test_make_bot_rejects_an_unknown_backend() -> None:
     with pytest.raises(ConfigError):
-        make_bot(settings(bot="lexv3"), lex_client=RecordingClient())
+        make_bot(
+            settings(
+                lex=LexSettings(
+                    bot_id=BOT_ID, alias_id=ALIAS_ID, locale_id=LOCALE_ID, backend="lexv3"
+                )
+            ),
+            lex_client=RecordingClient(),
+        )
 
 
 # --- events without text, attributes --------------------------------------------------------
@@ -547,7 +585,11 @@ def test_an_image_goes_to_lex_as_its_kind_with_the_attachment_in_attributes() ->
 def test_the_text_for_a_kind_comes_from_the_inputs_setting() -> None:
     client = RecordingClient()
     bot = make_bot(
-        settings(no_text_inputs=(("image", "I sent you a photo"), ("like", "yes"))),
+        settings(
+            conversation=ConversationSettings(
+                no_text_inputs=(("image", "I sent you a photo"), ("like", "yes"))
+            )
+        ),
         lex_client=client,
     )
     like = Attachment(PAGE_ID, PSID, 1, "m_like", (Media("sticker", sticker_id="369239343222814"),))
@@ -574,7 +616,14 @@ def test_typed_text_with_a_reply_to_keeps_the_text_and_says_what_it_answers() ->
 
 def test_v1_era_attributes_are_added_to_v2_requests_by_setting() -> None:
     client = RecordingClient()
-    make_bot(settings(v1_attributes=True), lex_client=client).respond(text_event("hi"))
+    make_bot(
+        settings(
+            lex=LexSettings(
+                bot_id=BOT_ID, alias_id=ALIAS_ID, locale_id=LOCALE_ID, v1_attributes=True
+            )
+        ),
+        lex_client=client,
+    ).respond(text_event("hi"))
     make_bot(settings(), lex_client=client).respond(text_event("hi"))
     assert [call["requestAttributes"] for call in client.calls] == [
         PLATFORM
@@ -600,7 +649,11 @@ def test_kinds_in_the_reply_setting_are_answered_without_asking_lex(
 ) -> None:
     client = RecordingClient({"messages": [{"contentType": "PlainText", "content": "a photo!"}]})
     bot = make_bot(
-        settings(no_text_reply_kinds=kinds, no_text_reply="I can only read text."),
+        settings(
+            conversation=ConversationSettings(
+                no_text_reply_kinds=kinds, no_text_reply="I can only read text."
+            )
+        ),
         lex_client=client,
     )
     replies = bot.respond(image_event())
@@ -651,7 +704,16 @@ def fake_lex() -> Iterator[FakeLex]:
 
 def local_bot(fake_lex: FakeLex) -> tuple[LexV2Bot, Any]:
     client = make_lexv2_client(
-        settings(bot="local", mode="local", lex_endpoint_url=fake_lex.url + "/local/lex")
+        settings(
+            mode="local",
+            lex=LexSettings(
+                bot_id=BOT_ID,
+                alias_id=ALIAS_ID,
+                locale_id=LOCALE_ID,
+                backend="local",
+                endpoint_url=fake_lex.url + "/local/lex",
+            ),
+        )
     )
     return LexV2Bot(client, bot_id=BOT_ID, alias_id=ALIAS_ID, locale_id=LOCALE_ID), client
 

@@ -37,9 +37,9 @@ HOUR_MS = 3_600_000
 def two_pages(settings: Settings) -> Settings:
     return replace(
         settings,
-        page_access_token="",
-        app_id="1517776481860111",
-        sender_actions=False,
+        graph=replace(settings.graph, page_access_token="", app_id="1517776481860111"),
+        lex=replace(settings.lex, region="us-east-1"),
+        conversation=replace(settings.conversation, sender_actions=False),
         pages=(
             PageConfig(PAGE_A, TOKEN_A, name="Clinic", fallback_text="Clinic is down."),
             PageConfig(
@@ -49,7 +49,6 @@ def two_pages(settings: Settings) -> Settings:
                 handover_intent="TalkToNurse",
             ),
         ),
-        aws_region="us-east-1",
     )
 
 
@@ -78,11 +77,13 @@ def test_each_page_gets_its_own_graph_client_and_bot(two_pages: Settings) -> Non
     route_a, route_b = routes.pages[PAGE_A], routes.pages[PAGE_B]
     assert route_a.graph is not route_b.graph
     assert route_a.fallback_text == "Clinic is down."
-    assert route_b.fallback_text == two_pages.fallback_text
+    assert route_b.fallback_text == two_pages.conversation.fallback_text
     assert isinstance(route_a.bot, LexV2Bot)  # the environment's bot
     assert type(route_b.bot).__name__ == "LexV1Bot"
     assert routes.get(PAGE_C) is None
-    single = build_routes(replace(two_pages, pages=(), page_access_token=TOKEN_A))
+    single = build_routes(
+        replace(two_pages, pages=(), graph=replace(two_pages.graph, page_access_token=TOKEN_A))
+    )
     assert single.pages == {} and single.get(PAGE_C) is single.default
 
 
@@ -135,7 +136,11 @@ def test_two_pages_answer_with_their_own_tokens_and_other_pages_are_counted(
 def test_an_inbox_echo_alone_is_committed_and_silences_the_bot(
     settings: Settings, queue: SqliteQueue, tmp_path: Path
 ) -> None:
-    app = create_app(replace(settings, sender_actions=False), queue=queue, bot=ScriptedBot())
+    app = create_app(
+        replace(settings, conversation=replace(settings.conversation, sender_actions=False)),
+        queue=queue,
+        bot=ScriptedBot(),
+    )
     echo = {
         "sender": {"id": "111111111111111"},
         "recipient": {"id": "7"},

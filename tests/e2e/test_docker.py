@@ -31,7 +31,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bridge.config.settings import LOCAL_VERIFY_TOKEN, Settings
+from bridge.config.localmode import LOCAL_VERIFY_TOKEN
+from bridge.config.settings import Settings
 from tests.conftest import wait_for
 from tests.support.servers import Bridge, body_of, free_port, text
 
@@ -159,7 +160,7 @@ def dockerfile() -> Dockerfile:
 
 def default_port() -> int:
     """PORT's default, as the settings read it."""
-    return Settings.from_env({"BRIDGE_MODE": "local"}).port
+    return Settings.from_env({"BRIDGE_MODE": "local"}).web.port
 
 
 # --- Reading the .dockerignore ---------------------------------------------------------------
@@ -364,7 +365,7 @@ def test_the_compose_example_runs_the_image_as_documented(dockerfile: Dockerfile
     assert [port.rsplit(":", 1)[1] for port in bridge["ports"]] == [str(default_port())]
     assert bridge["restart"] in ("always", "unless-stopped")
     assert "healthcheck" not in bridge and "command" not in bridge, "both come from the image"
-    graceful = Settings.from_env({"BRIDGE_MODE": "local"}).lex_read_timeout + 20
+    graceful = Settings.from_env({"BRIDGE_MODE": "local"}).lex.read_timeout + 20
     assert float(bridge["stop_grace_period"].removesuffix("s")) > graceful
 
 

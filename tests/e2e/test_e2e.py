@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID
+from bridge.config.localmode import LOCAL_APP_SECRET, LOCAL_PAGE_ID
 from bridge.messenger.limits import TEXT_MAX
 from bridge.messenger.signature import sign
 from tests.local.test_localmode import not_understood

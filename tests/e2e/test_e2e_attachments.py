@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bridge.config.settings import LOCAL_PAGE_ID
+from bridge.config.localmode import LOCAL_PAGE_ID
 from tests.conftest import wait_for
 from tests.support.ids import PAGE_INBOX_APP_ID
 from tests.support.lexserver import LexCall, LexServer, aws_environment, lex_server

@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from bridge.app import create_app
-from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID, Settings
+from bridge.config.localmode import LOCAL_APP_SECRET, LOCAL_PAGE_ID
+from bridge.config.settings import Settings
 from bridge.local.emulator import CONTENT_SECURITY_POLICY, USERS
 from bridge.local.graph import LOCAL_PAGE_NAME
 from bridge.local.store import LocalStore

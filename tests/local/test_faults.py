@@ -23,7 +23,8 @@ from werkzeug.test import TestResponse
 from bridge.app import create_app
 from bridge.bots import make_bot
 from bridge.bots.lexv2 import LexV2Bot
-from bridge.config.settings import LOCAL_PAGE_ID, Settings
+from bridge.config.localmode import LOCAL_PAGE_ID
+from bridge.config.settings import Settings
 from bridge.errors import BotError, BotErrorKind, FaultError, GraphError
 from bridge.local import context
 from bridge.local.store import LocalStore, local_store_path
@@ -572,7 +573,9 @@ def test_the_probe_answers_the_local_page(client: FlaskClient) -> None:
 def test_the_probe_answers_the_configured_page_id(
     local_settings: Settings, queue: SqliteQueue, graph: GraphClient
 ) -> None:
-    settings = replace(local_settings, page_id="222222222222222")
+    settings = replace(
+        local_settings, graph=replace(local_settings.graph, page_id="222222222222222")
+    )
     client = create_app(settings, queue=queue, bot=ScriptedBot(), graph=graph).test_client()
     assert probe(client).get_json() == {"id": "222222222222222", "name": "Local Test Page"}
 
@@ -697,7 +700,10 @@ def test_boto3_times_out_on_a_hanging_bot(
     graph: GraphClient,
     gate: Gate,
 ) -> None:
-    settings = replace(served_settings(local_settings, live_server.port), lex_read_timeout=0.3)
+    settings = replace(
+        base := served_settings(local_settings, live_server.port),
+        lex=replace(base.lex, read_timeout=0.3),
+    )
     app = create_app(settings, queue=queue, bot=ScriptedBot(), graph=graph)
     live_server.mount(app)
     add(app.test_client(), "lex", {"delay": 60})
@@ -731,7 +737,10 @@ def test_the_graph_client_sees_graph_faults(
             session=http,
         )
         app = create_app(
-            replace(local_settings, port=port), queue=queue, bot=ScriptedBot(), graph=graph
+            replace(local_settings, web=replace(local_settings.web, port=port)),
+            queue=queue,
+            bot=ScriptedBot(),
+            graph=graph,
         )
         live_server.mount(app)
         add(app.test_client(), "graph", {"status": 401, "code": 190, "sticky": True})

@@ -243,7 +243,10 @@ def test_the_graph_client_talks_to_the_inbox(
             session=http,
         )
         app = create_app(
-            replace(local_settings, port=port), queue=queue, bot=ScriptedBot(), graph=graph
+            replace(local_settings, web=replace(local_settings.web, port=port)),
+            queue=queue,
+            bot=ScriptedBot(),
+            graph=graph,
         )
         live_server.mount(app)
         graph.send_action(PSID, "typing_on")
@@ -269,7 +272,7 @@ def pages_client(local_settings: Settings, queue: SqliteQueue, graph: GraphClien
 
     settings = replace(
         local_settings,
-        page_access_token="",
+        graph=replace(local_settings.graph, page_access_token=""),
         pages=(PageConfig(PAGE_A, TOKEN_A, name="Clinic"), PageConfig(PAGE_B, TOKEN_B)),
     )
     return create_app(settings, queue=queue, bot=ScriptedBot(), graph=graph).test_client()

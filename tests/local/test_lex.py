@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from bridge.app import create_app
 from bridge.bots import make_bot
 from bridge.bots.lexv2 import LexV2Bot
-from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
+from bridge.config.localmode import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID
+from bridge.config.settings import Settings
 from bridge.errors import BotError, BotErrorKind
 from bridge.local.sample_bot.front import LONG_PARAGRAPH
 from bridge.messenger.events import TextMessage
@@ -227,10 +228,13 @@ def served_settings(settings: Settings, port: int) -> Settings:
     # local mode the sample bot's ids, so do the same here.
     return replace(
         settings,
-        port=port,
-        lex_bot_id=LOCAL_LEX_BOT_ID,
-        lex_bot_alias_id=LOCAL_LEX_ALIAS_ID,
-        lex_endpoint_url=f"http://127.0.0.1:{port}/local/lex",
+        lex=replace(
+            settings.lex,
+            bot_id=LOCAL_LEX_BOT_ID,
+            alias_id=LOCAL_LEX_ALIAS_ID,
+            endpoint_url=f"http://127.0.0.1:{port}/local/lex",
+        ),
+        web=replace(settings.web, port=port),
     )
 
 
@@ -288,7 +292,7 @@ def test_boto3_reads_the_local_error_shape(
 ) -> None:
     settings = served_settings(local_settings, live_server.port)
     live_server.mount(create_app(settings, queue=queue, bot=ScriptedBot(), graph=graph))
-    bot = make_bot(replace(settings, lex_bot_id="ABCDE12345"))
+    bot = make_bot(replace(settings, lex=replace(settings.lex, bot_id="ABCDE12345")))
     assert isinstance(bot, LexV2Bot)
     try:
         with pytest.raises(BotError) as caught:

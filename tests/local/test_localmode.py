@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from bridge.app import create_app
-from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
+from bridge.config.localmode import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID
+from bridge.config.settings import Settings
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.graph_requests import (
     GraphRequest,

@@ -17,7 +17,8 @@ from flask.testing import FlaskClient
 
 import bridge
 from bridge.app import create_app
-from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
+from bridge.config.localmode import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID
+from bridge.config.settings import Settings
 from bridge.local.sample_bot import answers, diagnostics, symptoms, wording
 from bridge.local.sample_bot import front as local
 from bridge.local.sample_bot.conditions import Catalog, Condition, Overview, Symptom

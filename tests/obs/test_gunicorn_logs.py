@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from gunicorn.config import Config
 
-from bridge.config.settings import LOCAL_VERIFY_TOKEN
+from bridge.config.localmode import LOCAL_VERIFY_TOKEN
 from bridge.obs.gunicorn_logs import ACCESS_LOG_JSON, ACCESS_LOG_TEXT, gunicorn_logger, redact_path
 from bridge.obs.logs import set_secrets
 

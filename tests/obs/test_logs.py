@@ -21,7 +21,7 @@ import pytest
 import requests
 import responses
 
-from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ACCESS_TOKEN, LOCAL_VERIFY_TOKEN
+from bridge.config.localmode import LOCAL_APP_SECRET, LOCAL_PAGE_ACCESS_TOKEN, LOCAL_VERIFY_TOKEN
 from bridge.delivery.loop import Delivery, Limits
 from bridge.delivery.turn import TurnHandler
 from bridge.messenger import events

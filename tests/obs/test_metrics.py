@@ -23,7 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.app import create_app
 from bridge.bots.lexv2 import LexV2Bot
-from bridge.config.settings import LOCAL_PAGE_ID, Settings
+from bridge.config.localmode import LOCAL_PAGE_ID
+from bridge.config.settings import Settings
 from bridge.errors import BotError, BotErrorKind, ConfigError, GraphError, QueueError
 from bridge.messenger.events import TextMessage
 from bridge.messenger.graph import GraphClient
@@ -405,7 +406,10 @@ def test_a_metrics_token_is_required_when_set(
 ) -> None:
     token = "t0ken-for-metrics-0123456789"
     app = create_app(
-        replace(settings, metrics_token=token), queue=queue, bot=ScriptedBot(), graph=graph
+        replace(settings, web=replace(settings.web, metrics_token=token)),
+        queue=queue,
+        bot=ScriptedBot(),
+        graph=graph,
     )
     client = app.test_client()
     for headers in (
@@ -426,9 +430,9 @@ def test_a_metrics_token_is_required_when_set(
 
 def test_the_metrics_token_is_checked_at_startup() -> None:
     base = {"BRIDGE_MODE": "local"}
-    assert Settings.from_env(base).metrics_token is None
+    assert Settings.from_env(base).web.metrics_token is None
     good = Settings.from_env({**base, "BRIDGE_METRICS_TOKEN": "a" * 16})
-    assert good.metrics_token == "a" * 16 and "a" * 16 not in repr(good)
+    assert good.web.metrics_token == "a" * 16 and "a" * 16 not in repr(good)
     for bad in ("short", "has a space in it, sixteen+"):
         with pytest.raises(ConfigError, match="BRIDGE_METRICS_TOKEN") as raised:
             Settings.from_env({**base, "BRIDGE_METRICS_TOKEN": bad})
@@ -437,10 +441,10 @@ def test_the_metrics_token_is_checked_at_startup() -> None:
 
 def test_forwarded_allow_ips_is_checked_at_startup() -> None:
     base = {"BRIDGE_MODE": "local"}
-    assert Settings.from_env(base).forwarded_allow_ips == "127.0.0.1,::1"
+    assert Settings.from_env(base).web.forwarded_allow_ips == "127.0.0.1,::1"
     spaced = {**base, "FORWARDED_ALLOW_IPS": " 10.0.0.0/8, 192.168.1.7 ,::1"}
-    assert Settings.from_env(spaced).forwarded_allow_ips == "10.0.0.0/8,192.168.1.7,::1"
-    assert Settings.from_env({**base, "FORWARDED_ALLOW_IPS": "*"}).forwarded_allow_ips == "*"
+    assert Settings.from_env(spaced).web.forwarded_allow_ips == "10.0.0.0/8,192.168.1.7,::1"
+    assert Settings.from_env({**base, "FORWARDED_ALLOW_IPS": "*"}).web.forwarded_allow_ips == "*"
     with pytest.raises(ConfigError, match="FORWARDED_ALLOW_IPS has 'proxy.local'"):
         Settings.from_env({**base, "FORWARDED_ALLOW_IPS": "10.0.0.1,proxy.local"})
 
@@ -518,7 +522,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Bridge, Path
 
 
 def signed(body: bytes) -> dict[str, str]:
-    from bridge.config.settings import LOCAL_APP_SECRET
+    from bridge.config.localmode import LOCAL_APP_SECRET
     from bridge.messenger.signature import sign
 
     return {"Content-Type": "application/json", "X-Hub-Signature-256": sign(LOCAL_APP_SECRET, body)}

@@ -12,7 +12,8 @@ import pytest
 from flask import Flask
 
 from bridge.app import create_app
-from bridge.config.settings import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
+from bridge.config.localmode import LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID
+from bridge.config.settings import Settings
 from bridge.messenger.deliveries import Choice
 from bridge.ops.chat import ChatSession, describe
 from tests.conftest import TEST_SECRET
@@ -127,11 +128,14 @@ def bridge(local_settings: Settings) -> Iterator[tuple[Flask, int]]:
     with wsgi_server() as server:
         settings = replace(
             local_settings,
-            port=server.port,
-            lex_bot_id=LOCAL_LEX_BOT_ID,
-            lex_bot_alias_id=LOCAL_LEX_ALIAS_ID,
-            lex_endpoint_url=f"{server.url}/local/lex",
-            graph_api_url=f"{server.url}/local/graph",
+            graph=replace(local_settings.graph, api_url=f"{server.url}/local/graph"),
+            lex=replace(
+                local_settings.lex,
+                bot_id=LOCAL_LEX_BOT_ID,
+                alias_id=LOCAL_LEX_ALIAS_ID,
+                endpoint_url=f"{server.url}/local/lex",
+            ),
+            web=replace(local_settings.web, port=server.port),
         )
         app = create_app(settings)
         server.mount(app)

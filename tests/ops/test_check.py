@@ -27,7 +27,8 @@ from click.testing import CliRunner, Result
 
 from bridge.app import create_app
 from bridge.cli import main
-from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID, Settings
+from bridge.config.localmode import LOCAL_APP_SECRET, LOCAL_LEX_ALIAS_ID, LOCAL_LEX_BOT_ID
+from bridge.config.settings import Settings
 from bridge.local.graph import LOCAL_APP_ID
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.graph_requests import PageAuth, build_page_request
@@ -228,7 +229,7 @@ def test_a_token_of_another_page_than_fb_page_id_fails(
     settings: Settings, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
     mock_graph(graph_api)
-    results = checks(replace(settings, page_id="999"), graph)
+    results = checks(replace(settings, graph=replace(settings.graph, page_id="999")), graph)
     token = results["page_token"]
     assert not token.ok
     assert "but FB_PAGE_ID is 999: the bridge would ignore every delivery" in token.detail
@@ -356,10 +357,13 @@ def lex_server(
     with wsgi_server() as server:
         settings = replace(
             local_settings,
-            port=server.port,
-            lex_bot_id=LOCAL_LEX_BOT_ID,
-            lex_bot_alias_id=LOCAL_LEX_ALIAS_ID,
-            lex_endpoint_url=f"{server.url}/local/lex",
+            lex=replace(
+                local_settings.lex,
+                bot_id=LOCAL_LEX_BOT_ID,
+                alias_id=LOCAL_LEX_ALIAS_ID,
+                endpoint_url=f"{server.url}/local/lex",
+            ),
+            web=replace(local_settings.web, port=server.port),
         )
         server.mount(create_app(settings, queue=queue, bot=ScriptedBot(), graph=graph))
         yield settings
@@ -380,7 +384,9 @@ def test_lex_check_runs_one_turn_on_the_local_endpoint(lex_server: Settings) -> 
 def test_lex_check_resource_not_found_on_the_local_endpoint(lex_server: Settings) -> None:
     from bridge.bots.lexv2 import make_lexv2_client
 
-    result = check_lex(replace(lex_server, lex_bot_id="NOSUCHBOT1"), make_lexv2_client)
+    result = check_lex(
+        replace(lex_server, lex=replace(lex_server.lex, bot_id="NOSUCHBOT1")), make_lexv2_client
+    )
     assert not result.ok
     assert result.detail.startswith(
         "Lex found no such bot, alias or locale: bot NOSUCHBOT1, alias TSTALIASID, locale en_US "
@@ -393,7 +399,7 @@ def test_lex_check_access_denied_on_the_local_endpoint(lex_server: Settings) -> 
     from bridge.bots.lexv2 import make_lexv2_client
 
     requests.post(
-        f"http://127.0.0.1:{lex_server.port}/local/faults/lex", json={"status": 403}, timeout=5
+        f"http://127.0.0.1:{lex_server.web.port}/local/faults/lex", json={"status": 403}, timeout=5
     ).raise_for_status()
     result = check_lex(lex_server, make_lexv2_client)
     assert not result.ok
@@ -432,7 +438,9 @@ def test_lex_check_sends_the_bridges_request_with_a_check_attribute(settings: Se
         },
     )
     with stub:
-        result = check_lex(replace(settings, aws_region="eu-west-1"), lambda s: client)
+        result = check_lex(
+            replace(settings, lex=replace(settings.lex, region="eu-west-1")), lambda s: client
+        )
     assert result.ok
     assert "(eu-west-1) answered “hello” (intent Greeting, 0 messages)" in result.detail
     stub.assert_no_pending_responses()
@@ -486,7 +494,7 @@ def test_lex_check_without_credentials(settings: Settings) -> None:
 def test_lex_check_without_a_region(settings: Settings) -> None:
     from bridge.bots.lexv2 import make_lexv2_client
 
-    result = check_lex(replace(settings, aws_region=None), make_lexv2_client)
+    result = check_lex(replace(settings, lex=replace(settings.lex, region=None)), make_lexv2_client)
     assert not result.ok
     assert "AWS_REGION is missing" in result.detail
 
@@ -590,7 +598,7 @@ def test_cli_text_passes_with_the_real_lex_client_on_a_local_endpoint(
         {
             **env,
             "LEX_BOT_ID": LOCAL_LEX_BOT_ID,
-            "AWS_ENDPOINT_URL_LEX_RUNTIME_V2": lex_server.lex_endpoint_url or "",
+            "AWS_ENDPOINT_URL_LEX_RUNTIME_V2": lex_server.lex.endpoint_url or "",
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_CONFIG_FILE": "/dev/null",
@@ -648,13 +656,13 @@ def test_end_to_end_check_setup_check(tmp_path: Path) -> None:
         settings = Settings.from_env(env)
         unsubscribe = build_page_request(
             PageAuth(
-                settings.graph_api_url,
-                settings.graph_api_version,
-                settings.page_access_token,
+                settings.graph.api_url,
+                settings.graph.api_version,
+                settings.graph.page_access_token,
                 LOCAL_APP_SECRET,
             ),
             "DELETE",
-            f"{settings.page_id or '100000000000001'}/subscribed_apps",
+            f"{settings.graph.page_id or '100000000000001'}/subscribed_apps",
             now=int(time.time()),
         )
         assert requests.delete(
@@ -725,7 +733,10 @@ def test_local_mode_without_a_running_bridge_says_to_start_it(tmp_path: Path) ->
 
 def v1_settings(settings: Settings) -> Settings:
     return replace(
-        settings, bot="lexv1", lex_bot_name="FluBot", lex_bot_alias="prod", aws_region="eu-west-1"
+        settings,
+        lex=replace(
+            settings.lex, backend="lexv1", bot_name="FluBot", bot_alias="prod", region="eu-west-1"
+        ),
     )
 
 

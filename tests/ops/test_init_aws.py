@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli import main
-from bridge.config.settings import AwsQueueSettings
+from bridge.config.graph import GraphSettings
+from bridge.config.queue import AwsQueueSettings, QueueSettings
 from bridge.ops.init_aws.resources import Names, Options, attribute_changes, queue_attributes
 from bridge.queue import NewJob
 from bridge.queue.sqs.aws import make_client
@@ -235,9 +236,14 @@ def test_bridge_check_checks_the_sqs_queue_and_table(settings: AwsQueueSettings)
     from bridge.config.settings import Settings
     from bridge.ops.check.queue import check_configured_queue
 
-    base = Settings(app_secret="s", verify_token="v", page_access_token="t", queue="sqs")
-    found = check_configured_queue(replace(base, aws_queue=settings))
+    base = Settings(
+        graph=GraphSettings(app_secret="s", verify_token="v", page_access_token="t"),
+        queue=QueueSettings(kind="sqs"),
+    )
+    found = check_configured_queue(replace(base, queue=replace(base.queue, sqs=settings)))
     assert found.ok, found.detail
     assert f"table {settings.table} answer" in found.detail
-    missing = check_configured_queue(replace(base, aws_queue=replace(settings, table="gone-table")))
+    missing = check_configured_queue(
+        replace(base, queue=replace(base.queue, sqs=replace(settings, table="gone-table")))
+    )
     assert not missing.ok and "python -m bridge init-aws" in missing.fix

@@ -156,7 +156,11 @@ def replay(
     raw: bytes, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Any]:
     """Run one body through webhook, queue, worker, scripted bot and recorded Graph."""
-    settings = replace(settings, page_id=CORPUS_PAGE, app_id=OWN_APP_ID, sender_actions=True)
+    settings = replace(
+        settings,
+        graph=replace(settings.graph, page_id=CORPUS_PAGE, app_id=OWN_APP_ID),
+        conversation=replace(settings.conversation, sender_actions=True),
+    )
     parsed = spy_on_parsing(monkeypatch)
     queue = RecordingQueue(tmp_path / "replay.db")
     bot = ScriptedBot(scripted_reply)
@@ -173,7 +177,7 @@ def replay(
         {"conversation": conversation_key(event), "kind": event.kind, "text": bot_input(event)}
         for event in bot.turns
     ]
-    sends = recorded_sends(calls, settings.graph_api_version)
+    sends = recorded_sends(calls, settings.graph.api_version)
     return {
         "bot_inputs": sorted(inputs, key=lambda turn: turn["conversation"]),
         "sends": sorted(sends, key=lambda send: str(send.get("recipient", {}).get("id", ""))),
@@ -209,7 +213,7 @@ def deliver(
         services.queue,
         handler,
         threads=1,
-        poll_interval=settings.poll_interval,
+        poll_interval=settings.delivery.poll_interval,
         limits=services.limits(),
         clock=lambda: now,
     )
@@ -233,7 +237,7 @@ def deliver(
 def graph_client(settings: Settings) -> GraphClient:
     return GraphClient(
         base_url=GRAPH,
-        version=settings.graph_api_version,
+        version=settings.graph.api_version,
         page_token=TEST_TOKEN,
         app_secret=TEST_SECRET,
         timeout=5,

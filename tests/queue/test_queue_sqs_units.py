@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bridge.app import make_queue
-from bridge.config.settings import Settings, aws_queue_settings
+from bridge.config.queue import aws_queue_settings
+from bridge.config.settings import Settings
 from bridge.errors import ConfigError
 from bridge.messenger.thread_control import ThreadState
 from bridge.queue import NewJob
@@ -70,11 +71,11 @@ def test_the_sqs_settings_are_read_together() -> None:
             "BRIDGE_SQS_VISIBILITY_TIMEOUT": "45",
         }
     )
-    assert settings.queue == "sqs"
-    assert settings.aws_queue is not None
-    assert (settings.aws_queue.queue_url, settings.aws_queue.table) == (URL, "messenger-lex-bridge")
-    assert (settings.aws_queue.region, settings.aws_queue.visibility_timeout) == ("eu-west-1", 45)
-    assert settings.aws_queue.wait_time == 10
+    assert settings.queue.kind == "sqs"
+    assert settings.queue.sqs is not None
+    assert (settings.queue.sqs.queue_url, settings.queue.sqs.table) == (URL, "messenger-lex-bridge")
+    assert (settings.queue.sqs.region, settings.queue.sqs.visibility_timeout) == ("eu-west-1", 45)
+    assert settings.queue.sqs.wait_time == 10
     assert aws_queue_settings({"BRIDGE_QUEUE": "sqlite"}) is None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from bridge.config.settings import AwsQueueSettings
+from bridge.config.queue import AwsQueueSettings
 from bridge.ops.init_aws import Names, Options, init
 from bridge.queue.sqs.aws import make_client
 

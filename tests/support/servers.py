@@ -34,7 +34,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID
+from bridge.config.localmode import LOCAL_APP_SECRET, LOCAL_PAGE_ID
 from bridge.messenger.signature import sign
 from tests.conftest import wait_for
 

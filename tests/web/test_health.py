@@ -81,7 +81,10 @@ def test_delivery_turned_off_in_this_process_is_ready(
     settings: Settings, queue: SqliteQueue, graph: GraphClient
 ) -> None:
     app = create_app(
-        replace(settings, delivery_threads=0), queue=queue, bot=ScriptedBot(), graph=graph
+        replace(settings, delivery=replace(settings.delivery, threads=0)),
+        queue=queue,
+        bot=ScriptedBot(),
+        graph=graph,
     )
     status, body = ready(app.test_client())
     assert (status, body["checks"]["delivery"]) == (200, "disabled")

@@ -63,7 +63,7 @@ def test_the_webhook_records_only_verified_deliveries(
 ) -> None:
     folder = tmp_path / "recorded"
     app = create_app(
-        replace(settings, record_dir=folder, record_redact=False),
+        replace(settings, web=replace(settings.web, record_dir=folder, record_redact=False)),
         queue=queue,
         bot=ScriptedBot(),
         graph=graph,
@@ -82,8 +82,8 @@ def test_recording_is_off_unless_a_folder_is_set(
 ) -> None:
     app = create_app(settings, queue=queue, bot=ScriptedBot(), graph=graph)
     assert app.extensions["bridge"].recorder is None
-    assert Settings.from_env({"BRIDGE_MODE": "local"}).record_dir is None
+    assert Settings.from_env({"BRIDGE_MODE": "local"}).web.record_dir is None
     configured = Settings.from_env(
         {"BRIDGE_MODE": "local", "BRIDGE_RECORD_DIR": "/tmp/r", "BRIDGE_RECORD_REDACT": "false"}
     )
-    assert configured.record_dir == Path("/tmp/r") and configured.record_redact is False
+    assert configured.web.record_dir == Path("/tmp/r") and configured.web.record_redact is False

@@ -219,7 +219,10 @@ def test_events_for_other_pages_are_ignored_when_a_page_is_set(
     settings: Settings, queue: SqliteQueue, graph: GraphClient
 ) -> None:
     client = create_app(
-        replace(settings, page_id=PAGE_ID), queue=queue, bot=ScriptedBot(), graph=graph
+        replace(settings, graph=replace(settings.graph, page_id=PAGE_ID)),
+        queue=queue,
+        bot=ScriptedBot(),
+        graph=graph,
     ).test_client()
     assert (
         post(
@@ -235,7 +238,10 @@ def test_a_body_over_the_limit_is_413(
     settings: Settings, queue: SqliteQueue, graph: GraphClient
 ) -> None:
     client = create_app(
-        replace(settings, max_body_bytes=2048), queue=queue, bot=ScriptedBot(), graph=graph
+        replace(settings, web=replace(settings.web, max_body_bytes=2048)),
+        queue=queue,
+        bot=ScriptedBot(),
+        graph=graph,
     ).test_client()
     body = delivery(text_item("7", "x" * 4000, "m_big"))
     assert post(client, body).status_code == 413

@@ -41,7 +41,7 @@ def check_lex(
     request and may run the bot's Lambda; it uses its own session and says it is a check.
     A Lex V1 bot (``BRIDGE_BOT=lexv1``) is checked by ``check_lex_v1`` instead.
     """
-    if settings.bot == "lexv1":
+    if settings.lex.backend == "lexv1":
         return check_lex_v1(settings, make_v1_client)
     where = lex_where(settings)
     try:
@@ -50,16 +50,16 @@ def check_lex(
         return fail("lex_bot", "Lex bot", "; ".join(error.problems), "set the variables named")
     try:
         response = client.recognize_text(
-            botId=settings.lex_bot_id,
-            botAliasId=settings.lex_bot_alias_id,
-            localeId=settings.lex_locale_id,
+            botId=settings.lex.bot_id,
+            botAliasId=settings.lex.alias_id,
+            localeId=settings.lex.locale_id,
             sessionId=CHECK_SESSION,
             text=CHECK_TEXT,
             requestAttributes={PLATFORM_ATTRIBUTE: PLATFORM, CHECK_ATTRIBUTE: "true"},
         )
     except (ClientError, BotoCoreError) as exc:
         result = interpret_lex_error(exc, where)
-        if settings.lex_endpoint_url and isinstance(exc, EndpointConnectionError):
+        if settings.lex.endpoint_url and isinstance(exc, EndpointConnectionError):
             result = replace(result, fix=LOCAL_UNREACHABLE_FIX)
         return result
     return interpret_lex_answer(response, where)

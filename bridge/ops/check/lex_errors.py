@@ -119,10 +119,10 @@ def interpret_lex_error(exc: Exception, where: str) -> CheckResult:
 
 
 def lex_where(settings: Settings) -> str:
-    region = "local endpoint" if settings.lex_endpoint_url else (settings.aws_region or "?")
-    if settings.bot == "lexv1":
-        return f"Lex V1 bot {settings.lex_bot_name}, alias {settings.lex_bot_alias} ({region})"
+    region = "local endpoint" if settings.lex.endpoint_url else (settings.lex.region or "?")
+    if settings.lex.backend == "lexv1":
+        return f"Lex V1 bot {settings.lex.bot_name}, alias {settings.lex.bot_alias} ({region})"
     return (
-        f"bot {settings.lex_bot_id}, alias {settings.lex_bot_alias_id}, locale "
-        f"{settings.lex_locale_id} ({region})"
+        f"bot {settings.lex.bot_id}, alias {settings.lex.alias_id}, locale "
+        f"{settings.lex.locale_id} ({region})"
     )

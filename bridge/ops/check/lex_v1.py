@@ -62,7 +62,7 @@ def check_lex_v1(settings: Settings, make_client: Callable[[Settings], Any]) -> 
     except ConfigError as error:
         return fail("lex_bot", "Lex bot", "; ".join(error.problems), "set the variables named")
     try:
-        bot = client.get_bot(name=settings.lex_bot_name, versionOrAlias=settings.lex_bot_alias)
+        bot = client.get_bot(name=settings.lex.bot_name, versionOrAlias=settings.lex.bot_alias)
     except (ClientError, BotoCoreError) as exc:
         return interpret_lex_v1_error(exc, where)
     return interpret_lex_v1_bot(bot, where)

@@ -74,7 +74,7 @@ def token_and_secret(
             None,
             True,
         )
-    token = interpret_me(me, settings.page_id)
+    token = interpret_me(me, settings.graph.page_id)
     secret = CheckResult(
         "app_secret", _SECRET, True, "Graph accepted the appsecret_proof made with FB_APP_SECRET"
     )
@@ -99,7 +99,7 @@ def _without_proof(
         me = graph.me(proof=False)
     except GraphError as second:
         return TokenChecks(_unproven_token(second, secrets), bad_secret, None, False)
-    token = interpret_me(me, settings.page_id)
+    token = interpret_me(me, settings.graph.page_id)
     return TokenChecks(token, bad_secret, _page_of(me, token), False)
 
 

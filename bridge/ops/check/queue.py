@@ -57,14 +57,14 @@ def check_queue(path: Path, *, timeout: float = 5.0) -> CheckResult:
 def check_configured_queue(settings: Settings) -> CheckResult:
     """The queue ``BRIDGE_QUEUE`` names: the SQLite database, or (``sqs``) the SQS queue, its
     dead-letter queue and the DynamoDB table answer and take writes."""
-    if settings.aws_queue is None:
-        return check_queue(settings.db_path)
+    if settings.queue.sqs is None:
+        return check_queue(settings.queue.db_path)
     from bridge.errors import QueueError
     from bridge.queue.sqs.aws import queue_name
     from bridge.queue.sqs.queue import SqsQueue
 
     name, title = "queue_aws", "Queue (SQS, DynamoDB)"
-    aws = settings.aws_queue
+    aws = settings.queue.sqs
     try:
         queue = SqsQueue(aws)
         queue.check_writable(timeout=5.0)

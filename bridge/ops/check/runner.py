@@ -41,10 +41,10 @@ def run_checks(
     The Lex clients default to the bridge's own (``make_lexv2_client``,
     ``make_lex_models_client``); ``queue`` False leaves out the queue database (checked once
     for several Pages)."""
-    secrets = (settings.page_access_token, settings.app_secret)
+    secrets = (settings.graph.page_access_token, settings.graph.app_secret)
     local_fix = LOCAL_UNREACHABLE_FIX if settings.is_local else None
     tokens = token_and_secret(graph, settings, secrets, local_fix)
-    page_id = tokens.page_id or settings.page_id
+    page_id = tokens.page_id or settings.graph.page_id
     results = [
         tokens.token,
         tokens.secret,
@@ -115,11 +115,11 @@ def run_page_checks(
 def _bot_identity(settings: Settings) -> tuple[object, ...]:
     """What makes two Pages' bots the same bot (checked once)."""
     return (
-        settings.bot,
-        settings.lex_bot_id,
-        settings.lex_bot_alias_id,
-        settings.lex_locale_id,
-        settings.lex_bot_name,
-        settings.lex_bot_alias,
-        settings.lex_endpoint_url,
+        settings.lex.backend,
+        settings.lex.bot_id,
+        settings.lex.alias_id,
+        settings.lex.locale_id,
+        settings.lex.bot_name,
+        settings.lex.bot_alias,
+        settings.lex.endpoint_url,
     )

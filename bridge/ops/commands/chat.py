@@ -6,7 +6,7 @@ import os
 
 import click
 
-from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID
+from bridge.config.localmode import LOCAL_APP_SECRET, LOCAL_PAGE_ID
 
 
 @click.command()

@@ -32,7 +32,7 @@ def queue_group(ctx: click.Context, db: Path) -> None:
     With BRIDGE_QUEUE=sqs: the SQS queue, its dead-letter queue and the DynamoDB table
     (BRIDGE_SQS_QUEUE_URL, BRIDGE_DYNAMODB_TABLE); --db does not apply.
     """
-    from bridge.config.settings import aws_queue_settings
+    from bridge.config.queue import aws_queue_settings
 
     try:
         aws = aws_queue_settings(os.environ)

@@ -173,7 +173,7 @@ def _run_for_pages(
     from bridge.ops.setup.apply import run_setup
     from bridge.ops.setup.budget import CallLog, call_log_path
 
-    log = CallLog(call_log or call_log_path(settings.db_path))
+    log = CallLog(call_log or call_log_path(settings.queue.db_path))
     pages = chosen_pages(settings, page_id)
     views = [settings.for_page(page) for page in pages] if pages else [settings]
     worst = 0
@@ -183,7 +183,7 @@ def _run_for_pages(
         status = run_setup(
             graph_client(view),
             options,
-            page_id=view.page_id,
+            page_id=view.graph.page_id,
             call_log=log,
             echo=click.echo,
             secrets=settings.secret_values,

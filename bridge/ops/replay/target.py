@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bridge import __version__
 from bridge.config.hosts import is_loopback_url
-from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PREFIX
+from bridge.config.localmode import LOCAL_APP_SECRET, LOCAL_PREFIX
 from bridge.messenger.deliveries import delivery_headers
 
 

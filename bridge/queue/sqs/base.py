@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from bridge.config.settings import AwsQueueSettings
+from bridge.config.queue import AwsQueueSettings
 from bridge.queue.sqs.aws import Clients, check_region
 from bridge.queue.sqs.dead import DeadLetters
 from bridge.queue.sqs.held import Holdings

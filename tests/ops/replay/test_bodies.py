@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config.settings import LOCAL_PAGE_ID
+from bridge.config.localmode import LOCAL_PAGE_ID
 from bridge.errors import NotAWebhookBody
 from bridge.ops.replay.bodies import find_files, load_body, retime
 from tests.ops.replay.test_replayer import echo, meta, text

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from werkzeug.wrappers import Request, Response
 
 from bridge.cli import main
-from bridge.config.settings import LOCAL_APP_SECRET, LOCAL_PAGE_ID
+from bridge.config.localmode import LOCAL_APP_SECRET, LOCAL_PAGE_ID
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, sign
 from bridge.ops.replay import replayer
 from bridge.ops.replay.replayer import Pacer

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bridge.config.hosts import is_loopback_url
-from bridge.config.settings import LOCAL_APP_SECRET
+from bridge.config.localmode import LOCAL_APP_SECRET
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, sign
 from bridge.ops.replay.target import choose_secret, local_url, request_headers, webhook_url
 from tests.ops.replay.test_replayer import meta, text

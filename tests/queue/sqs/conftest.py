@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config.settings import AwsQueueSettings
+from bridge.config.queue import AwsQueueSettings
 from bridge.queue import Job, NewJob
 from bridge.queue.sqs.aws import make_client
 from bridge.queue.sqs.queue import SqsQueue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from bridge.config.settings import AwsQueueSettings
+from bridge.config.queue import AwsQueueSettings
 from bridge.queue.sqs import jobitems as items
 from bridge.queue.sqs.aws import make_client
 from bridge.queue.sqs.dead import SQS_MOVED

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from bridge.config.settings import AwsQueueSettings
+from bridge.config.queue import AwsQueueSettings
 from bridge.queue import PutResult
 from bridge.queue.sqs import jobitems as items
 from bridge.queue.sqs.aws import job_id, make_client, sqs_id

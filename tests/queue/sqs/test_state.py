@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bridge.config.settings import AwsQueueSettings
+from bridge.config.queue import AwsQueueSettings
 from bridge.errors import QueueError
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.queue import NewJob
