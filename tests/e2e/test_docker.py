@@ -312,7 +312,7 @@ def test_cmd_is_the_gunicorn_command_of_the_readme_and_the_tests(dockerfile: Doc
     command = dockerfile.cmd
     assert command[0] == "gunicorn" and not dockerfile.all("ENTRYPOINT")
     assert f"`{' '.join(command)}`" in (ROOT / "README.md").read_text()
-    server = (ROOT / "tests" / "support" / "server.py").read_text()
+    server = (ROOT / "tests" / "support" / "servers.py").read_text()
     assert ", ".join(json.dumps(arg) for arg in command[1:]) in server
 
 

@@ -199,8 +199,8 @@ def start_bridge(tmp: Path, log_name: str = "server.log", **env: str) -> Bridge:
         if process.poll() is not None:
             raise AssertionError(f"server exited early:\n{log.read_text()}")
         try:
-            return requests.get(f"{bridge.url}/webhook", timeout=1).status_code == 403
-        except requests.ConnectionError:
+            return requests.get(f"{bridge.url}/webhook", timeout=5).status_code == 403
+        except (requests.ConnectionError, requests.Timeout):  # not listening, or still booting
             return False
 
     wait_for(up, timeout=30, interval=0.1, what="server start")
