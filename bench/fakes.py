@@ -8,9 +8,12 @@ Each server prints one JSON line when it listens (``{"port": …, "cert": …}``
 killed. The Graph fake speaks HTTPS with a self-signed certificate made at start (``openssl``;
 point the client's ``REQUESTS_CA_BUNDLE`` at it), answers every Send API call with
 ``{"recipient_id", "message_id"}`` (or, at ``--error-rate``, HTTP 500 with Graph error code 2),
-and records each accepted send: arrival time (``time.time()``), recipient and text.
-``GET /_records?after=N`` returns the records from index N on. The Lex fake answers
-RecognizeText (rest-json) with ``echo: <text>`` after ``--latency`` seconds.
+and records each accepted send: arrival time (``time.time()``), recipient and text. It also
+counts every Send API call it receives by the kind of its body: ``message`` (a reply part),
+``sender_action`` (``mark_seen``, ``typing_on`` …) or ``other``.
+``GET /_records?after=N`` returns the records from index N on, the error count and the calls.
+The Lex fake answers RecognizeText (rest-json) with ``echo: <text>`` after ``--latency``
+seconds.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -70,6 +74,7 @@ class GraphState:
         self.error_rate = error_rate
         self.records: list[tuple[float, str, str]] = []
         self.errors = 0
+        self.calls = {"message": 0, "sender_action": 0, "other": 0}  # every POST, by body kind
         self.lock = threading.Lock()
         self.random = random.Random(7)
 
@@ -81,7 +86,21 @@ class _GraphHandler(_Handler):
         raw = self.read_body()
         arrived = time.time()
         state = self.state
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        kind = (
+            "message"
+            if "message" in body
+            else "sender_action"
+            if "sender_action" in body
+            else "other"
+        )
         with state.lock:
+            state.calls[kind] += 1
             failed = state.error_rate > 0 and state.random.random() < state.error_rate
             if failed:
                 state.errors += 1
@@ -89,10 +108,6 @@ class _GraphHandler(_Handler):
             error = {"error": {"message": "fake transient", "type": "OAuthException", "code": 2}}
             self.reply(500, json.dumps(error).encode())
             return
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = {}
         recipient = str(body.get("recipient", {}).get("id", ""))
         text = body.get("message", {}).get("text")
         if isinstance(text, str):
@@ -110,7 +125,9 @@ class _GraphHandler(_Handler):
             with self.state.lock:
                 records = self.state.records[after:]
                 errors = self.state.errors
-            self.reply(200, json.dumps({"records": records, "errors": errors}).encode())
+                calls = dict(self.state.calls)
+            answer = {"records": records, "errors": errors, "calls": calls}
+            self.reply(200, json.dumps(answer).encode())
             return
         self.reply(200, b'{"id":"100000000000001","name":"Bench Page"}')  # GET /me (token probe)
 
@@ -200,8 +217,15 @@ class Fake:
             self.process.stdout.close()
 
 
-def graph_records(fake: Fake, after: int = 0) -> tuple[list[tuple[float, str, str]], int]:
-    """The sends the Graph fake accepted (from index ``after``), and its error count."""
+@dataclass
+class GraphRecords:
+    records: list[tuple[float, str, str]]  # accepted sends from index ``after`` on
+    errors: int  # sends answered with an error
+    calls: dict[str, int]  # every Send API call so far, by body kind
+
+
+def graph_records(fake: Fake, after: int = 0) -> GraphRecords:
+    """The sends the Graph fake accepted (from index ``after``), its error and call counts."""
     assert fake.cert is not None
     context = ssl.create_default_context(cafile=fake.cert)
     conn = http.client.HTTPSConnection("127.0.0.1", fake.port, context=context, timeout=30)
@@ -211,7 +235,8 @@ def graph_records(fake: Fake, after: int = 0) -> tuple[list[tuple[float, str, st
     finally:
         conn.close()
     records = [(float(at), str(to), str(text)) for at, to, text in data["records"]]
-    return records, int(data["errors"])
+    calls = {str(kind): int(n) for kind, n in data["calls"].items()}
+    return GraphRecords(records, int(data["errors"]), calls)
 
 
 def measure(path: str, body: bytes, conn_factory: Any, seconds: float, threads: int) -> float:

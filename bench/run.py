@@ -1,6 +1,7 @@
 """The bridge under load on one machine, with its baselines, in one bounded run.
 
     python -m bench.run [--seconds 10] [--connections 32] [--only NAME] [--out DIR]  (make bench)
+    python -m bench.run --only capacity [--rates 50,100,150]
 
 Starts the fakes (Graph Send API over HTTPS, Lex V2 RecognizeText; each in its own process,
 each measured alone first), then runs the scenarios of ``SCENARIOS`` one after the other, each
@@ -8,12 +9,16 @@ with fresh fakes and a fresh server under the same gunicorn settings (2 processe
 gthread): a bare WSGI app (the ceiling), a naive Flask bridge that sends the echo inline, and
 the bridge in production mode (Lex through ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, Graph through
 ``FB_GRAPH_API_URL`` trusting the fake's certificate via ``REQUESTS_CA_BUNDLE``, a fresh SQLite
-queue, sender actions off). Scenarios: saturation (closed loop, 32 connections), the bridge's
-ack path alone (delivery off), slow Lex (300 ms, 64 senders), Graph answering 5 % of sends with
-errors, and light load (open loop, 100 requests/s). After each load, replies are awaited
-(bounded) and accounted for: per-user order, duplicates, delivered share. Prints a table per
-scenario and the targets' ratios, and writes ``bench/results/<UTC time>.json`` (gitignored:
-results belong to a machine). About 4 minutes.
+queue, every other setting at its default: sender actions on). Scenarios: capacity (open loop
+at a sweep of rates, naive bridge and bridge: the highest rate whose reply p99 stays under
+1 s), saturation (closed loop, 32 connections), the bridge's ack path alone (delivery off),
+slow Lex (300 ms, 64 senders), Graph answering 5 % of sends with errors, and light load (open
+loop, 100 requests/s); saturation and light load also run the bridge with
+``BRIDGE_SENDER_ACTIONS=false`` as a second, lean column. After each load, replies are awaited
+(bounded) and accounted for: per-user order, duplicates, delivered share, and the Send API
+calls the Graph fake received per acked message (message sends and sender actions). Prints a
+table per scenario and the targets' ratios, and writes ``bench/results/<UTC time>.json``
+(gitignored: results belong to a machine). About 8 minutes.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.awslocal import LocalAws
-from bench.fakes import Fake, graph_records, measure_fakes
+from bench.fakes import Fake, GraphRecords, graph_records, measure_fakes
 from bench.load import LoadResult, make_messages, run_load, run_open_loop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +46,8 @@ SECRET = "bench-app-secret"
 PAGE_ID = "100000000000001"
 PAGE_TOKEN = "bench-page-token-0123456789"
 _STRIP = ("FB_", "LEX_", "BRIDGE_", "AWS_", "PROMETHEUS_", "LOG_")
+LEAN = "bridge, sender actions off"  # the column of the lean setting, beside the defaults
+_LEAN_ENV = (("BRIDGE_SENDER_ACTIONS", "false"),)
 
 
 @dataclass
@@ -72,6 +79,19 @@ class Figures:
     senders: int | None = None
     reply_bound_per_s: float | None = None  # senders ÷ Lex latency (one turn at a time each)
     backlog: int | None = None  # acked but not answered when accounting stopped
+    label: str = ""  # the table's column; empty: the target
+    rate: float | None = None  # open loop at this many requests/s; None: closed loop
+    message_sends: int | None = None  # Send API calls with a message body (reply parts)
+    sender_action_calls: int | None = None  # Send API calls with a sender_action body
+    other_calls: int | None = None
+    sends_per_message: float | None = None  # all Send API calls ÷ acked messages
+    message_sends_per_message: float | None = None
+    sender_actions_per_message: float | None = None
+    replies_per_ack: float | None = None  # replies/s during the load ÷ this run's ack req/s
+
+    @property
+    def column(self) -> str:
+        return self.label or self.target
 
 
 def free_port() -> int:
@@ -212,7 +232,6 @@ def bridge_env(graph: Fake, lex: Fake, folder: Path) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ENDPOINT_URL_LEX_RUNTIME_V2": f"http://127.0.0.1:{lex.port}",
-        "BRIDGE_SENDER_ACTIONS": "false",
         "BRIDGE_DB": str(folder / "bridge.db"),
     }
 
@@ -226,11 +245,10 @@ def account(
     acked = load.acked
     expected = {f"echo: {s.mid}" for s in acked}
     records: list[tuple[float, str, str]] = []
-    errors = 0
     deadline = time.monotonic() + drain_timeout
     while True:
-        more, errors = graph_records(graph, after=len(records))
-        records.extend(more)
+        fetched: GraphRecords = graph_records(graph, after=len(records))
+        records.extend(fetched.records)
         if expected <= {text for _, _, text in records} or time.monotonic() >= deadline:
             break
         time.sleep(0.2)
@@ -260,7 +278,17 @@ def account(
     figures.unexpected = sum(1 for t in first if t not in expected)
     figures.delivered_share = (len(expected & first.keys()) / len(expected)) if expected else 1.0
     figures.backlog = len(expected - first.keys())
-    figures.graph_errors = errors
+    figures.graph_errors = fetched.errors
+    calls = fetched.calls
+    figures.message_sends = calls.get("message", 0)
+    figures.sender_action_calls = calls.get("sender_action", 0)
+    figures.other_calls = calls.get("other", 0)
+    if acked:
+        figures.sends_per_message = sum(calls.values()) / len(acked)
+        figures.message_sends_per_message = figures.message_sends / len(acked)
+        figures.sender_actions_per_message = figures.sender_action_calls / len(acked)
+    if figures.ack_rps:
+        figures.replies_per_ack = figures.replies_per_s / figures.ack_rps
     return {"e2e_ms": e2e}
 
 
@@ -278,6 +306,8 @@ class Scenario:
     account: bool = True
     drain_timeout: float = 45.0
     seconds: float | None = None  # None: the run's --seconds
+    label: str = ""  # the table's column; empty: the target
+    sweep: tuple[float, ...] = ()  # open loop at each of these rates in turn (capacity)
 
 
 def scenario(
@@ -295,6 +325,7 @@ def scenario(
     rate: float | None = None,
     account_replies: bool = True,
     name: str = "saturation",
+    label: str = "",
 ) -> Figures:
     """Start the fakes and ``target`` (bare, naive, bridge), load it, account, stop it all."""
     graph = Fake("graph", "--error-rate", str(graph_error_rate), "--cert-dir", str(folder))
@@ -358,6 +389,8 @@ def scenario(
             ack_p99_ms=percentile(latencies, 0.99),
             cpu_us_per_request=cpu / len(load.sent) * 1e6 if load.sent else None,
             pss_mb=memory,
+            label=label,
+            rate=rate,
         )
         if senders is not None:
             figures.senders = senders * connections
@@ -390,6 +423,7 @@ _ROWS = (
     ("server CPU µs/request (in window)", "cpu_us_per_request", ",.0f"),
     ("PSS MB (process tree)", "pss_mb", ".0f"),
     ("replies/s at Graph (in window)", "replies_per_s", ",.0f"),
+    ("replies/s ÷ own ack req/s", "replies_per_ack", ".2f"),
     ("bound: senders ÷ Lex latency", "reply_bound_per_s", ",.0f"),
     ("end-to-end p50 ms", "e2e_p50_ms", ",.0f"),
     ("end-to-end p99 ms", "e2e_p99_ms", ",.0f"),
@@ -398,13 +432,19 @@ _ROWS = (
     ("duplicates", "duplicates", "d"),
     ("delivered share", "delivered_share", ".2%"),
     ("not answered when counting stopped", "backlog", ",d"),
+    ("Send API calls per acked message", "sends_per_message", ".2f"),
+    ("  message sends per acked message", "message_sends_per_message", ".2f"),
+    ("  sender actions per acked message", "sender_actions_per_message", ".2f"),
 )
 
 
 def table(results: list[Figures]) -> str:
     """One column per run; rows no run has are left out."""
     width = 36
-    lines = ["".ljust(width) + "".join(r.target.rjust(12) for r in results)]
+    widths = [max(12, len(r.column) + 2) for r in results]
+    lines = [
+        "".ljust(width) + "".join(r.column.rjust(w) for r, w in zip(results, widths, strict=True))
+    ]
     for label, attr, spec in _ROWS:
         if attr is None:
             cells = [f"{r.non_200}/{r.connection_errors}" for r in results]
@@ -412,18 +452,40 @@ def table(results: list[Figures]) -> str:
             continue
         else:
             cells = [_fmt(getattr(r, attr), spec) for r in results]
-        lines.append(label.ljust(width) + "".join(c.rjust(12) for c in cells))
+        lines.append(
+            label.ljust(width) + "".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
+        )
     return "\n".join(lines)
 
 
 SATURATION = "saturation"
+CAPACITY = "capacity"
+LIGHT = "light load (open loop, 100 req/s)"
+ACK_ALONE = "ack path alone"
+CAPACITY_RATES = (50.0, 100.0, 150.0, 200.0, 300.0, 400.0)
+CAPACITY_SECONDS = 5.0
+CAPACITY_DRAIN = 8.0  # a reply not at Graph this long after the load ended is over 1 s late
+CAPACITY_P99_MS = 1000.0  # the issue's bound on reply p99
+CAPACITY_STOP_MS = 3000.0  # a system's sweep stops once its reply p99 is this far over
 _SQS = (("BRIDGE_QUEUE", "sqs"),)
 SCENARIOS = (
+    # Open loop at rising rates: the highest rate at which replies still arrive within 1 s (p99).
+    Scenario(CAPACITY, "naive", sweep=CAPACITY_RATES, drain_timeout=CAPACITY_DRAIN),
+    Scenario(CAPACITY, "bridge", sweep=CAPACITY_RATES, drain_timeout=CAPACITY_DRAIN),
+    Scenario(
+        CAPACITY,
+        "bridge",
+        sweep=CAPACITY_RATES,
+        drain_timeout=CAPACITY_DRAIN,
+        env=_LEAN_ENV,
+        label=LEAN,
+    ),
     Scenario(SATURATION, "bare"),
     Scenario(SATURATION, "naive"),
     Scenario(SATURATION, "bridge"),
+    Scenario(SATURATION, "bridge", env=_LEAN_ENV, label=LEAN),
     # The webhook alone (delivery threads off): what acking costs, beside the bare app.
-    Scenario("ack path alone", "bridge", env=(("BRIDGE_DELIVERY_THREADS", "0"),), account=False),
+    Scenario(ACK_ALONE, "bridge", env=(("BRIDGE_DELIVERY_THREADS", "0"),), account=False),
     # 64 people (2 per connection) writing nonstop to a bot that takes 300 ms per turn: each
     # person gets at most one turn at a time, so replies/s is bounded by 64 ÷ 0.3 s. 32 delivery
     # threads per process (64 turns in flight) can reach it; the backlog cannot drain.
@@ -437,8 +499,9 @@ SCENARIOS = (
     ),
     Scenario("Graph 5 % errors", "naive", graph_error_rate=0.05, seconds=5.0),
     Scenario("Graph 5 % errors", "bridge", graph_error_rate=0.05, seconds=5.0, drain_timeout=90),
-    Scenario("light load (open loop, 100 req/s)", "naive", rate=100.0),
-    Scenario("light load (open loop, 100 req/s)", "bridge", rate=100.0),
+    Scenario(LIGHT, "naive", rate=100.0),
+    Scenario(LIGHT, "bridge", rate=100.0),
+    Scenario(LIGHT, "bridge", rate=100.0, env=_LEAN_ENV, label=LEAN),
     # The bridge on BRIDGE_QUEUE=sqs against moto: one local Python process standing in for SQS
     # and DynamoDB, on the same cores (not AWS's latencies or limits; see bench/awslocal.py).
     Scenario("SQS on moto: light load (20 req/s)", "bridge", rate=20.0, env=_SQS, drain_timeout=60),
@@ -446,8 +509,123 @@ SCENARIOS = (
 )
 
 
-def run_scenario(item: Scenario, folder: Path, *, seconds: float, connections: int) -> Figures:
-    return scenario(
+def unanswered_share(figures: Figures) -> float:
+    """Requests not answered at Graph when counting stopped (refused, failed or still queued)."""
+    total = figures.requests + figures.connection_errors
+    missing = (figures.backlog or 0) + figures.non_200 + figures.connection_errors
+    return missing / total if total else 0.0
+
+
+def reply_p99_ms(figures: Figures) -> float:
+    """Reply p99 counting every unanswered request as later than the drain timeout: over 1 %
+    unanswered, the p99 is not known, only that it is over that timeout (``inf``)."""
+    if figures.e2e_p99_ms is None or unanswered_share(figures) > 0.01:
+        return float("inf")
+    return figures.e2e_p99_ms
+
+
+def sweep(
+    target: str,
+    folder: Path,
+    rates: tuple[float, ...],
+    *,
+    seconds: float = CAPACITY_SECONDS,
+    drain_timeout: float = CAPACITY_DRAIN,
+    env: dict[str, str] | None = None,
+    label: str = "",
+    stop_ms: float = CAPACITY_STOP_MS,
+) -> list[Figures]:
+    """Open loop at each rate in turn (fresh fakes and server each), until reply p99 > stop_ms."""
+    results = []
+    for rate in rates:
+        step = folder / f"{rate:g}"
+        step.mkdir()
+        figures = scenario(
+            target,
+            step,
+            seconds=seconds,
+            connections=0,
+            rate=rate,
+            drain_timeout=drain_timeout,
+            env=env,
+            name=CAPACITY,
+            label=label,
+        )
+        results.append(figures)
+        print(
+            f"capacity: {figures.column} at {rate:g} req/s: reply p99 "
+            f"{_p99_cell(figures)}, ack p99 {figures.ack_p99_ms:.1f} ms",
+            flush=True,
+        )
+        if reply_p99_ms(figures) > stop_ms:
+            break
+    return results
+
+
+def highest_rate(results: list[Figures], column: str) -> tuple[float | None, bool]:
+    """The highest swept rate up to which every rate kept reply p99 under 1 s, and whether the
+    sweep's top rate passed (then the capacity is at least that, not known)."""
+    steps = sorted((r for r in results if r.column == column and r.rate), key=lambda r: r.rate or 0)
+    best: float | None = None
+    for figures in steps:
+        if reply_p99_ms(figures) >= CAPACITY_P99_MS:
+            return best, False
+        best = figures.rate
+    return best, True
+
+
+def _p99_cell(figures: Figures) -> str:
+    p99 = reply_p99_ms(figures)
+    if p99 == float("inf"):
+        return f"> {figures.drain_s or 0:.0f} s ({unanswered_share(figures):.0%} unanswered)"
+    return f"{p99:,.0f} ms"
+
+
+def capacity_table(results: list[Figures]) -> str:
+    """A row per rate: reply p50 / p99 and ack p99 for each system swept."""
+    columns = list(dict.fromkeys(r.column for r in results))
+    rates = sorted({r.rate for r in results if r.rate is not None})
+    cell = 40
+    head = "rate req/s".ljust(12) + "".join(
+        f"{c}: reply p50 / p99 · ack p99".rjust(cell) for c in columns
+    )
+    lines = [head]
+    for rate in rates:
+        cells = []
+        for column in columns:
+            found = [r for r in results if r.column == column and r.rate == rate]
+            if not found:
+                cells.append("— (stopped)".rjust(cell))
+                continue
+            f = found[0]
+            text = f"{_fmt(f.e2e_p50_ms, ',.0f')} / {_p99_cell(f)} · {f.ack_p99_ms:.1f} ms"
+            cells.append(text.rjust(cell))
+        lines.append(f"{rate:g}".ljust(12) + "".join(cells))
+    for column in columns:
+        best, top = highest_rate(results, column)
+        shown = "none of the swept rates" if best is None else f"{'≥ ' if top else ''}{best:g}"
+        lines.append(f"{column}: highest rate with reply p99 < 1 s: {shown} req/s")
+    return "\n".join(lines)
+
+
+def run_scenario(
+    item: Scenario,
+    folder: Path,
+    *,
+    seconds: float,
+    connections: int,
+    rates: tuple[float, ...] | None = None,
+) -> list[Figures]:
+    if item.sweep:
+        return sweep(
+            item.target,
+            folder,
+            rates or item.sweep,
+            drain_timeout=item.drain_timeout,
+            env=dict(item.env),
+            label=item.label,
+        )
+    figures = scenario(
         item.target,
         folder,
         seconds=item.seconds or seconds,
@@ -460,7 +638,9 @@ def run_scenario(item: Scenario, folder: Path, *, seconds: float, connections: i
         rate=item.rate,
         account_replies=item.account,
         name=item.name,
+        label=item.label,
     )
+    return [figures]
 
 
 def main() -> None:
@@ -473,6 +653,14 @@ def main() -> None:
         action="append",
         metavar="SCENARIO",
         help="run only scenarios whose name starts with this (repeatable), e.g. saturation",
+    )
+    parser.add_argument(
+        "--rates",
+        type=lambda text: tuple(float(r) for r in text.split(",")),
+        default=None,
+        help="the capacity scenario's open-loop rates, e.g. 50,100,150 (default: "
+        + ",".join(f"{r:g}" for r in CAPACITY_RATES)
+        + ")",
     )
     args = parser.parse_args()
     chosen = [s for s in SCENARIOS if not args.only or any(s.name.startswith(o) for o in args.only)]
@@ -488,52 +676,142 @@ def main() -> None:
     )
     print(
         f"closed loop: {args.connections} connections, {args.seconds:g} s, bursts of 4 per"
-        " sender; gunicorn 2 processes × 8 threads; everything on this machine's cores"
+        " sender; gunicorn 2 processes × 8 threads; everything on this machine's cores;"
+        " the bridge at its default settings unless a column says otherwise"
     )
     results: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         for number, item in enumerate(chosen):
             folder = Path(tmp) / f"{number}-{item.target}"
             folder.mkdir()
-            results.append(
-                run_scenario(item, folder, seconds=args.seconds, connections=args.connections)
+            results.extend(
+                run_scenario(
+                    item,
+                    folder,
+                    seconds=args.seconds,
+                    connections=args.connections,
+                    rates=args.rates,
+                )
             )
     for name in dict.fromkeys(r.scenario for r in results):
         print(f"\n== {name}")
-        print(table([r for r in results if r.scenario == name]))
+        chosen_results = [r for r in results if r.scenario == name]
+        print(capacity_table(chosen_results) if name == CAPACITY else table(chosen_results))
+    lines = summary(results)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{about['time'].replace(':', '')}.json"
     path.write_text(
         json.dumps(
-            {"machine": about, "fakes": fakes, "results": [asdict(r) for r in results]},
+            {
+                "machine": about,
+                "fakes": fakes,
+                "results": [asdict(r) for r in results],
+                "capacity": capacity_figures(results),
+                "summary": lines,
+            },
             indent=2,
         )
         + "\n"
     )
     print()
-    for line in summary(results):
+    for line in lines:
         print(line)
     print(f"results: {path}")
 
 
+def capacity_figures(results: list[Figures]) -> dict[str, dict[str, Any]]:
+    """Per system swept: the highest rate with reply p99 under 1 s, for the JSON results."""
+    swept = [r for r in results if r.scenario == CAPACITY]
+    out: dict[str, dict[str, Any]] = {}
+    for column in dict.fromkeys(r.column for r in swept):
+        best, top = highest_rate(swept, column)
+        out[column] = {
+            "highest_rate_p99_under_1s": best,
+            "sweep_top_passed": top,
+            "rates": [r.rate for r in swept if r.column == column],
+        }
+    return out
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "missed"
+
+
 def summary(results: list[Figures]) -> list[str]:
     """The issue's targets, as ratios of this run's own figures."""
-    by = {(r.scenario, r.target): r for r in results}
+    by = {(r.scenario, r.column): r for r in results}
     lines = []
+    swept = [r for r in results if r.scenario == CAPACITY]
+    naive_cap, naive_top = highest_rate(swept, "naive")
+    for column in ("bridge", LEAN):
+        if not naive_cap or not any(r.column == column for r in swept):
+            continue
+        bridge_cap, bridge_top = highest_rate(swept, column)
+        shown = f"{'≥ ' if naive_top else ''}{naive_cap:g}"
+        bridge_shown = (
+            "none" if bridge_cap is None else f"{'≥ ' if bridge_top else ''}{bridge_cap:g}"
+        )
+        ratio = (bridge_cap or 0) / naive_cap
+        if naive_top and bridge_top:
+            verdict = "not known: both passed the sweep's top rate"
+        else:
+            verdict = _verdict(ratio >= 1.0)
+        lines.append(
+            f"capacity (reply p99 < 1 s), {column}: {bridge_shown} ÷ naive {shown} req/s = "
+            f"{ratio:.2f}× (target ≥ 1.0×: {verdict})"
+        )
     bare, naive = by.get((SATURATION, "bare")), by.get((SATURATION, "naive"))
-    bridge, alone = by.get((SATURATION, "bridge")), by.get(("ack path alone", "bridge"))
-    if bridge and naive:
-        ratio = bridge.ack_rps / naive.ack_rps
-        lines.append(f"bridge ÷ naive ack req/s (saturation): {ratio:.2f}×")
-        if bridge.replies_per_s is not None and naive.replies_per_s:
+    alone = by.get((ACK_ALONE, "bridge"))
+    for column in ("bridge", LEAN):
+        bridge = by.get((SATURATION, column))
+        if bridge is None:
+            continue
+        if naive:
+            ratio = bridge.ack_rps / naive.ack_rps
+            lines.append(f"saturation, {column}: ÷ naive ack req/s {ratio:.2f}×")
+        if bridge.replies_per_s is not None and naive and naive.replies_per_s:
+            ratio = bridge.replies_per_s / naive.replies_per_s
             lines.append(
-                f"bridge ÷ naive replies/s (saturation): "
-                f"{bridge.replies_per_s / naive.replies_per_s:.2f}×"
+                f"saturation, {column}: ÷ naive replies/s {ratio:.2f}× "
+                f"(target ≥ 1.0×: {_verdict(ratio >= 1.0)})"
+            )
+        if bridge.replies_per_ack is not None:
+            lines.append(
+                f"saturation, {column}: replies/s ÷ own ack req/s {bridge.replies_per_ack:.2f}× "
+                f"(target ≥ 0.9×: {_verdict(bridge.replies_per_ack >= 0.9)})"
+            )
+        if bridge.e2e_p50_ms is not None:
+            lines.append(
+                f"saturation, {column}: reply p50 {bridge.e2e_p50_ms:,.0f} ms "
+                f"(target ≤ 250 ms: {_verdict(bridge.e2e_p50_ms <= 250)})"
+            )
+        if bridge.pss_mb is not None:
+            lines.append(
+                f"saturation, {column}: PSS {bridge.pss_mb:.0f} MB "
+                f"(target ≤ 100 MB: {_verdict(bridge.pss_mb <= 100)})"
+            )
+    for column in ("bridge", LEAN):
+        light = by.get((LIGHT, column))
+        if light is None:
+            continue
+        lines.append(
+            f"light load 100 req/s, {column}: ack p99 {light.ack_p99_ms:.1f} ms "
+            f"(target ≤ 25 ms: {_verdict(light.ack_p99_ms <= 25)})"
+        )
+        if light.sends_per_message is not None:
+            fast = light.sender_action_calls == 0 and light.other_calls == 0
+            fast = fast and light.message_sends == light.acked
+            lines.append(
+                f"light load 100 req/s, {column}: Send API calls per message "
+                f"{light.sends_per_message:.2f} = {light.message_sends_per_message:.2f} message "
+                f"sends + {light.sender_actions_per_message:.2f} sender actions (target: one "
+                f"per reply part, here 1 part: {_verdict(fast)})"
             )
     if alone and bare and alone.cpu_us_per_request and bare.cpu_us_per_request:
+        ratio = alone.cpu_us_per_request / bare.cpu_us_per_request
         lines.append(
-            "ack path alone ÷ bare CPU µs/request: "
-            f"{alone.cpu_us_per_request / bare.cpu_us_per_request:.2f}×"
+            f"ack path alone ÷ bare CPU µs/request: {ratio:.2f}× "
+            f"(target ≤ 2×: {_verdict(ratio <= 2)})"
         )
     for r in results:
         if r.reply_bound_per_s and r.replies_per_s is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import scenario
+from bench.run import LEAN, capacity_table, highest_rate, scenario, sweep
 
 pytestmark = pytest.mark.e2e
 
@@ -44,3 +44,38 @@ def test_bench_open_loop_with_graph_errors_still_answers_everything_once(tmp_pat
     assert figures.duplicates == 0
     assert figures.unexpected == 0
     assert figures.ack_p50_ms > 0
+
+
+def test_bench_counts_send_api_calls_by_kind_at_default_and_lean_settings(tmp_path: Path) -> None:
+    # The bridge at its defaults sends sender actions beside each reply; the lean setting
+    # sends none. Every reply part is one message send.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    default = scenario("bridge", tmp_path / "a", seconds=1.0, connections=2, rate=20.0)
+    lean = scenario(
+        "bridge",
+        tmp_path / "b",
+        seconds=1.0,
+        connections=2,
+        rate=20.0,
+        env={"BRIDGE_SENDER_ACTIONS": "false"},
+        label=LEAN,
+    )
+    for figures in (default, lean):
+        assert figures.delivered_share == 1.0
+        assert figures.message_sends == figures.acked
+        assert figures.message_sends_per_message == 1.0
+    assert default.sender_action_calls is not None and default.sender_action_calls > 0
+    assert lean.sender_action_calls == 0
+    assert lean.sends_per_message == 1.0
+    assert lean.column == LEAN
+
+
+def test_bench_capacity_sweeps_rates_and_finds_the_highest_under_one_second(
+    tmp_path: Path,
+) -> None:
+    results = sweep("naive", tmp_path, (10.0, 20.0), seconds=1.0, drain_timeout=10)
+    assert [r.rate for r in results] == [10.0, 20.0]
+    assert all(r.scenario == "capacity" and r.delivered_share == 1.0 for r in results)
+    assert highest_rate(results, "naive") == (20.0, True)
+    assert "highest rate with reply p99 < 1 s: ≥ 20 req/s" in capacity_table(results)
