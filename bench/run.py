@@ -18,7 +18,7 @@ loop, 100 requests/s); saturation and light load also run the bridge with
 (bounded) and accounted for: per-user order, duplicates, delivered share, and the Send API
 calls the Graph fake received per acked message (message sends and sender actions). Prints a
 table per scenario and the targets' ratios, and writes ``bench/results/<UTC time>.json``
-(gitignored: results belong to a machine). About 8 minutes.
+(gitignored: results belong to a machine). About 7 minutes.
 """
 
 from __future__ import annotations
@@ -585,21 +585,21 @@ def capacity_table(results: list[Figures]) -> str:
     """A row per rate: reply p50 / p99 and ack p99 for each system swept."""
     columns = list(dict.fromkeys(r.column for r in results))
     rates = sorted({r.rate for r in results if r.rate is not None})
-    cell = 40
-    head = "rate req/s".ljust(12) + "".join(
-        f"{c}: reply p50 / p99 · ack p99".rjust(cell) for c in columns
-    )
-    lines = [head]
+    heads = [f"{c}: reply p50 / p99 · ack p99" for c in columns]
+    widths = [max(40, len(h) + 3) for h in heads]
+    lines = [
+        "rate req/s".ljust(12) + "".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))
+    ]
     for rate in rates:
         cells = []
-        for column in columns:
+        for column, width in zip(columns, widths, strict=True):
             found = [r for r in results if r.column == column and r.rate == rate]
             if not found:
-                cells.append("— (stopped)".rjust(cell))
+                cells.append("— (stopped)".rjust(width))
                 continue
             f = found[0]
             text = f"{_fmt(f.e2e_p50_ms, ',.0f')} / {_p99_cell(f)} · {f.ack_p99_ms:.1f} ms"
-            cells.append(text.rjust(cell))
+            cells.append(text.rjust(width))
         lines.append(f"{rate:g}".ljust(12) + "".join(cells))
     for column in columns:
         best, top = highest_rate(results, column)
