@@ -2,7 +2,7 @@
 #   make demo   start the bridge in local mode (sample bot, local Graph inbox, emulator page)
 #   make chat   chat with it from a second terminal
 #   make test   lint, type-check and run every test
-#   make bench  the bridge under load beside its baselines (about 4 min; bench/results/)
+#   make bench  the bridge under load beside its baselines (about 8 min; bench/results/)
 #   make golden rewrite the webhook replay expectations and show what changed
 
 PYTHON ?= python3
