@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -721,36 +720,16 @@ def test_boto3_times_out_on_a_hanging_bot(
     wait_for(lambda: lex_active(app.test_client()) == 0, what="the hanging call to end")
 
 
-def test_the_graph_client_sees_graph_faults(
-    live_server: LiveServer,
-    local_settings: Settings,
-    queue: SqliteQueue,
-) -> None:
-    port = live_server.port
-    with requests.Session() as http:
-        graph = GraphClient(
-            base_url=f"http://127.0.0.1:{port}/local/graph",
-            version="v25.0",
-            page_token=TEST_TOKEN,
-            app_secret=TEST_SECRET,
-            timeout=5,
-            session=http,
-        )
-        app = create_app(
-            replace(local_settings, web=replace(local_settings.web, port=port)),
-            queue=queue,
-            bot=ScriptedBot(),
-            graph=graph,
-        )
-        live_server.mount(app)
-        add(app.test_client(), "graph", {"status": 401, "code": 190, "sticky": True})
-        with pytest.raises(GraphError) as refused:
-            graph.send_message(PSID, {"text": "Hello"})
-        with pytest.raises(GraphError) as probed:
-            graph.probe()
-        app.test_client().delete(FAULTS)
+def test_the_graph_client_sees_graph_faults(served_graph: tuple[Flask, GraphClient]) -> None:
+    app, graph = served_graph
+    add(app.test_client(), "graph", {"status": 401, "code": 190, "sticky": True})
+    with pytest.raises(GraphError) as refused:
+        graph.send_message(PSID, {"text": "Hello"})
+    with pytest.raises(GraphError) as probed:
         graph.probe()
-        assert graph.send_message(PSID, {"text": "Hello"})
+    app.test_client().delete(FAULTS)
+    graph.probe()
+    assert graph.send_message(PSID, {"text": "Hello"})
     assert (refused.value.status, refused.value.code) == (401, 190)
     assert (probed.value.status, probed.value.code) == (401, 190)
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-import requests
+from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge.app import create_app
@@ -17,7 +17,6 @@ from bridge.messenger.graph import GraphClient
 from bridge.messenger.graph_requests import action_body, message_body
 from bridge.queue.sqlite.store import SqliteQueue
 from tests.conftest import (
-    TEST_SECRET,
     TEST_TOKEN,
     ScriptedBot,
 )
@@ -29,7 +28,6 @@ from tests.local.test_localmode import (
     send_request,
 )
 from tests.support.ids import OTHER_PSID, PSID
-from tests.support.servers import LiveServer
 
 # --- Graph inbox ---------------------------------------------------------------------------
 
@@ -229,28 +227,10 @@ def test_a_recipient_is_required(client: FlaskClient, body: dict[str, Any]) -> N
     assert graph_error(response)["code"] == 100
 
 
-def test_the_graph_client_talks_to_the_inbox(
-    live_server: LiveServer, local_settings: Settings, queue: SqliteQueue
-) -> None:
-    port = live_server.port
-    with requests.Session() as http:
-        graph = GraphClient(
-            base_url=f"http://127.0.0.1:{port}/local/graph",
-            version="v25.0",
-            page_token=TEST_TOKEN,
-            app_secret=TEST_SECRET,
-            timeout=5,
-            session=http,
-        )
-        app = create_app(
-            replace(local_settings, web=replace(local_settings.web, port=port)),
-            queue=queue,
-            bot=ScriptedBot(),
-            graph=graph,
-        )
-        live_server.mount(app)
-        graph.send_action(PSID, "typing_on")
-        message_id = graph.send_message(PSID, {"text": "Hello"})
+def test_the_graph_client_talks_to_the_inbox(served_graph: tuple[Flask, GraphClient]) -> None:
+    app, graph = served_graph
+    graph.send_action(PSID, "typing_on")
+    message_id = graph.send_message(PSID, {"text": "Hello"})
     entries = inbox(app.test_client(), recipient=PSID)["entries"]
     assert message_id == f"m_local_{entries[-1]['seq']}"
     assert [e["body"] for e in entries] == [
