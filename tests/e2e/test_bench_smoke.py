@@ -37,6 +37,7 @@ def test_bench_open_loop_with_graph_errors_still_answers_everything_once(tmp_pat
         graph_error_rate=0.2,
         drain_timeout=30,
         name="light load with errors",
+        env={"BRIDGE_SENDER_ACTIONS": "false"},  # each reply's retries alone, as before
     )
     assert figures.acked == figures.requests > 30
     assert figures.graph_errors is not None and figures.graph_errors > 0
