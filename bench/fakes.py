@@ -1,6 +1,6 @@
 """Fast loopback fakes of the two cloud services, for the benchmark.
 
-    python -m bench.fakes graph [--port 0] [--error-rate 0.05] [--cert-dir DIR]
+    python -m bench.fakes graph [--port 0] [--error-rate 0.05] [--latency 0.08] [--cert-dir DIR]
     python -m bench.fakes lex [--port 0] [--latency 0.05]
     python -m bench.fakes measure      # each fake alone, requests/s
 
@@ -8,9 +8,13 @@ Each server prints one JSON line when it listens (``{"port": …, "cert": …}``
 killed. The Graph fake speaks HTTPS with a self-signed certificate made at start (``openssl``;
 point the client's ``REQUESTS_CA_BUNDLE`` at it), answers every Send API call with
 ``{"recipient_id", "message_id"}`` (or, at ``--error-rate``, HTTP 500 with Graph error code 2),
-and records each accepted send: arrival time (``time.time()``), recipient and text. It also
-counts every Send API call it receives by the kind of its body: ``message`` (a reply part),
-``sender_action`` (``mark_seen``, ``typing_on`` …) or ``other``.
+and records each accepted send: the time it answers it (``time.time()``), recipient and text.
+With ``--latency`` every Send API call (every POST, errors included) answers that many seconds
+after its body arrived, as a remote Graph would; the wait holds no lock and each connection
+has its own thread, so calls on other connections are not held up (the record's time is the
+answer's, after the wait). It also counts every Send API call it receives by the kind of its
+body: ``message`` (a reply part), ``sender_action`` (``mark_seen``, ``typing_on`` …) or
+``other``.
 ``GET /_records?after=N`` returns the records from index N on, the error count and the calls.
 The Lex fake answers RecognizeText (rest-json) with ``echo: <text>`` after ``--latency``
 seconds.
@@ -70,8 +74,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class GraphState:
-    def __init__(self, error_rate: float) -> None:
+    def __init__(self, error_rate: float, latency: float = 0.0) -> None:
         self.error_rate = error_rate
+        self.latency = latency  # seconds each Send API call waits before its answer
         self.records: list[tuple[float, str, str]] = []
         self.errors = 0
         self.calls = {"message": 0, "sender_action": 0, "other": 0}  # every POST, by body kind
@@ -84,8 +89,10 @@ class _GraphHandler(_Handler):
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         raw = self.read_body()
-        arrived = time.time()
         state = self.state
+        if state.latency > 0:
+            time.sleep(state.latency)  # this connection's thread only, no lock held
+        answered = time.time()
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -112,7 +119,7 @@ class _GraphHandler(_Handler):
         text = body.get("message", {}).get("text")
         if isinstance(text, str):
             with state.lock:
-                state.records.append((arrived, recipient, text))
+                state.records.append((answered, recipient, text))
                 seq = len(state.records)
         else:
             seq = 0  # a sender action: answered, not recorded
@@ -145,9 +152,10 @@ def make_cert(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def serve_graph(port: int, error_rate: float, cert_dir: Path) -> None:
+def serve_graph(port: int, error_rate: float, cert_dir: Path, latency: float = 0.0) -> None:
     cert, key = make_cert(cert_dir)
-    handler = type("GraphHandler", (_GraphHandler,), {"state": GraphState(error_rate)})
+    state = GraphState(error_rate, latency)
+    handler = type("GraphHandler", (_GraphHandler,), {"state": state})
     server = _Server(("127.0.0.1", port), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
@@ -303,7 +311,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.which == "graph":
         folder = args.cert_dir or Path(tempfile.mkdtemp(prefix="bench-graph-"))
-        serve_graph(args.port, args.error_rate, folder)
+        serve_graph(args.port, args.error_rate, folder, args.latency)
     elif args.which == "lex":
         serve_lex(args.port, args.latency)
     else:

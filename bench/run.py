@@ -12,13 +12,15 @@ the bridge in production mode (Lex through ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, 
 queue, every other setting at its default: sender actions on). Scenarios: capacity (open loop
 at a sweep of rates, naive bridge and bridge: the highest rate whose reply p99 stays under
 1 s), saturation (closed loop, 32 connections), the bridge's ack path alone (delivery off),
-slow Lex (300 ms, 64 senders), Graph answering 5 % of sends with errors, and light load (open
-loop, 100 requests/s); saturation and light load also run the bridge with
-``BRIDGE_SENDER_ACTIONS=false`` as a second, lean column. After each load, replies are awaited
+slow Lex (300 ms, 64 senders), Graph answering 5 % of sends with errors, light load (open
+loop, 100 requests/s) and realistic upstream latency (Graph 80 ms per call, Lex 150 ms, open
+loop at 20 requests/s from 50 senders; its target: reply p50 ≤ 150 + 80 + 25 ms); capacity,
+saturation, light load and realistic also run the bridge with ``BRIDGE_SENDER_ACTIONS=false``
+as a second, lean column. After each load, replies are awaited
 (bounded) and accounted for: per-user order, duplicates, delivered share, and the Send API
 calls the Graph fake received per acked message (message sends and sender actions). Prints a
 table per scenario and the targets' ratios, and writes ``bench/results/<UTC time>.json``
-(gitignored: results belong to a machine). About 7 minutes.
+(gitignored: results belong to a machine). About 8 minutes.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class Figures:
     message_sends_per_message: float | None = None
     sender_actions_per_message: float | None = None
     replies_per_ack: float | None = None  # replies/s during the load ÷ this run's ack req/s
+    graph_latency_ms: float = 0.0  # each Send API call of the Graph fake answers this late
 
     @property
     def column(self) -> str:
@@ -300,7 +303,8 @@ class Scenario:
     target: str  # bare, naive or bridge
     lex_latency: float = 0.0
     graph_error_rate: float = 0.0
-    senders: int | None = None  # per connection; None: every burst from a new sender
+    graph_latency: float = 0.0  # seconds each Send API call takes at the Graph fake
+    senders: int | None = None  # per connection (open loop: in all); None: a new sender each burst
     env: tuple[tuple[str, str], ...] = ()  # extra settings for the bridge
     rate: float | None = None  # open loop at this many requests/s; None: saturation
     account: bool = True
@@ -318,6 +322,7 @@ def scenario(
     connections: int,
     lex_latency: float = 0.0,
     graph_error_rate: float = 0.0,
+    graph_latency: float = 0.0,
     per_connection: int = 3000,
     drain_timeout: float = 45.0,
     senders: int | None = None,
@@ -327,8 +332,19 @@ def scenario(
     name: str = "saturation",
     label: str = "",
 ) -> Figures:
-    """Start the fakes and ``target`` (bare, naive, bridge), load it, account, stop it all."""
-    graph = Fake("graph", "--error-rate", str(graph_error_rate), "--cert-dir", str(folder))
+    """Start the fakes and ``target`` (bare, naive, bridge), load it, account, stop it all.
+
+    ``senders``: per connection in a closed loop; in an open loop, the people who write in
+    turn (each message from the next), None: each message from a new person."""
+    graph = Fake(
+        "graph",
+        "--error-rate",
+        str(graph_error_rate),
+        "--latency",
+        str(graph_latency),
+        "--cert-dir",
+        str(folder),
+    )
     lex = Fake("lex", "--latency", str(lex_latency)) if target == "bridge" else None
     server: Server | None = None
     aws: LocalAws | None = None
@@ -368,7 +384,7 @@ def scenario(
             load = run_load(server.port, plan, seconds, repeat=target == "bare")
         else:
             count = int(rate * seconds) + 1
-            plan = make_messages(1, count, secret=SECRET, page_id=PAGE_ID, burst=1)
+            plan = make_messages(1, count, secret=SECRET, page_id=PAGE_ID, burst=1, senders=senders)
             cpu_before = cpu_seconds(pgid)
             load = run_open_loop(server.port, plan[0], rate=rate, seconds=seconds)
         cpu = cpu_seconds(pgid) - cpu_before
@@ -391,8 +407,11 @@ def scenario(
             pss_mb=memory,
             label=label,
             rate=rate,
+            graph_latency_ms=graph_latency * 1000,
         )
-        if senders is not None:
+        if senders is not None and rate is not None:
+            figures.senders = senders
+        elif senders is not None:
             figures.senders = senders * connections
             if lex_latency > 0:
                 figures.reply_bound_per_s = figures.senders / lex_latency
@@ -461,6 +480,10 @@ def table(results: list[Figures]) -> str:
 SATURATION = "saturation"
 CAPACITY = "capacity"
 LIGHT = "light load (open loop, 100 req/s)"
+REALISTIC = "realistic (Graph 80 ms per call, Lex 150 ms, open loop 20 req/s)"
+REALISTIC_RATE = 20.0
+REALISTIC_SENDERS = 50  # each writes every 2.5 s: rarely a second message while one is in flight
+REALISTIC_SLACK_MS = 25.0  # the issue's allowance over one Lex and one Graph round trip
 ACK_ALONE = "ack path alone"
 CAPACITY_RATES = (50.0, 100.0, 150.0, 200.0, 300.0, 400.0)
 CAPACITY_SECONDS = 5.0
@@ -502,6 +525,34 @@ SCENARIOS = (
     Scenario(LIGHT, "naive", rate=100.0),
     Scenario(LIGHT, "bridge", rate=100.0),
     Scenario(LIGHT, "bridge", rate=100.0, env=_LEAN_ENV, label=LEAN),
+    # Upstreams as slow as the real ones, at light load: the target is one Lex call and one
+    # Graph send per reply (150 + 80 ms) plus 25 ms, so nothing else in front of the answer may
+    # cost a round trip. The naive bridge asks no bot: its reply is one Graph send, inline.
+    Scenario(
+        REALISTIC,
+        "naive",
+        graph_latency=0.08,
+        rate=REALISTIC_RATE,
+        senders=REALISTIC_SENDERS,
+    ),
+    Scenario(
+        REALISTIC,
+        "bridge",
+        lex_latency=0.15,
+        graph_latency=0.08,
+        rate=REALISTIC_RATE,
+        senders=REALISTIC_SENDERS,
+    ),
+    Scenario(
+        REALISTIC,
+        "bridge",
+        lex_latency=0.15,
+        graph_latency=0.08,
+        rate=REALISTIC_RATE,
+        senders=REALISTIC_SENDERS,
+        env=_LEAN_ENV,
+        label=LEAN,
+    ),
     # The bridge on BRIDGE_QUEUE=sqs against moto: one local Python process standing in for SQS
     # and DynamoDB, on the same cores (not AWS's latencies or limits; see bench/awslocal.py).
     Scenario("SQS on moto: light load (20 req/s)", "bridge", rate=20.0, env=_SQS, drain_timeout=60),
@@ -632,6 +683,7 @@ def run_scenario(
         connections=connections,
         lex_latency=item.lex_latency,
         graph_error_rate=item.graph_error_rate,
+        graph_latency=item.graph_latency,
         drain_timeout=item.drain_timeout,
         senders=item.senders,
         env=dict(item.env),
@@ -806,6 +858,25 @@ def summary(results: list[Figures]) -> list[str]:
                 f"{light.sends_per_message:.2f} = {light.message_sends_per_message:.2f} message "
                 f"sends + {light.sender_actions_per_message:.2f} sender actions (target: one "
                 f"per reply part, here 1 part: {_verdict(fast)})"
+            )
+    for column in ("bridge", LEAN):
+        real = by.get((REALISTIC, column))
+        if real is None or real.e2e_p50_ms is None:
+            continue
+        lex, graph = real.lex_latency_ms, real.graph_latency_ms
+        bound = lex + graph + REALISTIC_SLACK_MS
+        lines.append(
+            f"realistic {real.rate or 0:g} req/s (Graph {graph:g} ms, Lex {lex:g} ms), {column}: "
+            f"reply p50 {real.e2e_p50_ms:,.0f} ms (target ≤ {lex:g} + {graph:g} + "
+            f"{REALISTIC_SLACK_MS:g} = {bound:g} ms: {_verdict(real.e2e_p50_ms <= bound)})"
+        )
+        if real.sends_per_message is not None and real.e2e_p99_ms is not None:
+            lines.append(
+                f"realistic {real.rate or 0:g} req/s, {column}: reply p99 "
+                f"{real.e2e_p99_ms:,.0f} ms, ack p99 {real.ack_p99_ms:.1f} ms, Send API calls "
+                f"per message {real.sends_per_message:.2f} = "
+                f"{real.message_sends_per_message:.2f} message sends + "
+                f"{real.sender_actions_per_message:.2f} sender actions"
             )
     if alone and bare and alone.cpu_us_per_request and bare.cpu_us_per_request:
         ratio = alone.cpu_us_per_request / bare.cpu_us_per_request

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+import ssl
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from bench.run import LEAN, capacity_table, highest_rate, scenario, sweep
+from bench.fakes import Fake, graph_records
+from bench.run import LEAN, REALISTIC, capacity_table, highest_rate, scenario, summary, sweep
 
 pytestmark = pytest.mark.e2e
 
@@ -80,3 +86,62 @@ def test_bench_capacity_sweeps_rates_and_finds_the_highest_under_one_second(
     assert all(r.scenario == "capacity" and r.delivered_share == 1.0 for r in results)
     assert highest_rate(results, "naive") == (20.0, True)
     assert "highest rate with reply p99 < 1 s: ≥ 20 req/s" in capacity_table(results)
+
+
+def test_graph_fake_latency_delays_each_call_without_holding_up_the_others() -> None:
+    # Five sends at once on five connections, 0.4 s each: together in about 0.4 s, not 2 s.
+    graph = Fake("graph", "--latency", "0.4")
+    try:
+        assert graph.cert is not None
+        context = ssl.create_default_context(cafile=graph.cert)
+        took: list[float] = []
+
+        def send(index: int) -> None:
+            conn = http.client.HTTPSConnection("127.0.0.1", graph.port, context=context)
+            conn.connect()
+            body = json.dumps({"recipient": {"id": str(index)}, "message": {"text": "x"}})
+            start = time.perf_counter()
+            conn.request("POST", "/v25.0/me/messages", body=body)
+            assert conn.getresponse().status == 200
+            took.append(time.perf_counter() - start)
+            conn.close()
+
+        started = time.time()
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.time() - started
+        fetched = graph_records(graph)
+    finally:
+        graph.stop()
+    assert len(took) == 5 and min(took) >= 0.4
+    assert elapsed < 1.2  # one after the other would take 2 s
+    assert fetched.calls["message"] == 5
+    assert all(at >= started + 0.4 for at, _, _ in fetched.records)  # the answer's time
+
+
+def test_bench_realistic_reply_waits_for_lex_and_graph(tmp_path: Path) -> None:
+    # Lean bridge, Lex 150 ms and Graph 80 ms: no reply can reach Graph in under 230 ms, and
+    # the summary states the 255 ms target.
+    figures = scenario(
+        "bridge",
+        tmp_path,
+        seconds=1.0,
+        connections=0,
+        rate=10.0,
+        senders=5,
+        lex_latency=0.15,
+        graph_latency=0.08,
+        env={"BRIDGE_SENDER_ACTIONS": "false"},
+        name=REALISTIC,
+        label=LEAN,
+        drain_timeout=15,
+    )
+    assert figures.delivered_share == 1.0
+    assert figures.duplicates == 0 and figures.order_violations == 0
+    assert figures.senders == 5 and figures.graph_latency_ms == 80.0
+    assert figures.e2e_p50_ms is not None and figures.e2e_p50_ms >= 230
+    assert figures.sends_per_message == 1.0
+    assert any("target ≤ 150 + 80 + 25 = 255 ms" in line for line in summary([figures]))
