@@ -18,6 +18,7 @@ class DeliverySettings:
     max_attempts: int = 8
     max_event_age: float = 24 * 3600.0
     answer_deadline: float = 25.0
+    typing_delay: float = 0.5
     typing_refresh: float = 15.0
     probe_interval: float = 30.0
 
@@ -30,6 +31,7 @@ def read_delivery(env: EnvReader) -> DeliverySettings:
         max_attempts=env.integer("BRIDGE_MAX_ATTEMPTS", 8, low=1, high=100),
         max_event_age=env.number("BRIDGE_MAX_EVENT_AGE", 24 * 3600.0, low=60, high=30 * 24 * 3600),
         answer_deadline=env.number("BRIDGE_ANSWER_DEADLINE", 25.0, low=1, high=29),
+        typing_delay=env.number("BRIDGE_TYPING_DELAY", 0.5, low=0, high=10),
         typing_refresh=env.number("BRIDGE_TYPING_REFRESH", 15.0, low=1, high=19),
         probe_interval=env.number("BRIDGE_PROBE_INTERVAL", 30.0, low=1, high=3600),
     )

@@ -1,10 +1,11 @@
 """Asking the bot once per event, and storing its rendered reply before the first send.
 
-The bot is asked in a helper thread so the turn can keep the typing indicator alive (Messenger
-drops it after 20 s) and answer the fallback text by ``answer_deadline`` (Meta wants every
-message answered within 30 s) even if the bot hangs. A late answer still follows the fallback
-(Lex's dialog state expects the person to see it). The stored reply is what a retry resumes
-from, so the bot is never asked twice for one event.
+The bot is asked at once, in a helper thread, so nothing is sent in front of it; meanwhile the
+turn's own thread shows seen and typing if the bot is slow (``bridge.delivery.indicators``)
+and answers the fallback text by ``answer_deadline`` (Meta wants every message answered within
+30 s) even if the bot hangs. A late answer still follows the fallback (Lex's dialog state
+expects the person to see it). The stored reply is what a retry resumes from, so the bot is
+never asked twice for one event.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 from bridge.delivery import handover
 from bridge.delivery.admission import Turn
+from bridge.delivery.indicators import Indicators
 from bridge.delivery.sending import Sender
 from bridge.errors import BotError, BotErrorKind, RetryLater
 from bridge.messenger.render import render
@@ -36,6 +38,7 @@ class BotAsker:
     sender: Sender
     sender_actions: bool = True
     answer_deadline: float = 25.0
+    typing_delay: float = 0.5
     typing_refresh: float = 15.0
     bot_threads: int = 4
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
@@ -43,15 +46,13 @@ class BotAsker:
     def ask(self, turn: Turn) -> tuple[list[Message], int]:
         """Ask the bot once and store its rendered reply; returns it and how much was sent."""
         job = turn.job
-        if self.sender_actions:
-            self.sender.sender_action(turn, "mark_seen", strict=True)
-            self.sender.sender_action(turn, "typing_on", strict=True)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.bot_threads, thread_name_prefix="bridge-bot")
         # The helper thread logs with this turn's context (delivery id, job id, mid...).
         context = contextvars.copy_context()
         future = self._pool.submit(context.run, self._bot_replies, turn)
-        early = self._wait_for_bot(turn, future)
+        indicators = self._indicators(turn)
+        early = self._wait_for_bot(turn, future, indicators)
         try:
             messages, failed = future.result()
         except RetryLater:
@@ -62,9 +63,9 @@ class BotAsker:
             # The fallback already went out; a late answer still follows, a late failure
             # adds nothing.
             messages = early + ([] if failed else messages)
-        if not messages and self.sender_actions:
+        if not messages:
             log.info("bot gave no reply", extra={"job_id": job.id, "mid": job.key})
-            self.sender.sender_action(turn, "typing_off")
+            indicators.clear()
         if not self.queue.save_reply(job, messages):
             raise RetryLater("lost the job's lease before storing the reply")
         return messages, len(early)
@@ -73,31 +74,40 @@ class BotAsker:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def _indicators(self, turn: Turn) -> Indicators:
+        return Indicators(
+            self.sender,
+            turn,
+            time.monotonic(),
+            enabled=self.sender_actions,
+            delay=self.typing_delay,
+            refresh=self.typing_refresh,
+        )
+
     def _wait_for_bot(
-        self, turn: Turn, future: Future[tuple[list[Message], bool]]
+        self,
+        turn: Turn,
+        future: Future[tuple[list[Message], bool]],
+        indicators: Indicators,
     ) -> list[Message]:
-        """Keep typing alive while the bot works; past the deadline, send the fallback."""
-        started = last_typing = time.monotonic()
+        """Show seen and typing if the bot is slow; past the deadline, send the fallback."""
+        deadline = indicators.started + self.answer_deadline
         early: list[Message] = []
         while True:
-            now = time.monotonic()
-            wakeups = [last_typing + self.typing_refresh]
-            if not early:
-                wakeups.append(started + self.answer_deadline)
+            wakeups = [t for t in (indicators.due(), None if early else deadline) if t is not None]
+            timeout = max(0.0, min(wakeups) - time.monotonic()) if wakeups else None
             try:
-                future.result(timeout=max(0.0, min(wakeups) - now))
+                future.result(timeout=timeout)
                 return early
             except FutureTimeout:
                 pass
             except Exception:  # the outcome is read (and handled) by the caller
                 return early
             now = time.monotonic()
-            if not early and now >= started + self.answer_deadline:
+            if not early and now >= deadline:
                 early = self._send_early_fallback(turn)
-            elif now >= last_typing + self.typing_refresh:
-                if self.sender_actions:
-                    self.sender.sender_action(turn, "typing_on")
-                last_typing = now
+            else:
+                indicators.tick(now)
 
     def _send_early_fallback(self, turn: Turn) -> list[Message]:
         job = turn.job

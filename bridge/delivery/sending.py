@@ -4,7 +4,7 @@ Graph errors of a send are decided by ``bridge.messenger.graph_policy``: an answ
 message may have gone out is not resent (a duplicate is worse than a gap); one that says another
 app owns the conversation records a hold on it and ends the turn; every other error is raised
 for the delivery loop to retry, pause or drop. Sender actions are cosmetic, so their failures
-are only logged, except a refusal before the bot is asked (``strict``).
+are only logged (a conversation another app owns is found by the send that follows).
 """
 
 from __future__ import annotations
@@ -58,16 +58,12 @@ class Sender:
                 },
             )
 
-    def sender_action(self, turn: Turn, action: str, *, strict: bool = False) -> None:
-        """Indicators are cosmetic: a failure is logged and the turn goes on; but ``strict``
-        (before the bot is asked), a conversation another app owns ends the turn there."""
+    def sender_action(self, turn: Turn, action: str) -> None:
+        """Indicators are cosmetic: a failure is logged and the turn goes on."""
         try:
             with metrics.graph_call("action"):
                 turn.route.graph.send_action(turn.user, action)
         except GraphError as exc:
-            decision = classify(exc)
-            if strict and decision.action is Action.NOT_OWNER:
-                self._not_owner(turn, decision)
             log.warning(
                 "sender action failed",
                 extra={"action": action, "error": exc.describe(), "fbtrace_id": exc.fbtrace_id},

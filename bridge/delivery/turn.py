@@ -32,7 +32,8 @@ class TurnHandler:
 
     Each Page's turns use its route (``routes``; or ``bot``, ``graph`` and ``fallback_text``
     for every Page). ``answer_deadline``, ``typing_refresh`` and ``bot_threads`` shape how the
-    bot is asked (``bridge.delivery.asking``).
+    bot is asked (``bridge.delivery.asking``); ``typing_delay``, when seen and typing are shown
+    (``bridge.delivery.indicators``).
     """
 
     queue: DeliveryQueue
@@ -41,6 +42,7 @@ class TurnHandler:
     fallback_text: str = ""
     sender_actions: bool = True
     answer_deadline: float = 25.0
+    typing_delay: float = 0.5
     typing_refresh: float = 15.0
     bot_threads: int = 4
     routes: Routes | None = None
@@ -59,6 +61,7 @@ class TurnHandler:
             self._sender,
             sender_actions=self.sender_actions,
             answer_deadline=self.answer_deadline,
+            typing_delay=self.typing_delay,
             typing_refresh=self.typing_refresh,
             bot_threads=self.bot_threads,
         )

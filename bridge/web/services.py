@@ -44,6 +44,7 @@ class Services:
             routes=self.routes,
             sender_actions=settings.conversation.sender_actions,
             answer_deadline=settings.delivery.answer_deadline,
+            typing_delay=settings.delivery.typing_delay,
             typing_refresh=settings.delivery.typing_refresh,
             bot_threads=threads,
             human_idle=settings.conversation.human_idle,

@@ -40,42 +40,91 @@ from tests.delivery.harness import (
 # --- one turn --------------------------------------------------------------------------------
 
 
-def test_a_turn_marks_seen_types_asks_the_bot_once_and_sends_in_order(
+def test_a_fast_turn_asks_the_bot_once_and_sends_only_its_reply_in_order(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
     bot = ScriptedBot(lambda e: [Text("one"), Card("Pick", buttons=(Button("A", "a"),))])
-    ok(graph_api, 4)
+    ok(graph_api, 2)
     enqueue(queue, text("7", "hi", "m1"))
-    assert delivery(queue, handler(queue, bot, graph)).run_once("w")
+    assert delivery(queue, handler(queue, bot, graph, typing_delay=10)).run_once("w")
     bodies = sent(graph_api)
-    assert [b.get("sender_action") for b in bodies[:2]] == ["mark_seen", "typing_on"]
-    assert bodies[2] == {
+    assert not [b for b in bodies if "sender_action" in b]  # one Send API call per part
+    assert bodies[0] == {
         "recipient": {"id": "7"},
         "messaging_type": "RESPONSE",
         "message": {"text": "one"},
     }
-    assert bodies[3]["message"]["quick_replies"] == [
+    assert bodies[1]["message"]["quick_replies"] == [
         {"content_type": "text", "title": "A", "payload": "a"}
     ]
     assert len(bot.turns) == 1
     assert queue.state_of("m1") == "done"
 
 
+def slow_until_typing(graph_api: responses.RequestsMock, replies: list[Reply]) -> ScriptedBot:
+    """A bot that answers ``replies`` only once Graph has been sent ``typing_on``, and fails
+    the turn (no typing within 10 s) otherwise; Graph answers every call with success."""
+    typing = threading.Event()
+
+    def on_send(request: Any) -> tuple[int, dict[str, str], str]:
+        if json.loads(request.body).get("sender_action") == "typing_on":
+            typing.set()
+        return 200, {}, json.dumps({"recipient_id": "7", "message_id": "m"})
+
+    def slow(event: Event) -> list[Reply]:
+        assert typing.wait(10), "no typing_on while the bot worked"
+        return replies
+
+    graph_api.add_callback(responses.POST, SEND_URL, callback=on_send)
+    return ScriptedBot(slow)
+
+
+def test_a_slow_bot_gets_seen_and_typing_while_it_works(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    bot = slow_until_typing(graph_api, [Text("there you are")])
+    enqueue(queue, text("7", "hi", "m1"))
+    delivery(queue, handler(queue, bot, graph, typing_delay=0.05)).run_once("w")
+    bodies = sent(graph_api)
+    assert [b.get("sender_action") or b["message"]["text"] for b in bodies] == [
+        "mark_seen",
+        "typing_on",
+        "there you are",
+    ]
+    assert len(bot.turns) == 1 and queue.state_of("m1") == "done"
+
+
+def test_typing_delay_zero_shows_seen_and_typing_beside_the_bot_call(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    bot = slow_until_typing(graph_api, [Text("ok")])  # typing came while the bot was asked
+    enqueue(queue, text("7", "hi", "m1"))
+    delivery(queue, handler(queue, bot, graph, typing_delay=0)).run_once("w")
+    assert [b.get("sender_action") for b in sent(graph_api)] == ["mark_seen", "typing_on", None]
+
+
 def test_sender_actions_can_be_turned_off(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
+    release = threading.Event()
+
+    def slow(event: Event) -> list[Reply]:
+        release.wait(0.3)  # well past the typing delay: still no sender action
+        return [Text("echo: hi")]
+
     ok(graph_api)
     enqueue(queue, text("7", "hi", "m1"))
-    delivery(queue, handler(queue, ScriptedBot(), graph, actions=False)).run_once("w")
+    turn = handler(queue, ScriptedBot(slow), graph, actions=False, typing_delay=0)
+    delivery(queue, turn).run_once("w")
     assert [b.get("message") for b in sent(graph_api)] == [{"text": "echo: hi"}]
 
 
-def test_no_reply_turns_typing_off(
+def test_no_reply_after_typing_turns_typing_off(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
-    ok(graph_api, 3)
+    bot = slow_until_typing(graph_api, [])
     enqueue(queue, text("7", "hi", "m1"))
-    delivery(queue, handler(queue, ScriptedBot(lambda e: []), graph)).run_once("w")
+    delivery(queue, handler(queue, bot, graph, typing_delay=0.05)).run_once("w")
     assert [b.get("sender_action") for b in sent(graph_api)] == [
         "mark_seen",
         "typing_on",
@@ -84,15 +133,41 @@ def test_no_reply_turns_typing_off(
     assert queue.state_of("m1") == "done"
 
 
+def test_a_fast_turn_with_no_reply_sends_nothing(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    enqueue(queue, text("7", "hi", "m1"))
+    bot = ScriptedBot(lambda e: [])
+    delivery(queue, handler(queue, bot, graph, typing_delay=10)).run_once("w")
+    assert sent(graph_api) == [] and len(bot.turns) == 1
+    assert queue.state_of("m1") == "done"
+
+
 def test_a_failing_sender_action_does_not_stop_the_turn(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
-    fail(graph_api, 400, 100)
-    fail(graph_api, 400, 100)
-    ok(graph_api)
+    typing_failed = threading.Event()
+    calls: list[dict[str, Any]] = []
+
+    def on_send(request: Any) -> tuple[int, dict[str, str], str]:
+        body = json.loads(request.body)
+        calls.append(body)
+        if "sender_action" in body:
+            if body["sender_action"] == "typing_on":
+                typing_failed.set()
+            error = {"error": {"message": "x", "type": "OAuthException", "code": 100}}
+            return 400, {}, json.dumps(error)
+        return 200, {}, json.dumps({"recipient_id": "7", "message_id": "m"})
+
+    def slow(event: Event) -> list[Reply]:
+        assert typing_failed.wait(10)
+        return [Text("echo: hi")]
+
+    graph_api.add_callback(responses.POST, SEND_URL, callback=on_send)
     enqueue(queue, text("7", "hi", "m1"))
-    delivery(queue, handler(queue, ScriptedBot(), graph)).run_once("w")
+    delivery(queue, handler(queue, ScriptedBot(slow), graph, typing_delay=0.01)).run_once("w")
     assert queue.state_of("m1") == "done"
+    assert [c.get("sender_action") for c in calls] == ["mark_seen", "typing_on", None]
     assert texts(graph_api) == ["echo: hi"]
 
 
@@ -197,7 +272,13 @@ def test_a_hanging_bot_gets_the_fallback_by_the_deadline_and_the_late_answer_fol
     graph_api.add_callback(responses.POST, SEND_URL, callback=on_send)
     enqueue(queue, text("7", "hi", "m1"))
     turn = handler(
-        queue, ScriptedBot(slow), graph, actions=True, answer_deadline=0.2, typing_refresh=0.05
+        queue,
+        ScriptedBot(slow),
+        graph,
+        actions=True,
+        answer_deadline=0.2,
+        typing_delay=0.01,
+        typing_refresh=0.05,
     )
     delivery(queue, turn).run_once("w")
     release.set()
@@ -365,14 +446,17 @@ def test_a_send_refused_as_not_thread_owner_holds_the_conversation(
     assert len(sent(graph_api)) == 1  # no retry
 
 
-def test_a_refused_sender_action_ends_the_turn_before_the_bot(
+def test_another_apps_conversation_is_found_by_the_reply_and_held(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
-    fail(graph_api, 400, 100, 2534037)
+    fail(graph_api, 400, 100, 2534037)  # nothing is sent in front of the bot to find it out
     bot = ScriptedBot()
     enqueue(queue, text("7", "hi", "m1"))
     assert delivery(queue, handler(queue, bot, graph)).run_once("w")
-    assert bot.turns == [] and queue.state_of("m1") == "dropped"
+    assert len(bot.turns) == 1 and queue.state_of("m1") == "dropped"
+    assert [b.get("message") for b in sent(graph_api)] == [{"text": "echo: hi"}]
+    state = queue.thread("42", "7")
+    assert state is not None and state.holder == "other_app"
 
 
 def asks_for_a_person(event: Event) -> list[Reply]:

@@ -26,6 +26,7 @@ from tests.support.servers import (
     ROOT,
     START_MS,
     Bridge,
+    add_fault,
     body_of,
     run_gunicorn,
     server_environment,
@@ -44,14 +45,23 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
     assert stop_bridge(server) == 0, server.log.read_text()
 
 
-def test_a_message_is_answered_with_seen_and_typing_first(bridge: Bridge) -> None:
+def test_a_fast_answer_goes_out_alone(bridge: Bridge) -> None:
     assert bridge.post(body_of(text("3000000000000001", "good morning", "m_e2e_1"))).ok
     bridge.wait_done("m_e2e_1")
     inbox = bridge.inbox("3000000000000001")
-    assert [b.get("sender_action") for b in inbox[:2]] == ["mark_seen", "typing_on"]
+    assert [b.get("sender_action") for b in inbox] == [None]  # one Send API call, no actions
     assert [m["text"] for m in bridge.messages("3000000000000001")] == [
         not_understood("good morning")
     ]
+
+
+def test_a_slow_bot_shows_seen_and_typing_before_its_answer(bridge: Bridge) -> None:
+    add_fault(bridge, "lex", {"delay": 2})  # past BRIDGE_TYPING_DELAY (0.5 s)
+    assert bridge.post(body_of(text("3000000000000002", "good evening", "m_e2e_2"))).ok
+    bridge.wait_done("m_e2e_2")
+    inbox = bridge.inbox("3000000000000002")
+    assert [b.get("sender_action") for b in inbox] == ["mark_seen", "typing_on", None]
+    assert inbox[-1]["message"] == {"text": not_understood("good evening")}
 
 
 def test_each_user_gets_answers_in_order_under_concurrency(bridge: Bridge) -> None:

@@ -194,10 +194,16 @@ def test_the_formatters_scrub_too() -> None:
 
 
 class LoggingBot(ScriptedBot):
-    """Logs from the bot's helper thread, as a backend would."""
+    """Logs from the bot's helper thread, as a backend would; answers once ``ready`` is set
+    (by then a slow turn has shown seen and typing)."""
+
+    def __init__(self, ready: threading.Event) -> None:
+        super().__init__()
+        self._ready = ready
 
     def respond(self, event: Event) -> list[Reply]:
         logging.getLogger("bridge.bots.test").info("bot asked")
+        assert self._ready.wait(10)
         return [Text(f"echo: {bot_input(event)}")]
 
 
@@ -205,21 +211,30 @@ def test_every_line_of_a_delivery_carries_its_ids(
     captured: io.StringIO, queue: SqliteQueue, graph: GraphClient
 ) -> None:
     send = f"{GRAPH}/v25.0/me/messages"
+    typing_tried = threading.Event()
+    error = {"error": {"message": "x", "code": 2, "fbtrace_id": "TRACE42"}}
+
+    def graph_answers(request: Any) -> tuple[int, dict[str, str], str]:
+        if json.loads(request.body).get("sender_action") == "typing_on":
+            typing_tried.set()
+            return 500, {}, json.dumps(error)  # a logged Graph error
+        return 200, {}, json.dumps({"message_id": "m_out"})
+
     with responses.RequestsMock() as mock:
-        mock.post(send, json={"message_id": "m_seen"})
-        mock.post(
-            send,
-            status=500,
-            json={"error": {"message": "x", "code": 2, "fbtrace_id": "TRACE42"}},
-        )
-        mock.post(send, json={"message_id": "m_out"})
+        mock.add_callback(responses.POST, send, callback=graph_answers)
         now_ms = int(time.time() * 1000)
         body = delivery(text_item("2900000000000001", "private words", "m_ids", ts=now_ms))
         [event] = events.parse_webhook(json.loads(body)).events
         queue.put([to_new_job(event, time.time(), "delivery-0001")], now=time.time())
-        handler = TurnHandler(queue=queue, bot=LoggingBot(), graph=graph, fallback_text="sorry")
+        handler = TurnHandler(
+            queue=queue,
+            bot=LoggingBot(typing_tried),
+            graph=graph,
+            fallback_text="sorry",
+            typing_delay=0.01,
+        )
         worker = Delivery(queue, handler, threads=1, poll_interval=0.01, limits=Limits())
-        assert worker.run_once("owner")  # mark_seen ok, typing_on fails: a logged Graph error
+        assert worker.run_once("owner")
     worker.stop(timeout=1)
     entries = lines_of(captured)
     about_the_job = [e for e in entries if e["message"] in ("bot asked", "sender action failed")]
@@ -275,7 +290,9 @@ def test_a_whole_run_logs_ids_but_no_text_secret_psid_or_proof(tmp_path: Path) -
         bridge.wait_done(*mids)
         assert bridge.post(body_of(text(PSIDS[0], WORDS[0], "m_logs_0"))).ok  # redelivered
         assert bridge.post(body_of(text(PSIDS[1], "forged", "m_x")), secret="wrong").ok is False
-        # An error path: Graph fails the sender actions and the send; the turn is retried.
+        # An error path: a slow bot (so seen and typing go out at 0.5 s), and Graph fails the
+        # sender actions and the send; the turn is retried.
+        add_fault(bridge, "lex", {"delay": 2})
         add_fault(bridge, "graph", {"status": 500, "code": 2, "count": 3})
         body = body_of(text(PSIDS[2], "through the storm 폭풍", "m_logs_fault", ts=99))
         signatures.append(sign(LOCAL_APP_SECRET, body))

@@ -270,11 +270,7 @@ def test_json_lines_with_states_and_send_api_bodies(bridge: Bridge, tmp_path: Pa
     assert not first["followed"] and first["replies"] == []
     assert last["events"] == [{"key": key, "sender": sender, "state": "done"}]
     assert last["followed"] and not last["timed_out"]
-    assert [body.get("sender_action") for body in last["replies"]] == [
-        "mark_seen",
-        "typing_on",
-        None,
-    ]
+    assert [body.get("sender_action") for body in last["replies"]] == [None]  # a fast turn
     assert last["replies"][-1]["message"] == {"text": not_understood("in json")}
     assert last["replies"][-1]["recipient"] == {"id": sender}
     assert isinstance(last["latency_ms"], float)
