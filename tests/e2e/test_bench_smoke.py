@@ -43,7 +43,6 @@ def test_bench_open_loop_with_graph_errors_still_answers_everything_once(tmp_pat
         graph_error_rate=0.2,
         drain_timeout=30,
         name="light load with errors",
-        env={"BRIDGE_SENDER_ACTIONS": "false"},  # each reply's retries alone, as before
     )
     assert figures.acked == figures.requests > 30
     assert figures.graph_errors is not None and figures.graph_errors > 0
@@ -51,28 +50,32 @@ def test_bench_open_loop_with_graph_errors_still_answers_everything_once(tmp_pat
     assert figures.duplicates == 0
     assert figures.unexpected == 0
     assert figures.ack_p50_ms > 0
+    assert figures.sender_action_calls == 0  # fast turns at the defaults: replies alone
 
 
 def test_bench_counts_send_api_calls_by_kind_at_default_and_lean_settings(tmp_path: Path) -> None:
-    # The bridge at its defaults sends sender actions beside each reply; the lean setting
-    # sends none. Every reply part is one message send.
+    # A bot slower than BRIDGE_TYPING_DELAY (0.5 s): at the defaults seen and typing go out
+    # beside each reply; the lean setting sends none. Every reply part is one message send.
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    default = scenario("bridge", tmp_path / "a", seconds=1.0, connections=2, rate=20.0)
-    lean = scenario(
-        "bridge",
-        tmp_path / "b",
-        seconds=1.0,
-        connections=2,
-        rate=20.0,
-        env={"BRIDGE_SENDER_ACTIONS": "false"},
-        label=LEAN,
+    default, lean = (
+        scenario(
+            "bridge",
+            tmp_path / folder,
+            seconds=1.0,
+            connections=0,
+            rate=10.0,
+            lex_latency=0.8,
+            env=env,
+            label=label,
+        )
+        for folder, env, label in (("a", {}, ""), ("b", {"BRIDGE_SENDER_ACTIONS": "false"}, LEAN))
     )
     for figures in (default, lean):
         assert figures.delivered_share == 1.0
         assert figures.message_sends == figures.acked
         assert figures.message_sends_per_message == 1.0
-    assert default.sender_action_calls is not None and default.sender_action_calls > 0
+    assert default.sender_actions_per_message == 2.0  # mark_seen, typing_on
     assert lean.sender_action_calls == 0
     assert lean.sends_per_message == 1.0
     assert lean.column == LEAN
@@ -123,8 +126,8 @@ def test_graph_fake_latency_delays_each_call_without_holding_up_the_others() -> 
 
 
 def test_bench_realistic_reply_waits_for_lex_and_graph(tmp_path: Path) -> None:
-    # Lean bridge, Lex 150 ms and Graph 80 ms: no reply can reach Graph in under 230 ms, and
-    # the summary states the 255 ms target.
+    # The bridge at its defaults, Lex 150 ms and Graph 80 ms: no reply can reach Graph in
+    # under 230 ms, nothing goes out in front of it, and the summary states the 255 ms target.
     figures = scenario(
         "bridge",
         tmp_path,
@@ -134,9 +137,7 @@ def test_bench_realistic_reply_waits_for_lex_and_graph(tmp_path: Path) -> None:
         senders=5,
         lex_latency=0.15,
         graph_latency=0.08,
-        env={"BRIDGE_SENDER_ACTIONS": "false"},
         name=REALISTIC,
-        label=LEAN,
         drain_timeout=15,
     )
     assert figures.delivered_share == 1.0
