@@ -94,8 +94,9 @@ def test_a_recording_replays_into_a_fresh_bridge_with_the_same_sends(
     text = json.dumps(replayed, ensure_ascii=False)
     assert "안녕" not in text and "— é" not in text  # what the people wrote is gone
     for bodies in replayed.values():
-        actions = [b["sender_action"] for b in bodies if "sender_action" in b]
-        assert actions == ["mark_seen", "typing_on"] * 3  # three turns each
+        # Three fast turns each: the answers alone, no seen or typing in front of them.
+        assert [b for b in bodies if "sender_action" in b] == []
+        assert len(bodies) >= 3
         last = bodies[-1]["message"]
         assert last["attachment"]["payload"]["template_type"] == "generic"  # "list" was tapped
 
