@@ -14,16 +14,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bridge.delivery.housekeeping import Housekeeper
 from bridge.delivery.outcomes import Outcomes
 from bridge.delivery.turn import TurnHandler
 from bridge.errors import GraphError, NotAnswered, RetryLater
+from bridge.messenger.thread_control import ThreadSignal
 from bridge.obs import metrics
 from bridge.obs.logs import hash_id, log_context
-from bridge.queue import DeliveryQueue, Job
+from bridge.queue import DeliveryQueue, Job, NewJob, PutResult
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,15 @@ class Delivery:
             "delivery started",
             extra={"threads": self._thread_count, "worker_process": self.process},
         )
+
+    def accept(
+        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+    ) -> PutResult:
+        """Commit a webhook's jobs (and thread signals); wake a thread if any were new."""
+        result = self._queue.put(jobs, now=now, signals=signals)
+        if result.added:
+            self.wake()
+        return result
 
     def wake(self) -> None:
         """New work was committed in this process: wake an idle thread now."""

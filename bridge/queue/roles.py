@@ -79,8 +79,8 @@ class Housekeeping(Protocol):
     def purge(self, *, before: float) -> int: ...
 
 
-class DeliveryQueue(Jobs, Threads, Pages, Housekeeping, Protocol):
-    """Delivery's side: its turns, its loop and its housekeeping."""
+class DeliveryQueue(JobSink, Jobs, Threads, Pages, Housekeeping, Protocol):
+    """Delivery's side: what the webhook hands it, its turns, its loop and its housekeeping."""
 
 
 class Stats(Protocol):
@@ -111,7 +111,7 @@ class Admin(Protocol):
     ) -> int: ...
 
 
-class Queue(JobSink, DeliveryQueue, Stats, Admin, Protocol):
+class Queue(DeliveryQueue, Stats, Admin, Protocol):
     """Every role, for the composition root, which also closes it."""
 
     def close(self) -> None: ...

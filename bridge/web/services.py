@@ -8,13 +8,15 @@ its type without importing the root that imports them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bridge.config.settings import Settings
 from bridge.delivery.loop import Delivery, Limits
 from bridge.delivery.page_routes import Routes
 from bridge.delivery.turn import TurnHandler
-from bridge.queue import Queue
+from bridge.messenger.thread_control import ThreadSignal
+from bridge.queue import NewJob, PutResult, Queue
 from bridge.web.recording import Recorder
 
 # A claimed job's lease covers the longest Lex call plus the sends that follow it.
@@ -31,10 +33,14 @@ class Services:
     recorder: Recorder | None = None
     delivery: Delivery | None = field(default=None)
 
-    def wake(self) -> None:
-        """Tell this process's delivery threads that work was committed."""
+    def enqueue(
+        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+    ) -> PutResult:
+        """Commit a webhook's jobs and thread signals; this process's delivery (if it runs
+        here) takes the new work at once."""
         if self.delivery is not None:
-            self.delivery.wake()
+            return self.delivery.accept(jobs, now=now, signals=signals)
+        return self.queue.put(jobs, now=now, signals=signals)
 
     def turn_handler(self, threads: int) -> TurnHandler:
         """What delivery threads use to answer one job, for every served Page."""

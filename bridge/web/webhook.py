@@ -23,7 +23,7 @@ from bridge.messenger import thread_control as threads
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, tokens_match
 from bridge.obs import metrics
 from bridge.obs.logs import log_context, new_request_id
-from bridge.queue import JobSink, NewJob
+from bridge.queue import NewJob
 from bridge.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -145,14 +145,11 @@ def _enqueue(services: Services, parsed: events.ParseResult, delivery_id: str) -
     if not (parsed.events or signals):
         return
     jobs = [to_new_job(event, now, delivery_id) for event in parsed.events]
-    sink: JobSink = services.queue
-    result = sink.put(jobs, now=now, signals=signals)
+    result = services.enqueue(jobs, now=now, signals=signals)
     for event in parsed.events:
         metrics.EVENTS.labels(event.kind).inc()
     if result.duplicates:
         metrics.DUPLICATES.inc(result.duplicates)
-    if result.added:
-        services.wake()
     log.info(
         "webhook accepted",
         extra={
