@@ -4,8 +4,9 @@ The bot is asked at once, in a helper thread, so nothing is sent in front of it;
 turn's own thread shows seen and typing if the bot is slow (``bridge.delivery.indicators``)
 and answers the fallback text by ``answer_deadline`` (Meta wants every message answered within
 30 s) even if the bot hangs. A late answer still follows the fallback (Lex's dialog state
-expects the person to see it). The stored reply is what a retry resumes from, so the bot is
-never asked twice for one event.
+expects the person to see it). The reply is stored on the job by the turn with its first
+ledger entry (or its ack), or here when the fallback went out early; the stored reply is what a
+retry resumes from, so the bot is never asked twice for one event.
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ from bridge.queue import Jobs, Message
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The bot's rendered reply; ``sent`` of its parts went out already (the early fallback),
+    and ``stored``: it is on the job already."""
+
+    messages: list[Message]
+    sent: int = 0
+    stored: bool = False
+
+
 @dataclass
 class BotAsker:
     """Asks a turn's bot (a pool of ``bot_threads`` helper threads) and stores the reply."""
@@ -43,8 +54,8 @@ class BotAsker:
     bot_threads: int = 4
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
-    def ask(self, turn: Turn) -> tuple[list[Message], int]:
-        """Ask the bot once and store its rendered reply; returns it and how much was sent."""
+    def ask(self, turn: Turn) -> Answer:
+        """Ask the bot once; its rendered reply, stored only if the fallback went out early."""
         job = turn.job
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.bot_threads, thread_name_prefix="bridge-bot")
@@ -63,12 +74,13 @@ class BotAsker:
             # The fallback already went out; a late answer still follows, a late failure
             # adds nothing.
             messages = early + ([] if failed else messages)
+            if not self.queue.save_reply(job, messages):
+                raise RetryLater("lost the job's lease before storing the reply")
+            return Answer(messages, len(early), stored=True)
         if not messages:
             log.info("bot gave no reply", extra={"job_id": job.id, "mid": job.key})
             indicators.clear()
-        if not self.queue.save_reply(job, messages):
-            raise RetryLater("lost the job's lease before storing the reply")
-        return messages, len(early)
+        return Answer(messages)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -17,7 +17,7 @@ from bridge.errors import GraphError, NotAnswered
 from bridge.messenger.graph_policy import Action, Decision, classify, retry_delay, throttle_delay
 from bridge.obs import metrics
 from bridge.obs.logs import hash_id, log_context
-from bridge.queue import DeliveryQueue, Job
+from bridge.queue import Claim, DeliveryQueue, Job
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,19 @@ class Outcomes:
         self._clock = clock
         self._throttles: dict[str, int] = {}
 
-    def delivered(self, job: Job, *, sent: int, started: float) -> None:
-        """Every part went out: ack the job (``started``: its ``perf_counter`` start)."""
-        self._queue.ack(job, now=self._clock(), sent=sent)
+    def delivered(
+        self, job: Job, *, sent: int, started: float, claim: Claim | None = None
+    ) -> Job | None:
+        """Every part went out: ack the job, and with ``claim`` take the next claimable job in
+        the same commit (``started``: the turn's ``perf_counter`` start). Returns the job
+        taken, if any."""
+        now = self._clock()
+        taken = None
+        with metrics.stage("ack"):
+            if claim is None:
+                self._queue.ack(job, now=now, sent=sent)
+            else:
+                _, taken = self._queue.ack_and_claim(job, now=now, sent=sent, claim=claim)
         self._throttles.pop(job.page, None)
         metrics.TURNS.inc()
         metrics.TURN_DURATION.observe(time.perf_counter() - started)
@@ -58,6 +68,7 @@ class Outcomes:
                 "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
+        return taken
 
     def expire(self, job: Job, age: float, now: float) -> None:
         """The event is too old to answer: bury a job that was tried, drop a fresh one."""

@@ -1,10 +1,12 @@
 """The turn: claim a job → ask the bot once → render → send part by part → ack.
 
-The bot's rendered reply is stored on the job before the first send and each sent part is
-recorded (the send ledger), so a retried job never asks the bot again and resumes with the
-first unsent part. Before the bot is asked, the conversation's state decides whether it may
-answer at all (``bridge.delivery.admission``); each Page's turns use that Page's Graph client
-and bot (``bridge.delivery.page_routes``). Asking the bot is ``bridge.delivery.asking``, the
+The bot's rendered reply is stored on the job as soon as the bot answers, while the first part
+is already on its way (no commit in front of the answer), and each part but the last is
+recorded in the send ledger as Graph accepts it, the last by the ack; so a retried job never
+asks the bot again and resumes with the first unsent part. Before
+the bot is asked, the conversation's state decides whether it may answer at all
+(``bridge.delivery.admission``); each Page's turns use that Page's Graph client and bot
+(``bridge.delivery.page_routes``). Asking the bot is ``bridge.delivery.asking``, the
 Graph calls are ``bridge.delivery.sending``; what a failed turn means for its job is decided by
 the loop (``bridge.delivery.loop``).
 """
@@ -17,12 +19,13 @@ from dataclasses import dataclass, field
 
 from bridge.bots import Bot
 from bridge.config.conversation import HUMAN_IDLE
-from bridge.delivery.admission import admit
-from bridge.delivery.asking import BotAsker
+from bridge.delivery.admission import Turn, admit
+from bridge.delivery.asking import Answer, BotAsker
 from bridge.delivery.page_routes import PageRoute, Routes
 from bridge.delivery.sending import Sender
 from bridge.errors import RetryLater
 from bridge.messenger.graph import GraphClient
+from bridge.obs import metrics
 from bridge.queue import DeliveryQueue, Job
 
 
@@ -77,14 +80,31 @@ class TurnHandler:
         Each part but the last is recorded in the send ledger as soon as Graph accepts it; the
         last one is recorded by the ack that follows (one commit fewer per turn)."""
         turn = admit(self.queue, job, self.route(job.page), clock=clock, human_idle=self.human_idle)
-        messages, sent = job.reply, job.sent
-        if messages is None:
-            messages, sent = self._asker.ask(turn)
-        for index in range(sent, len(messages)):
-            self._sender.send(turn, messages[index])
-            if index + 1 < len(messages) and not self.queue.mark_sent(job, index + 1):
-                raise RetryLater("lost the job's lease while sending")
-        return len(messages)
+        if job.reply is not None:
+            answer = Answer(job.reply, job.sent, stored=True)
+        else:
+            with metrics.stage("ask"):
+                answer = self._asker.ask(turn)
+        stored = None if answer.stored else self.queue.store_reply(job, answer.messages)
+        try:
+            self._send(turn, answer, stored)
+        finally:
+            if stored is not None and not stored():
+                raise RetryLater("lost the job's lease before storing the reply")
+        return len(answer.messages)
+
+    def _send(self, turn: Turn, answer: Answer, stored: Callable[[], bool] | None) -> None:
+        """Send the parts not sent yet, each but the last recorded in the ledger once the
+        reply is stored (``stored`` waits for that)."""
+        job, messages = turn.job, answer.messages
+        for index in range(answer.sent, len(messages)):
+            with metrics.stage("send"):
+                self._sender.send(turn, messages[index])
+            if index + 1 < len(messages):
+                with metrics.stage("ledger"):
+                    kept = (stored is None or stored()) and self.queue.mark_sent(job, index + 1)
+                if not kept:
+                    raise RetryLater("lost the job's lease while sending")
 
     def close(self) -> None:
         """Stop the bot's helper threads (turns still waiting on them are not answered)."""

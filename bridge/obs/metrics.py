@@ -156,6 +156,23 @@ TURN_DURATION = Histogram(
     "Time to handle one claimed job that was delivered (bot and sends).",
     buckets=_TURN,
 )
+TURN_STAGES = ("claim", "ask", "send", "ledger", "ack")
+TURN_STAGE = Histogram(
+    "bridge_turn_stage_seconds",
+    "Where a turn's time goes: claiming it from the queue (none when the webhook's commit"
+    " claimed it), asking the bot (seen and typing included), each send, each ledger write,"
+    " the ack (with the next claim).",
+    ["stage"],
+    buckets=_FAST,
+)
+QUEUE_WRITES = ("enqueue", "claim", "update", "ack", "retry", "drop", "bury", "threads", "other")
+QUEUE_WRITE = Histogram(
+    "bridge_queue_write_seconds",
+    "Each queue change in the embedded queue: waiting for this process's writer thread"
+    " (phase wait), then the transaction it is committed in (phase commit).",
+    ["change", "phase"],
+    buckets=_FAST,
+)
 ANSWER_LATENCY = Histogram(
     "bridge_answer_latency_seconds",
     "From the event's Messenger timestamp to the whole reply sent (Meta wants under 30 s).",
@@ -231,6 +248,11 @@ def _initialise() -> None:
         HANDOVER_REQUESTS.labels(result)
     for cause in ("shutdown", "stale_worker"):
         RELEASED.labels(cause)
+    for stage in TURN_STAGES:
+        TURN_STAGE.labels(stage)
+    for change in QUEUE_WRITES:
+        for phase in ("wait", "commit"):
+            QUEUE_WRITE.labels(change, phase)
 
 
 _initialise()
@@ -246,6 +268,16 @@ def graph_error_code(error: GraphError) -> str:
     if error.subcode is not None:
         return f"?/{error.subcode}"
     return "unreachable" if error.status is None else f"http_{error.status}"
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Time one stage of a turn (``TURN_STAGES``)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        TURN_STAGE.labels(name).observe(time.perf_counter() - started)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ signals=...)``), so delivery never sees a job without what came with it.
 
 from bridge.queue.records import (
     STATES,
+    Claim,
     DeadLetter,
     Job,
     Message,
@@ -35,6 +36,7 @@ from bridge.queue.roles import (
 __all__ = [
     "STATES",
     "Admin",
+    "Claim",
     "DeadLetter",
     "DeliveryQueue",
     "Housekeeping",

@@ -47,6 +47,15 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class Claim:
+    """Who takes a job and for how long: a delivery thread (``owner``) of ``process``."""
+
+    owner: str
+    process: str
+    lease: float
+
+
+@dataclass(frozen=True, slots=True)
 class PutResult:
     """How many jobs were new and how many were redeliveries of jobs already queued."""
 

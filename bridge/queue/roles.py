@@ -10,11 +10,20 @@ health, metrics and ``queue stats`` read ``Stats``; ``queue dead`` and ``requeue
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from bridge.messenger.thread_control import ThreadSignal, ThreadState
-from bridge.queue.records import DeadLetter, Job, Message, NewJob, PageState, PutResult, Worker
+from bridge.queue.records import (
+    Claim,
+    DeadLetter,
+    Job,
+    Message,
+    NewJob,
+    PageState,
+    PutResult,
+    Worker,
+)
 
 
 class JobSink(Protocol):
@@ -28,15 +37,36 @@ class JobSink(Protocol):
 
 class Jobs(Protocol):
     """A job from its claim to its end; every change names the claim's owner, so a worker whose
-    lease ran out cannot touch a job another worker took over (False: the lease was lost)."""
+    lease ran out cannot touch a job another worker took over (False: the lease was lost).
+
+    Nothing in front of the answer: ``store_reply`` starts storing the bot's reply and lets the
+    first send go out meanwhile. Fewer commits per turn: ``put_and_claim`` takes new jobs for
+    idle delivery threads in the webhook's own transaction, ``ack_and_claim`` the next job in
+    the ack's. A backend that cannot do these at once does them one after the other."""
 
     def claim(self, *, owner: str, process: str, now: float, lease: float) -> Job | None: ...
 
+    def put_and_claim(
+        self,
+        jobs: list[NewJob],
+        *,
+        now: float,
+        signals: Sequence[ThreadSignal] = (),
+        claim: Claim,
+        limit: int,
+    ) -> tuple[PutResult, list[Job]]: ...
+
     def save_reply(self, job: Job, messages: list[Message]) -> bool: ...
+
+    def store_reply(self, job: Job, messages: list[Message]) -> Callable[[], bool]: ...
 
     def mark_sent(self, job: Job, count: int) -> bool: ...
 
     def ack(self, job: Job, *, now: float, sent: int | None = None) -> bool: ...
+
+    def ack_and_claim(
+        self, job: Job, *, now: float, sent: int, claim: Claim
+    ) -> tuple[bool, Job | None]: ...
 
     def retry(self, job: Job, *, at: float, error: str, refund: bool = False) -> bool: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import responses
 
@@ -10,7 +11,9 @@ from bridge.messenger import events
 from bridge.messenger.events import Event
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.replies import Reply, Text
+from bridge.queue import Job
 from bridge.queue.sqlite.store import SqliteQueue
+from bridge.web.webhook import to_new_job
 from tests.conftest import ScriptedBot, wait_for
 from tests.delivery.harness import (
     NOW_MS,
@@ -122,3 +125,46 @@ def test_stored_events_round_trip_through_the_queue(queue: SqliteQueue) -> None:
     assert claimed is not None
     assert events.from_json(claimed.payload) == event
     assert (claimed.conversation, claimed.page) == ("42:7", "42")
+
+
+class ClaimCount(SqliteQueue):
+    """The real queue, counting the jobs delivery threads took with a claim of their own."""
+
+    claimed = 0
+
+    def claim(self, *, owner: str, process: str, now: float, lease: float) -> Job | None:
+        job = super().claim(owner=owner, process=process, now=now, lease=lease)
+        self.claimed += job is not None
+        return job
+
+
+def test_an_idle_thread_runs_what_the_webhook_s_commit_claimed_for_it(
+    tmp_path: Path, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    queue = ClaimCount(tmp_path / "q.db")
+    ok(graph_api, 2)
+    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False), poll_interval=60)
+    worker.start()
+    try:
+        wait_for(lambda: worker.idle_threads == 1, what="an idle thread")
+        jobs = [to_new_job(text("7", "hi", "m1"), 0), to_new_job(text("7", "again", "m2"), 0)]
+        result = worker.accept(jobs, now=NOW_MS / 1000)
+        assert (result.added, result.duplicates) == (2, 0)
+        wait_for(lambda: queue.state_of("m2") == "done", timeout=5, what="both answered")
+    finally:
+        assert worker.stop(timeout=5)
+    # m1 was claimed by the webhook's commit, m2 with m1's ack: no claim of the thread's own.
+    assert queue.claimed == 0
+    assert texts(graph_api) == ["echo: hi", "echo: again"]
+
+
+def test_a_busy_process_leaves_new_jobs_to_its_threads_next_claim(
+    tmp_path: Path, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    queue = ClaimCount(tmp_path / "q.db")
+    ok(graph_api)
+    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
+    result = worker.accept([to_new_job(text("7", "hi", "m1"), 0)], now=NOW_MS / 1000)
+    assert result.added == 1 and queue.state_of("m1") == "queued"  # no idle thread here
+    assert worker.run_once("w") and queue.claimed == 1
+    assert queue.state_of("m1") == "done"

@@ -4,6 +4,7 @@ policy, who may answer (holds, the window, handovers), several Pages."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from typing import Any
 
@@ -554,3 +555,85 @@ def test_each_page_uses_its_own_token_and_bot(
 def test_a_handler_needs_routes_or_a_bot_and_a_graph(queue: SqliteQueue) -> None:
     with pytest.raises(ValueError, match="needs routes"):
         TurnHandler(queue=queue)
+
+
+# --- what is committed, and when -------------------------------------------------------------
+
+
+class WriteLog(SqliteQueue):
+    """The real queue, noting each write of a turn beside the Graph calls (``steps``); the
+    reply's commit is not waited for until Graph has received the first part."""
+
+    steps: list[str]
+    first_send: threading.Event
+
+    def store_reply(self, job: Any, messages: list[Any]) -> Any:
+        self.steps.append("store_reply")
+        stored = super().store_reply(job, messages)
+
+        def wait() -> bool:
+            # A turn that waited for this before sending would time out here and retry.
+            return self.first_send.wait(5) and stored()
+
+        return wait
+
+    def mark_sent(self, job: Any, count: int) -> bool:
+        self.steps.append(f"mark_sent {count}")
+        return super().mark_sent(job, count)
+
+    def ack(self, job: Any, *, now: float, sent: Any = None) -> bool:
+        self.steps.append(f"ack {sent}")
+        return super().ack(job, now=now, sent=sent)
+
+
+@pytest.fixture
+def write_log(tmp_path: Any, graph_api: responses.RequestsMock) -> WriteLog:
+    queue = WriteLog(tmp_path / "log.db")
+    queue.steps = []
+    queue.first_send = threading.Event()
+
+    def on_send(request: Any) -> tuple[int, dict[str, str], str]:
+        queue.steps.append("send")
+        queue.first_send.set()
+        return 200, {}, json.dumps({"recipient_id": "7", "message_id": "m"})
+
+    graph_api.add_callback(responses.POST, SEND_URL, callback=on_send)
+    return queue
+
+
+def test_the_first_part_goes_out_while_the_reply_is_being_stored(
+    write_log: WriteLog, graph: GraphClient
+) -> None:
+    two = ScriptedBot(lambda e: [Text("one"), Text("two")])
+    enqueue(write_log, text("7", "hi", "m1"), text("8", "hi", "m2"))
+    worker = delivery(write_log, handler(write_log, two, graph, actions=False))
+    assert worker.run_once("w")
+    assert write_log.state_of("m1") == "done"
+    # The last part is recorded by the ack.
+    assert write_log.steps == ["store_reply", "send", "mark_sent 1", "send", "ack 2"]
+    write_log.steps.clear()
+    one = delivery(write_log, handler(write_log, ScriptedBot(), graph, actions=False))
+    assert one.run_once("w")
+    assert write_log.steps == ["store_reply", "send", "ack 1"]
+    with sqlite3.connect(write_log.path) as db:
+        stored = dict(db.execute("SELECT key, reply FROM jobs"))
+    assert json.loads(stored["m1"]) == [{"text": "one"}, {"text": "two"}]
+    assert json.loads(stored["m2"]) == [{"text": "echo: hi"}]
+
+
+def test_a_failed_first_send_keeps_the_reply_so_the_retry_does_not_ask_again(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    bot = ScriptedBot(lambda e: [Text("only part")])
+    fail(graph_api, 500, 2)
+    ok(graph_api)
+    enqueue(queue, text("7", "hi", "m1"))
+    clock = Clock()
+    worker = delivery(queue, handler(queue, bot, graph, actions=False), clock=clock)
+    assert worker.run_once("w")
+    assert queue.state_of("m1") == "queued"
+    clock.now += 1000
+    assert worker.run_once("w")
+    assert queue.state_of("m1") == "done"
+    assert len(bot.turns) == 1
+    assert texts(graph_api) == ["only part", "only part"]

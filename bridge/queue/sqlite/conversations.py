@@ -12,15 +12,17 @@ import sqlite3
 
 # Only the head of a conversation (its oldest queued job) may be claimed, and only while no job
 # of that conversation is running and its Page is neither throttled nor paused.
-CLAIMABLE = """
-SELECT c.head_id, c.conversation FROM conversations AS c JOIN jobs AS j ON j.id = c.head_id
+_CLAIMABLE_WHERE = """
 WHERE c.busy = 0 AND c.head_ts IS NOT NULL AND j.not_before <= :now
   AND NOT EXISTS (
       SELECT 1 FROM pages AS p
       WHERE p.page = c.page AND (p.paused = 1 OR p.blocked_until > :now))
-ORDER BY c.head_ts, c.head_id
-LIMIT 1
 """
+_CLAIMABLE_FROM = "SELECT c.head_id FROM conversations AS c JOIN jobs AS j ON j.id = c.head_id"
+# The oldest claimable head of all.
+CLAIMABLE = f"{_CLAIMABLE_FROM} {_CLAIMABLE_WHERE} ORDER BY c.head_ts, c.head_id LIMIT 1"
+# The head of one conversation, if it is claimable (a webhook's new job, for an idle thread).
+CLAIMABLE_IN = f"{_CLAIMABLE_FROM} {_CLAIMABLE_WHERE} AND c.conversation = :conversation"
 
 # Bring a conversation's row in line with its jobs after any of them changed state.
 _SETTLE = """

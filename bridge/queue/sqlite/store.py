@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bridge.messenger.thread_control import ThreadSignal
-from bridge.queue.records import Job, Message, NewJob, PutResult
+from bridge.queue.records import Claim, Job, Message, NewJob, PutResult
 from bridge.queue.sqlite.admin import SqliteAdmin
-from bridge.queue.sqlite.conversations import CLAIMABLE, settle
+from bridge.queue.sqlite.conversations import CLAIMABLE, CLAIMABLE_IN, settle
 from bridge.queue.sqlite.housekeeping import SqliteHousekeeping
 from bridge.queue.sqlite.pages import SqlitePages
 from bridge.queue.sqlite.stats import SqliteStats
@@ -47,49 +47,52 @@ class SqliteQueue(SqliteThreads, SqlitePages, SqliteHousekeeping, SqliteStats, S
         a key already present counts as a duplicate."""
         if not jobs and not signals:
             return PutResult(0, 0)
-        rows = [
-            (job.key, job.page, job.conversation, job.order_ts, job.payload, now, job.delivery_id)
-            for job in jobs
-        ]
+        return self._transaction("enqueue", lambda c: _insert(c, jobs, now, signals)[0])
 
-        def insert(connection: sqlite3.Connection) -> int:
-            added = 0
-            touched: dict[str, str] = {}
-            for row in rows:
-                if connection.execute(
-                    "INSERT OR IGNORE INTO jobs (key, page, conversation, order_ts, payload,"
-                    " created_at, delivery) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                ).rowcount:
-                    added += 1
-                    touched[row[2]] = row[1]
-            settle(connection, touched)
-            if signals:
-                record_threads(connection, signals, now)
-            return added
+    def put_and_claim(
+        self,
+        jobs: list[NewJob],
+        *,
+        now: float,
+        signals: Sequence[ThreadSignal] = (),
+        claim: Claim,
+        limit: int,
+    ) -> tuple[PutResult, list[Job]]:
+        """``put``, and in the same transaction claim up to ``limit`` of the new jobs that are
+        the claimable heads of their conversations (for idle delivery threads)."""
+        if not jobs and not signals:
+            return PutResult(0, 0), []
 
-        added = self._transaction("enqueue", insert)
-        return PutResult(added, len(jobs) - added)
+        def insert_and_take(connection: sqlite3.Connection) -> tuple[PutResult, list[Job]]:
+            result, touched = _insert(connection, jobs, now, signals)
+            taken: list[Job] = []
+            for conversation in list(touched)[:limit]:
+                row = connection.execute(
+                    CLAIMABLE_IN, {"now": now, "conversation": conversation}
+                ).fetchone()
+                if row is not None:
+                    taken.append(_take(connection, row[0], claim, now))
+            return result, taken
+
+        return self._transaction("enqueue", insert_and_take)
 
     # --- delivery's side -------------------------------------------------------------------
 
     def claim(self, *, owner: str, process: str, now: float, lease: float) -> Job | None:
         """Take the oldest claimable job for ``lease`` seconds, or None if there is none."""
+        claim = Claim(owner, process, lease)
+        return self._transaction("claim", lambda c: _take_next(c, claim, now))
 
-        def take(connection: sqlite3.Connection) -> tuple[Any, ...] | None:
-            row = connection.execute(CLAIMABLE, {"now": now}).fetchone()
-            if row is None:
-                return None
-            claimed: tuple[Any, ...] = connection.execute(
-                "UPDATE jobs SET state = 'running', owner = ?, process = ?, lease_until = ?,"
-                f" attempts = attempts + 1 WHERE id = ? RETURNING {_JOB_COLUMNS}",
-                (owner, process, now + lease, row[0]),
-            ).fetchone()
-            settle(connection, {claimed[3]: claimed[2]})
-            return claimed
+    def ack_and_claim(
+        self, job: Job, *, now: float, sent: int, claim: Claim
+    ) -> tuple[bool, Job | None]:
+        """``ack``, then take the oldest claimable job, in one transaction."""
+        ack = _running_change(job, _ACK, {"now": now, "sent": sent}, "ack")
 
-        claimed = self._transaction("claim", take)
-        return None if claimed is None else _to_job(claimed, owner)
+        def ack_and_take(connection: sqlite3.Connection) -> tuple[bool, Job | None]:
+            return ack(connection), _take_next(connection, claim, now)
+
+        return self._transaction("ack", ack_and_take)
 
     def _finish_running(
         self, job: Job, assignments: str, params: dict[str, object], *, what: str = "update"
@@ -97,25 +100,18 @@ class SqliteQueue(SqliteThreads, SqlitePages, SqliteHousekeeping, SqliteStats, S
         """Change a job this owner still holds; False if its lease was lost meanwhile.
         ``what`` names a change of state (``ack``, ``retry``…), after which its conversation's
         row follows."""
-        sql = (
-            f"UPDATE jobs SET {assignments} WHERE id = :id AND owner = :owner AND state = 'running'"
-        )
-        values = {**params, "id": job.id, "owner": job.owner}
-
-        def change(connection: sqlite3.Connection) -> bool:
-            if connection.execute(sql, values).rowcount != 1:
-                return False
-            if what != "update":
-                settle(connection, {job.conversation: job.page})
-            return True
-
-        return self._transaction(what, change)
+        return self._transaction(what, _running_change(job, assignments, params, what))
 
     def save_reply(self, job: Job, messages: list[Message]) -> bool:
         """Store the bot's rendered reply so a retry never asks the bot again."""
-        return self._finish_running(
-            job, "reply = :reply", {"reply": json.dumps(messages, ensure_ascii=False)}
-        )
+        return self.store_reply(job, messages)()
+
+    def store_reply(self, job: Job, messages: list[Message]) -> Callable[[], bool]:
+        """``save_reply`` without waiting: the returned function waits for the commit (and
+        tells whether the lease still held); changes after it are committed after it."""
+        reply = json.dumps(messages, ensure_ascii=False)
+        change = _running_change(job, "reply = :reply", {"reply": reply}, "update")
+        return self._writer.submit("update", change)
 
     def mark_sent(self, job: Job, count: int) -> bool:
         """Record that the first ``count`` reply messages reached the Graph API (the ledger)."""
@@ -123,13 +119,7 @@ class SqliteQueue(SqliteThreads, SqlitePages, SqliteHousekeeping, SqliteStats, S
 
     def ack(self, job: Job, *, now: float, sent: int | None = None) -> bool:
         """The job is done: its whole reply was sent (``sent`` messages, for the ledger)."""
-        return self._finish_running(
-            job,
-            "state = 'done', owner = NULL, process = NULL, finished_at = :now, last_error = NULL,"
-            " sent = COALESCE(:sent, sent)",
-            {"now": now, "sent": sent},
-            what="ack",
-        )
+        return self._finish_running(job, _ACK, {"now": now, "sent": sent}, what="ack")
 
     def retry(self, job: Job, *, at: float, error: str, refund: bool = False) -> bool:
         """Give the job back, claimable from ``at``; it stays at its conversation's head.
@@ -164,6 +154,71 @@ class SqliteQueue(SqliteThreads, SqlitePages, SqliteHousekeeping, SqliteStats, S
             {"now": now, "reason": reason},
             what="bury",
         )
+
+
+_ACK = (
+    "state = 'done', owner = NULL, process = NULL, finished_at = :now, last_error = NULL,"
+    " sent = COALESCE(:sent, sent)"
+)
+
+
+def _running_change(
+    job: Job, assignments: str, params: dict[str, object], what: str
+) -> Callable[[sqlite3.Connection], bool]:
+    """The change of a job this owner still holds (False: its lease was lost); a change of
+    state (``what`` other than ``update``) settles its conversation's row too."""
+    sql = f"UPDATE jobs SET {assignments} WHERE id = :id AND owner = :owner AND state = 'running'"
+    values = {**params, "id": job.id, "owner": job.owner}
+
+    def change(connection: sqlite3.Connection) -> bool:
+        if connection.execute(sql, values).rowcount != 1:
+            return False
+        if what != "update":
+            settle(connection, {job.conversation: job.page})
+        return True
+
+    return change
+
+
+def _insert(
+    connection: sqlite3.Connection,
+    jobs: list[NewJob],
+    now: float,
+    signals: Sequence[ThreadSignal],
+) -> tuple[PutResult, dict[str, str]]:
+    """Insert the new jobs (a known key is a duplicate) and record the signals; returns the
+    counts and the conversations (→ Page) that got a new job."""
+    added = 0
+    touched: dict[str, str] = {}
+    for job in jobs:
+        if connection.execute(
+            "INSERT OR IGNORE INTO jobs (key, page, conversation, order_ts, payload,"
+            " created_at, delivery) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (job.key, job.page, job.conversation, job.order_ts, job.payload, now, job.delivery_id),
+        ).rowcount:
+            added += 1
+            touched[job.conversation] = job.page
+    settle(connection, touched)
+    if signals:
+        record_threads(connection, signals, now)
+    return PutResult(added, len(jobs) - added), touched
+
+
+def _take_next(connection: sqlite3.Connection, claim: Claim, now: float) -> Job | None:
+    """Claim the oldest claimable job, if any."""
+    row = connection.execute(CLAIMABLE, {"now": now}).fetchone()
+    return None if row is None else _take(connection, row[0], claim, now)
+
+
+def _take(connection: sqlite3.Connection, job_id: int, claim: Claim, now: float) -> Job:
+    """Claim the claimable job ``job_id`` for ``claim``."""
+    claimed: tuple[Any, ...] = connection.execute(
+        "UPDATE jobs SET state = 'running', owner = ?, process = ?, lease_until = ?,"
+        f" attempts = attempts + 1 WHERE id = ? RETURNING {_JOB_COLUMNS}",
+        (claim.owner, claim.process, now + claim.lease, job_id),
+    ).fetchone()
+    settle(connection, {claimed[3]: claimed[2]})
+    return _to_job(claimed, claim.owner)
 
 
 def _to_job(row: tuple[Any, ...], owner: str) -> Job:

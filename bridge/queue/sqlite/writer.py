@@ -16,6 +16,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -30,15 +31,24 @@ MAX_BATCH = 512  # changes per transaction: bounds how long one commit keeps oth
 class _Change(Generic[T]):
     """One caller's change; ``done`` is held until the change is committed (or failed)."""
 
-    __slots__ = ("done", "error", "operation", "result", "what")
+    __slots__ = ("done", "error", "handed", "operation", "result", "what")
 
     def __init__(self, what: str, operation: Callable[[sqlite3.Connection], T]) -> None:
         self.what = what
+        self.handed = time.perf_counter()
         self.operation = operation
         self.done = threading.Lock()  # cheaper than an Event: acquired now, released once
         self.done.acquire()
         self.result: T | None = None
         self.error: BaseException | None = None
+
+    def wait(self) -> T:
+        """Wait until the change is committed (or failed); its result."""
+        self.done.acquire()
+        self.done.release()  # a second wait returns at once
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]
 
 
 class Writer:
@@ -63,15 +73,18 @@ class Writer:
         An ``sqlite3.Error`` (in the operation or at commit) becomes ``QueueError``; any other
         exception of the operation is raised here as it is, and its changes are undone.
         """
+        return self.submit(what, operation)()
+
+    def submit(self, what: str, operation: Callable[[sqlite3.Connection], T]) -> Callable[[], T]:
+        """Hand ``operation`` to the next transaction without waiting for it; the function
+        returned waits until it is committed and returns its result (or raises, as ``run``).
+        Changes are committed in the order they were handed over."""
         change: _Change[T] = _Change(what, operation)
         with self._condition:
             self._ensure_thread()
             self._pending.append(change)  # type: ignore[arg-type]
             self._condition.notify()
-        change.done.acquire()
-        if change.error is not None:
-            raise change.error
-        return change.result  # type: ignore[return-value]
+        return change.wait
 
     @property
     def waiting(self) -> int:
@@ -136,9 +149,11 @@ class Writer:
     def _commit(connection: sqlite3.Connection, lock: int, batch: list[_Change[object]]) -> bool:
         """Run ``batch`` in one transaction; True if it was committed."""
         committed = locked = False
+        began = time.perf_counter()
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             locked = True
+            began = time.perf_counter()
             connection.execute("BEGIN IMMEDIATE")
             for change in batch:
                 connection.execute("SAVEPOINT change")
@@ -167,6 +182,22 @@ class Writer:
         finally:
             if locked:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+            ended = time.perf_counter()
             for change in batch:
                 change.done.release()
+            _observe(batch, began, ended)
         return committed
+
+
+def _observe(batch: list[_Change[object]], began: float, ended: float) -> None:
+    """Each change's wait for its transaction, and the transaction's time (both as its caller
+    waited them)."""
+    # Imported here: gunicorn.conf.py imports the queue before prometheus_client may be
+    # imported (it prepares the multi-process metrics folder first).
+    from bridge.obs import metrics
+
+    took = ended - began
+    for change in batch:
+        label = change.what if change.what in metrics.QUEUE_WRITES else "other"
+        metrics.QUEUE_WRITE.labels(label, "wait").observe(max(0.0, began - change.handed))
+        metrics.QUEUE_WRITE.labels(label, "commit").observe(took)

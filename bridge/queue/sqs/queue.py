@@ -81,7 +81,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bridge.messenger.thread_control import ThreadSignal
-from bridge.queue.records import NewJob, PutResult
+from bridge.queue.records import Claim, Job, NewJob, PutResult
 from bridge.queue.sqs import jobitems as items
 from bridge.queue.sqs.admin import SqsAdmin
 from bridge.queue.sqs.claims import SqsClaims
@@ -130,6 +130,27 @@ class SqsQueue(SqsClaims, SqsRunning, SqsThreads, SqsPages, SqsHousekeeping, Sqs
                 to_send.append(job)
         send_tickets(self._sqs, self.url, [(job, job.key) for job in to_send])
         return PutResult(added, duplicates)
+
+    def put_and_claim(
+        self,
+        jobs: list[NewJob],
+        *,
+        now: float,
+        signals: Sequence[ThreadSignal] = (),
+        claim: Claim,
+        limit: int,
+    ) -> tuple[PutResult, list[Job]]:
+        """``put``; nothing is claimed with it (a job is claimed by receiving its message)."""
+        return self.put(jobs, now=now, signals=signals), []
+
+    def ack_and_claim(
+        self, job: Job, *, now: float, sent: int, claim: Claim
+    ) -> tuple[bool, Job | None]:
+        """``ack``, then a ``claim`` (two calls: SQS has no transaction across them)."""
+        acked = self.ack(job, now=now, sent=sent)
+        return acked, self.claim(
+            owner=claim.owner, process=claim.process, now=now, lease=claim.lease
+        )
 
     def close(self) -> None:
         """Let go of every held message (visible again at once) and stop the lease thread."""

@@ -10,6 +10,7 @@ invisible until the retry time (retry), or moved to the dead-letter queue (bury)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from bridge.queue.records import Job, Message
 from bridge.queue.sqs import jobitems as items
@@ -36,6 +37,11 @@ class SqsRunning(SqsBase):
         """Store the bot's rendered reply so a retry never asks the bot again."""
         reply = json.dumps(messages, ensure_ascii=False)
         return self._finish(job, Expr().set("reply", reply), what="save reply")
+
+    def store_reply(self, job: Job, messages: list[Message]) -> Callable[[], bool]:
+        """``save_reply``, done before it returns (one DynamoDB write; nothing to overlap)."""
+        stored = self.save_reply(job, messages)
+        return lambda: stored
 
     def mark_sent(self, job: Job, count: int) -> bool:
         """Record that the first ``count`` reply messages reached the Graph API (the ledger)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.queue import NewJob, PutResult, Worker
+from bridge.queue import Claim, NewJob, PutResult, Worker
 from bridge.queue.sqlite.store import SqliteQueue
 
 
@@ -311,3 +311,83 @@ def test_the_ack_records_the_last_part_in_the_send_ledger(queue: SqliteQueue) ->
     with sqlite3.connect(queue.path) as db:
         ledger = dict(db.execute("SELECT key, sent FROM jobs"))
     assert ledger == {"m1": 2, "m2": 1}  # without a count the ack leaves the ledger as it was
+
+
+def _stored(queue: SqliteQueue, key: str) -> tuple[str | None, int]:
+    with sqlite3.connect(queue.path) as db:
+        reply, sent = db.execute("SELECT reply, sent FROM jobs WHERE key = ?", (key,)).fetchone()
+    return reply, sent
+
+
+def test_put_and_claim_takes_only_new_heads_of_idle_conversations(queue: SqliteQueue) -> None:
+    claim = Claim("proc:accepted", "proc", 30)
+    queue.put([job("a1", "p:a", ts=1)], now=0)
+    running = queue.claim(owner="w", process="proc", now=1, lease=30)
+    assert running is not None and running.key == "a1"
+    result, taken = queue.put_and_claim(
+        [job("a2", "p:a", ts=2), job("b1", "p:b", ts=3), job("b2", "p:b", ts=4)],
+        now=2,
+        claim=claim,
+        limit=5,
+    )
+    assert result == PutResult(added=3, duplicates=0)
+    # a2 waits behind the running a1; of p:b only its head, b1.
+    assert [(t.key, t.owner, t.attempts) for t in taken] == [("b1", "proc:accepted", 1)]
+    assert queue.state_of("b1") == "running" and queue.state_of("b2") == "queued"
+    # A redelivery is a duplicate and takes nothing; ``limit`` bounds what is taken.
+    again, none = queue.put_and_claim([job("b1", "p:b", ts=3)], now=3, claim=claim, limit=5)
+    assert (again, none) == (PutResult(added=0, duplicates=1), [])
+    _, limited = queue.put_and_claim(
+        [job("c1", "p:c", ts=5), job("d1", "p:d", ts=6)], now=4, claim=claim, limit=1
+    )
+    assert [t.key for t in limited] == ["c1"]
+    _, nothing = queue.put_and_claim([job("e1", "p:e", ts=7)], now=5, claim=claim, limit=0)
+    assert nothing == [] and queue.state_of("e1") == "queued"
+
+
+def test_put_and_claim_leaves_a_paused_page_s_jobs_queued(queue: SqliteQueue) -> None:
+    queue.pause_page("p", reason="token expired", now=0)
+    _, taken = queue.put_and_claim([job("m1")], now=1, claim=Claim("o", "proc", 30), limit=1)
+    assert taken == [] and queue.state_of("m1") == "queued"
+
+
+def test_ack_and_claim_takes_the_oldest_claimable_job_in_the_same_commit(
+    queue: SqliteQueue,
+) -> None:
+    queue.put([job("a1", "p:a", ts=1), job("a2", "p:a", ts=4), job("b1", "p:b", ts=2)], now=0)
+    first = queue.claim(owner="w", process="proc", now=1, lease=30)
+    assert first is not None and first.key == "a1"
+    acked, taken = queue.ack_and_claim(first, now=2, sent=1, claim=Claim("w", "proc", 30))
+    assert acked and taken is not None and taken.key == "b1"  # older than a2
+    assert _stored(queue, "a1") == (None, 1)
+    acked, taken = queue.ack_and_claim(taken, now=3, sent=0, claim=Claim("w", "p", 30))
+    assert acked and taken is not None and taken.key == "a2"
+    acked, taken = queue.ack_and_claim(taken, now=4, sent=0, claim=Claim("w", "p", 30))
+    assert acked and taken is None
+    assert queue.stats(now=5)["done"] == 3
+
+
+def test_a_lost_lease_fails_the_ack_but_the_claim_still_happens(queue: SqliteQueue) -> None:
+    queue.put([job("a1", "p:a"), job("b1", "p:b", ts=2000)], now=0)
+    stale = queue.claim(owner="old", process="proc", now=0, lease=1)
+    assert stale is not None and stale.key == "a1"
+    assert queue.release_stale(now=5, stale_after=60, dead=[]) == 1
+    fresh = queue.claim(owner="new", process="proc", now=5, lease=30)
+    assert fresh is not None and fresh.key == "a1"
+    acked, taken = queue.ack_and_claim(stale, now=6, sent=1, claim=Claim("old", "proc", 30))
+    assert not acked and taken is not None and taken.key == "b1"
+    assert queue.state_of("a1") == "running"
+
+
+def test_store_reply_commits_in_order_without_making_its_caller_wait(
+    queue: SqliteQueue,
+) -> None:
+    queue.put([job("m1")], now=0)
+    one = queue.claim(owner="w1", process="p", now=1, lease=30)
+    assert one is not None
+    stored = queue.store_reply(one, [{"text": "one"}, {"text": "two"}])
+    assert queue.mark_sent(one, 1)  # handed over after it: committed after it
+    assert stored() and stored()  # waiting twice is fine
+    assert _stored(queue, "m1") == ('[{"text": "one"}, {"text": "two"}]', 1)
+    assert queue.ack(one, now=2)
+    assert not queue.store_reply(one, [{"text": "late"}])()  # no longer this owner's

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from bridge.config.queue import AwsQueueSettings
-from bridge.queue import PutResult
+from bridge.queue import Claim, Job, PutResult
 from bridge.queue.sqs import jobitems as items
 from bridge.queue.sqs.aws import job_id, make_client, sqs_id
 from bridge.queue.sqs.queue import SqsQueue
@@ -161,6 +161,39 @@ def test_a_dead_process_s_job_resumes_with_its_reply_and_ledger(
     abandon(queue)  # kill -9 after Graph accepted the first part
     resumed = claim_soon(other, "x")
     assert (resumed.reply, resumed.sent, resumed.attempts) == (reply, 1, 2)
+
+
+def test_a_reply_stored_by_store_reply_survives_a_crash(queue: SqsQueue, other: SqsQueue) -> None:
+    queue.put([job("m_first")], now=time.time())
+    first = claim_soon(queue)
+    reply = [{"text": "one"}, {"text": "two"}]
+    assert queue.store_reply(first, reply)()
+    assert queue.mark_sent(first, 1)
+    abandon(queue)
+    resumed = claim_soon(other, "x")
+    assert (resumed.reply, resumed.sent) == (reply, 1)
+
+
+def test_put_and_claim_and_ack_and_claim_fall_back_to_one_call_after_the_other(
+    queue: SqsQueue,
+) -> None:
+    claim_as = Claim("t0", "proc", 60.0)
+    result, taken = queue.put_and_claim(
+        [job("m_a", "ua"), job("m_b", "ub")], now=time.time(), claim=claim_as, limit=2
+    )
+    assert (result, taken) == (PutResult(added=2, duplicates=0), [])  # SQS claims by receiving
+    first = claim_soon(queue)
+    acked, second = wait_for(
+        lambda: _ack_then_take(queue, first, claim_as), what="the other job with the ack"
+    )
+    assert acked and second.key != first.key
+    assert queue.state_of(first.key) == "done"
+    assert queue.ack(second, now=time.time(), sent=1)
+
+
+def _ack_then_take(queue: SqsQueue, job_: Job, claim_as: Claim) -> tuple[bool, Job] | None:
+    acked, taken = queue.ack_and_claim(job_, now=time.time(), sent=1, claim=claim_as)
+    return None if taken is None else (acked, taken)
 
 
 # --- retries -----------------------------------------------------------------------------------
