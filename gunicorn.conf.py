@@ -18,6 +18,10 @@ Sizing. The defaults, 2 worker processes (``WEB_CONCURRENCY``) of 8 threads
   threads keep accepting while a commit is under way; 8 also absorbs
   Meta's bursts and, in local mode, the calls delivery makes to the local Lex and Graph
   endpoints served by these same processes (a hanging-bot fault holds one for 35 s).
+- 8 delivery threads per process (``BRIDGE_DELIVERY_THREADS``). A turn mostly waits for
+  Lex, Graph and commits; under load each wait ends with a wait for the GIL as well, so with
+  4 the answers fell behind the acks (``make bench``'s saturation: 0.35 replies per ack with
+  4, 0.83 with 8, reply p50 6.3 s against 137 ms).
 - More cores: raise ``WEB_CONCURRENCY`` to the number of cores. ``os.cpu_count()`` is not used:
   in a container it reports the host's cores, not the container's CPU quota.
 

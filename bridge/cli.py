@@ -96,7 +96,7 @@ def bot_name(settings: Settings) -> str:
     "--threads",
     type=int,
     default=None,
-    help="Delivery threads (default: BRIDGE_DELIVERY_THREADS, or 4).",
+    help="Delivery threads (default: BRIDGE_DELIVERY_THREADS, or 8).",
 )
 def worker(threads: int | None) -> None:
     """Run delivery alone (no web server), e.g. beside web containers with

@@ -26,7 +26,7 @@ class DeliverySettings:
 def read_delivery(env: EnvReader) -> DeliverySettings:
     """BRIDGE_DELIVERY_THREADS, BRIDGE_POLL_INTERVAL, BRIDGE_MAX_ATTEMPTS and the deadlines."""
     return DeliverySettings(
-        threads=env.integer("BRIDGE_DELIVERY_THREADS", 4, low=0, high=256),
+        threads=env.integer("BRIDGE_DELIVERY_THREADS", 8, low=0, high=256),
         poll_interval=env.number("BRIDGE_POLL_INTERVAL", 0.2, low=0.01, high=10),
         max_attempts=env.integer("BRIDGE_MAX_ATTEMPTS", 8, low=1, high=100),
         max_event_age=env.number("BRIDGE_MAX_EVENT_AGE", 24 * 3600.0, low=60, high=30 * 24 * 3600),
