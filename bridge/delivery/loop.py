@@ -197,6 +197,7 @@ class Delivery:
     def _handle(self, owner: str, job: Job, *, take_next: bool) -> Job | None:
         """Handle ``job``; with ``take_next``, the next job taken with its ack, if any."""
         self._current[owner] = job
+        take_next = take_next and not self._stopping.is_set()
         claim = Claim(owner, self.process, self._limits.lease) if take_next else None
         try:
             with log_context(**job_log_fields(job)):

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bridge.config.private import private_database
 from bridge.config.settings import Settings
 from bridge.delivery.liveness import pid_alive
 from bridge.local.faults import validate_faults
@@ -50,7 +51,7 @@ class LocalStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._connections = PerThread(self._open)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_database(path)  # the inbox holds the bot's replies to people
         while_locked(lambda: self._db().executescript(_LOCAL_SCHEMA), path, 10)
         present = {row[1] for row in self._db().execute("PRAGMA table_info(inbox)")}
         for column, definition in _INBOX_ADDED.items():

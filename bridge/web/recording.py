@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bridge.config.private import FILE_MODE, private_file, private_folder
 from bridge.messenger.events import meta_bytes
 from bridge.web.redaction import redact
 
@@ -35,7 +36,9 @@ class Recorder:
         self._key = redact_with
         self._lock = threading.Lock()
         self._count = 0
-        directory.mkdir(parents=True, exist_ok=True)
+        private_folder(directory)
+        if (directory / INDEX).exists():
+            private_file(directory / INDEX)  # written by an earlier version, 0640
 
     def record(self, body: bytes, *, received_at: float | None = None) -> Path | None:
         """Write one delivery and its index line; returns the file, or None if it failed."""
@@ -46,7 +49,7 @@ class Recorder:
                 self._count += 1
                 name = f"{time.time_ns()}-{os.getpid()}-{self._count}.json"
             path = self.directory / name
-            path.write_bytes(data)
+            _write_private(path, data)
             self._index(
                 {
                     "file": name,
@@ -71,8 +74,17 @@ class Recorder:
     def _index(self, record: dict[str, Any]) -> None:
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         # One append of a short line: atomic with respect to the other server processes.
-        descriptor = os.open(self.directory / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        descriptor = os.open(self.directory / INDEX, flags, FILE_MODE)
         try:
             os.write(descriptor, line)
         finally:
             os.close(descriptor)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """A new owner-only file holding ``data`` (what people wrote, even when redacted)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    with os.fdopen(descriptor, "wb") as out:
+        os.fchmod(descriptor, FILE_MODE)  # an umask may take more than group and others
+        out.write(data)

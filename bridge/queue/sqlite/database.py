@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bridge.config.private import private_database, private_file
 from bridge.errors import QueueError
 from bridge.queue.sqlite.connections import PerThread, while_locked
 from bridge.queue.sqlite.schema import create_schema
@@ -28,8 +29,7 @@ class Database:
         self.path = path
         self._busy_timeout = busy_timeout
         self._connections = PerThread(self._open)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = Writer(self._open, path.with_name(f"{path.name}-lock"))
+        self._writer = Writer(self._open, _private_files(path))
         while_locked(self._create_schema, path, busy_timeout)
 
     def _create_schema(self) -> None:
@@ -81,3 +81,12 @@ class Database:
         and those of threads that ended (see ``PerThread.close``). The queue stays usable."""
         self._writer.close()
         self._connections.close()
+
+
+def _private_files(path: Path) -> Path:
+    """Make the database file and its siblings owner-only; returns the lock file's path."""
+    try:
+        private_database(path)
+        return private_file(path.with_name(f"{path.name}-lock"))
+    except OSError as exc:
+        raise QueueError(f"cannot open queue database {path}: {exc}") from exc
