@@ -165,8 +165,38 @@ def test_choices_are_case_insensitive() -> None:
 
 
 def test_graph_api_url_loses_its_trailing_slash() -> None:
-    env = {**PRODUCTION_ENV, "FB_GRAPH_API_URL": "http://graph.internal:8080/"}
-    assert Settings.from_env(env).graph.api_url == "http://graph.internal:8080"
+    env = {**PRODUCTION_ENV, "FB_GRAPH_API_URL": "https://graph.internal:8080/"}
+    assert Settings.from_env(env).graph.api_url == "https://graph.internal:8080"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://graph.internal:8080", False),
+        ("http://10.0.0.5/graph", False),
+        ("http://127.0.0.1:9000", True),  # a fake on this machine
+        ("http://localhost:9000", True),
+        ("https://graph.internal", True),
+    ],
+)
+def test_graph_is_reached_over_https_except_on_this_machine(url: str, allowed: bool) -> None:
+    env = {**PRODUCTION_ENV, "FB_GRAPH_API_URL": url}
+    if allowed:
+        assert Settings.from_env(env).graph.api_url == url
+        return
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert "FB_GRAPH_API_URL must use https://" in str(caught.value)
+    assert Settings.from_env({**env, "BRIDGE_MODE": "local"}).graph.api_url == url
+
+
+def test_a_short_verify_token_stops_startup_and_says_how_to_make_one() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**PRODUCTION_ENV, "FB_VERIFY_TOKEN": "abc123"})
+    message = str(caught.value)
+    assert "FB_VERIFY_TOKEN is too short (6 characters): use at least 16" in message
+    assert "abc123" not in message  # a secret, even a bad one, is never printed
+    assert Settings.from_env({**PRODUCTION_ENV, "FB_VERIFY_TOKEN": "x" * 16})
 
 
 def test_secrets_never_appear_in_repr() -> None:

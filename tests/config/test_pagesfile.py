@@ -16,7 +16,7 @@ from bridge.errors import ConfigError
 PAGE_A, PAGE_B = "104859375629481", "231764905812337"
 TOKEN_A = "EAAGpageAtokenAAAAAAAAAAAAsecret"
 TOKEN_B = "EAAGpageBtokenBBBBBBBBBBBBsecret"
-BASE_ENV = {"FB_APP_SECRET": "app-secret-123456", "FB_VERIFY_TOKEN": "verify-123"}
+BASE_ENV = {"FB_APP_SECRET": "app-secret-123456", "FB_VERIFY_TOKEN": "verify-token-123456"}
 SOURCE = "BRIDGE_PAGES_FILE (pages.json)"
 
 

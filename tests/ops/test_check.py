@@ -556,7 +556,7 @@ def test_text_output_marks_each_check() -> None:
 def env(tmp_path: Path) -> dict[str, str]:
     return {
         "FB_APP_SECRET": TEST_SECRET,
-        "FB_VERIFY_TOKEN": "verify",
+        "FB_VERIFY_TOKEN": "verify-token-0123456789",
         "FB_PAGE_ACCESS_TOKEN": TEST_TOKEN,
         "FB_GRAPH_API_URL": GRAPH,
         "LEX_BOT_ID": "ABCDE12345",

@@ -20,7 +20,7 @@ from bridge.queue.sqs.table import Expr, Value, from_item, to_item
 URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/messenger-lex-bridge.fifo"
 BASE = {
     "FB_APP_SECRET": "s",
-    "FB_VERIFY_TOKEN": "v",
+    "FB_VERIFY_TOKEN": "verify-token-0123456789",
     "FB_PAGE_ACCESS_TOKEN": "t",
     "LEX_BOT_ID": "ABCDE12345",
     "LEX_BOT_ALIAS_ID": "TSTALIASID",
