@@ -1,7 +1,7 @@
 """Local mode: a Messenger emulator page, served by the bridge at ``/`` (and ``/local/emulator``).
 
 Registered only when ``BRIDGE_MODE=local`` and only answering loopback clients that name a
-loopback host (so a page elsewhere cannot reach it through DNS rebinding). The page is plain
+loopback host, never another site (``bridge.local.guard``). The page is plain
 HTML, CSS and JavaScript from ``bridge/local/static/emulator``; its traffic takes the production
 path: it builds a messaging item as Messenger would, asks ``POST /local/emulator/sign`` to
 wrap and sign it exactly as Meta does (``bridge.messenger.deliveries.build_delivery``; the app
@@ -19,13 +19,12 @@ import sqlite3
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from bridge.config.hosts import is_loopback_host
 from bridge.config.localmode import LOCAL_PAGE_ID
 from bridge.config.settings import Settings
+from bridge.local import guard
 from bridge.local.graph import LOCAL_PAGE_NAME
 from bridge.local.store import local_store_path
 from bridge.messenger.deliveries import build_delivery
@@ -143,14 +142,8 @@ def _settings() -> Settings:
 
 @bp.before_request
 def _local_clients_only() -> Response | None:
-    """Loopback peers only, and only under a loopback host name (no DNS rebinding)."""
-    try:
-        host = urlsplit(f"//{request.host}").hostname
-    except ValueError:
-        host = None
-    if is_loopback_host(request.remote_addr) and is_loopback_host(host):
-        return None
-    return Response("Not Found", status=404, mimetype="text/plain")
+    """This machine only, under its own name, never another site (``bridge.local.guard``)."""
+    return guard.refusal(json_body=True)
 
 
 @bp.after_request

@@ -1,8 +1,9 @@
 """Local mode's endpoints under ``/local``, and the control routes that are local mode's own.
 
-Only registered when ``BRIDGE_MODE=local`` and only answering loopback clients. The Lex V2
+Only registered when ``BRIDGE_MODE=local`` and only answering this machine
+(``bridge.local.guard``). The Lex V2
 runtime endpoint (bridge/local/lex.py), the Graph API (graph.py) and its inbox (inbox.py) are
-blueprints nested in this one, so the loopback rule guards them all. They keep their state in
+blueprints nested in this one, so the guard covers them all. They keep their state in
 one SQLite file (bridge/local/store.py) so every server process sees it, and can be told to fail
 through the control routes here (``/local/faults``, see bridge/local/faults.py). Also here: the
 queue state of an event (``/local/status``) and the Lex calls in progress (``/local/lex/active``).
@@ -12,11 +13,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from bridge.config.hosts import is_loopback_host
 from bridge.config.localmode import LOCAL_PREFIX
 from bridge.config.settings import Settings
 from bridge.errors import FaultError
-from bridge.local import context, graph, inbox, lex
+from bridge.local import context, graph, guard, inbox, lex
 from bridge.local import faults as localfaults
 from bridge.local.store import LocalStore, local_store_path
 
@@ -33,10 +33,10 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 @bp.before_request
-def _loopback_only() -> Response | None:
-    if is_loopback_host(request.remote_addr):
-        return None
-    return Response("Not Found", status=404, mimetype="text/plain")
+def _local_clients_only() -> Response | None:
+    """``bridge.local.guard``: the emulated APIs nested here are called by the bridge's own
+    clients; the control routes of this blueprint take JSON."""
+    return guard.refusal(json_body=request.blueprint == bp.name)
 
 
 @bp.get("/status")
@@ -65,7 +65,7 @@ def add_faults(target: str) -> Response:
     """Queue a fault object, or a list of them, for the next calls to ``target``."""
     if target not in localfaults.FAULT_TARGETS:
         return _unknown_target(target)
-    body = request.get_json(silent=True, force=True)  # curl -d without a Content-Type works
+    body = request.get_json(silent=True)  # application/json only (bridge.local.guard)
     if body is None:
         return _control_error(400, "the body must be a JSON fault object or a list of them")
     try:

@@ -287,15 +287,15 @@ def test_a_non_object_item_is_refused(client: FlaskClient, item: object) -> None
 
 
 @pytest.mark.parametrize(
-    ("data", "content_type"),
-    [(b"{", "application/json"), (json.dumps(message("hi")).encode(), "text/plain")],
+    ("data", "content_type", "status"),
+    [(b"{", "application/json", 400), (json.dumps(message("hi")).encode(), "text/plain", 415)],
     ids=["not-json", "not-application-json"],
 )
 def test_a_body_that_is_not_json_is_refused(
-    client: FlaskClient, data: bytes, content_type: str
+    client: FlaskClient, data: bytes, content_type: str, status: int
 ) -> None:
     response = client.post("/local/emulator/sign", data=data, content_type=content_type)
-    assert response.status_code == 400
+    assert response.status_code == status
 
 
 @pytest.mark.parametrize(

@@ -536,12 +536,58 @@ def test_a_body_that_is_not_a_fault_is_refused(client: FlaskClient, data: str) -
     assert response.get_json()["error"]
 
 
-def test_a_fault_may_be_posted_without_a_content_type(client: FlaskClient) -> None:
-    # curl -d '{"status": 429}' sends application/x-www-form-urlencoded
-    response = client.post(
-        f"{FAULTS}/lex", data='{"status": 429}', content_type="application/x-www-form-urlencoded"
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data"]
+)
+def test_a_fault_must_be_posted_as_json(client: FlaskClient, content_type: str) -> None:
+    # What a cross-site form or a "simple" fetch can send without a preflight (and what
+    # curl -d sends: curl --json is the way).
+    response = client.post(f"{FAULTS}/lex", data='{"status": 429}', content_type=content_type)
+    assert response.status_code == 415
+    assert "application/json" in response.get_json()["error"]
+    assert pending(client) == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:8000"},
+    ],
+)
+def test_a_cross_site_request_cannot_change_local_state(
+    client: FlaskClient, headers: dict[str, str]
+) -> None:
+    add(client, "lex", {"status": 429})
+    posted = client.post(f"{FAULTS}/lex", json={"status": 500}, headers=headers)
+    cleared = client.delete(FAULTS, headers=headers)
+    lex_call = client.post(
+        "/local/lex/bots/B/botAliases/A/botLocales/en_US/sessions/7/text",
+        json={"text": "hi"},
+        headers=headers,
     )
-    assert response.get_json() == {"queued": 1}
+    assert (posted.status_code, cleared.status_code, lex_call.status_code) == (403, 403, 403)
+    assert len(pending(client)) == 1
+
+
+def test_the_emulator_page_s_own_requests_and_curl_are_served(client: FlaskClient) -> None:
+    same = {"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"}
+    assert client.post(f"{FAULTS}/lex", json={"status": 429}, headers=same).status_code == 200
+    typed = {"Sec-Fetch-Site": "none"}
+    assert client.delete(FAULTS, headers=typed).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example", "bridge.ngrok.example:443", "10.0.0.7:8000"])
+@pytest.mark.parametrize(("method", "path"), [("GET", FAULTS), ("POST", f"{FAULTS}/lex")])
+def test_a_loopback_peer_under_another_host_name_gets_404(
+    client: FlaskClient, host: str, method: str, path: str
+) -> None:
+    """A tunnel to 127.0.0.1, or DNS rebinding: the peer is loopback, the name is not."""
+    response = client.open(path, method=method, json={"status": 429}, headers={"Host": host})
+    assert response.status_code == 404
+    assert pending(client) == []
 
 
 @pytest.mark.parametrize("method", ["POST", "DELETE"])
