@@ -125,12 +125,18 @@ class TurnInterrupted(BridgeError):
 class RetryLater(TurnInterrupted):
     """The turn could not finish now; the job goes back to the queue.
 
-    ``cause`` labels the retry in metrics: ``bot`` (the bot asked for it) or ``lease_lost``.
+    ``cause`` labels the retry in metrics: ``bot`` (the bot asked for it), ``graph`` or
+    ``internal``.
     """
 
-    def __init__(self, message: str, *, cause: str = "lease_lost") -> None:
+    def __init__(self, message: str, *, cause: str = "bot") -> None:
         super().__init__(message)
         self.cause = cause
+
+
+class LeaseLost(TurnInterrupted):
+    """Another process holds the job now (this one was taken for gone): the turn stops, sends
+    nothing more and leaves the job alone."""
 
 
 class NotAnswered(TurnInterrupted):

@@ -22,7 +22,7 @@ from bridge.delivery import handover
 from bridge.delivery.admission import Turn
 from bridge.delivery.indicators import Indicators
 from bridge.delivery.sending import Sender
-from bridge.errors import BotError, BotErrorKind, RetryLater
+from bridge.errors import BotError, BotErrorKind, LeaseLost, RetryLater
 from bridge.messenger.render import render
 from bridge.messenger.replies import Text
 from bridge.obs import metrics
@@ -75,7 +75,7 @@ class BotAsker:
             # adds nothing.
             messages = early + ([] if failed else messages)
             if not self.queue.save_reply(job, messages):
-                raise RetryLater("lost the job's lease before storing the reply")
+                raise LeaseLost("lost the job's lease before storing the reply")
             return Answer(messages, len(early), stored=True)
         if not messages:
             log.info("bot gave no reply", extra={"job_id": job.id, "mid": job.key})
@@ -125,7 +125,7 @@ class BotAsker:
         job = turn.job
         early = render(Text(turn.route.fallback_text))
         if not self.queue.save_reply(job, early):
-            raise RetryLater("lost the job's lease before the fallback")
+            raise LeaseLost("lost the job's lease before the fallback")
         for index, message in enumerate(early):
             self.sender.send(turn, message)
             self.queue.mark_sent(job, index + 1)

@@ -2,9 +2,12 @@
 paused Pages, purge of finished jobs.
 
 Every delivery process reports a heartbeat under an identity of its own (host and pid
-namespace, pid, a random tag: a restarted process is a new one). A process on this host whose
-pid no longer exists, or one silent for ``STALE_AFTER``, is taken for dead and its running jobs
-go back to the queue at once, without waiting for their leases to run out.
+namespace, pid, a random tag: a restarted process is a new one); the heartbeat is the lease of
+every job the process runs, renewed every ``HEARTBEAT_EVERY`` while its turns run. A process on
+this host whose pid no longer exists, or one elsewhere whose heartbeat stopped changing
+(``bridge.delivery.liveness``), is taken for gone and its running jobs go back to the queue at
+once. A stopped or slow process on this host keeps its jobs; its turns check they still hold
+their job before each send (``bridge.delivery.turn``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import secrets
 import threading
 from collections.abc import Callable
 
-from bridge.delivery.liveness import pid_alive, process_namespace
+from bridge.delivery.liveness import STALE_AFTER, HeartbeatWatch, pid_alive, process_namespace
 from bridge.delivery.page_routes import PageRoute
 from bridge.errors import GraphError
 from bridge.obs import metrics
@@ -26,7 +29,6 @@ log = logging.getLogger(__name__)
 DONE_RETENTION = 7 * 24 * 3600.0  # keep finished jobs (and their dedupe keys) for a week
 PURGE_EVERY = 3600.0
 HEARTBEAT_EVERY = 2.0
-STALE_AFTER = 10.0  # a process silent this long is taken for dead; its jobs are released
 
 
 def new_identity() -> Worker:
@@ -54,6 +56,7 @@ class Housekeeper:
         self._clock = clock
         self._last_purge = 0.0
         self._last_probe = 0.0
+        self._watch = HeartbeatWatch(STALE_AFTER)
         self.identity = new_identity()
 
     def start(self, stopping: threading.Event) -> threading.Thread:
@@ -72,9 +75,7 @@ class Housekeeper:
         now = self._clock()
         me = self.identity
         self._queue.heartbeat(Worker(me.process, me.host, me.pid, now))
-        released = self._queue.release_stale(
-            now=now, stale_after=STALE_AFTER, dead=self._dead_neighbours()
-        )
+        released = self._queue.release_stale(dead=self._gone())
         if released:
             metrics.RELEASED.labels("stale_worker").inc(released)
             log.warning("released jobs of a stopped worker", extra={"count": released})
@@ -90,9 +91,7 @@ class Housekeeper:
 
     def forget(self) -> None:
         """Forget this process, so nobody waits for its heartbeat to go stale."""
-        self._queue.release_stale(
-            now=self._clock(), stale_after=STALE_AFTER, dead=[self.identity.process]
-        )
+        self._queue.release_stale(dead=[self.identity.process])
 
     def _loop(self, stopping: threading.Event) -> None:
         while not stopping.wait(HEARTBEAT_EVERY):
@@ -101,16 +100,14 @@ class Housekeeper:
             except Exception:
                 log.exception("housekeeping failed; trying again shortly")
 
-    def _dead_neighbours(self) -> list[str]:
-        """Processes on this host that reported before but no longer exist."""
+    def _gone(self) -> list[str]:
+        """Processes on this host that reported before but no longer exist, and processes
+        elsewhere whose heartbeat stopped (``bridge.delivery.liveness``)."""
         me = self.identity
-        dead = []
-        for worker in self._queue.workers():
-            if worker.host != me.host or worker.process == me.process:
-                continue
-            if worker.pid == me.pid or not pid_alive(worker.pid):
-                dead.append(worker.process)  # gone, or its pid now belongs to us
-        return dead
+        workers = [w for w in self._queue.workers() if w.process != me.process]
+        here = [w for w in workers if w.host == me.host]
+        gone = [w.process for w in here if w.pid == me.pid or not pid_alive(w.pid)]
+        return gone + self._watch.silent(w for w in workers if w.host != me.host)
 
     def _probe_paused_pages(self) -> None:
         """Probe each paused Page with its own token; resume it when the probe works."""

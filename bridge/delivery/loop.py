@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from bridge.delivery.housekeeping import Housekeeper
 from bridge.delivery.outcomes import Outcomes
 from bridge.delivery.turn import TurnHandler
-from bridge.errors import GraphError, NotAnswered, RetryLater
+from bridge.errors import GraphError, LeaseLost, NotAnswered, RetryLater
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.obs import metrics
 from bridge.obs.logs import hash_id, log_context
@@ -222,6 +222,8 @@ class Delivery:
             self._outcomes.not_answered(job, exc)
         except RetryLater as exc:
             self._outcomes.retry(job, str(exc), cause=exc.cause)
+        except LeaseLost as exc:
+            self._outcomes.lease_lost(job, str(exc))
         except GraphError as exc:
             self._outcomes.graph_failed(job, exc)
         except Exception as exc:  # a bug must not kill the thread or lose the job

@@ -51,13 +51,17 @@ class Outcomes:
         taken = None
         with metrics.stage("ack"):
             if claim is None:
-                self._queue.ack(job, now=now, sent=sent)
+                acked = self._queue.ack(job, now=now, sent=sent)
             else:
-                _, taken = self._queue.ack_and_claim(job, now=now, sent=sent, claim=claim)
+                acked, taken = self._queue.ack_and_claim(job, now=now, sent=sent, claim=claim)
+        if not acked:
+            self.lease_lost(job, "lost the job's lease before the ack")
+            return taken
         self._throttles.pop(job.page, None)
         metrics.TURNS.inc()
         metrics.TURN_DURATION.observe(time.perf_counter() - started)
-        metrics.ANSWER_LATENCY.observe(max(0.0, self._clock() - job.order_ts / 1000))
+        metrics.ANSWER_LATENCY.observe(max(0.0, now - job.order_ts / 1000))
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         log.info(
             "turn delivered",
             extra={
@@ -65,10 +69,18 @@ class Outcomes:
                 "mid": job.key,
                 "attempt": job.attempts,
                 "user": hash_id(job.conversation),
-                "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+                "elapsed_ms": elapsed_ms,
             },
         )
         return taken
+
+    def lease_lost(self, job: Job, error: str) -> None:
+        """Another process took the job over: this one leaves it alone and says so."""
+        metrics.LEASES_LOST.inc()
+        log.warning(
+            "another process has taken this job over; this turn stops and sends nothing more",
+            extra={"job_id": job.id, "mid": job.key, "attempt": job.attempts, "error": error},
+        )
 
     def expire(self, job: Job, age: float, now: float) -> None:
         """The event is too old to answer: bury a job that was tried, drop a fresh one."""

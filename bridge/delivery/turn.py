@@ -23,7 +23,7 @@ from bridge.delivery.admission import Turn, admit
 from bridge.delivery.asking import Answer, BotAsker
 from bridge.delivery.page_routes import PageRoute, Routes
 from bridge.delivery.sending import Sender
-from bridge.errors import RetryLater
+from bridge.errors import LeaseLost
 from bridge.messenger.graph import GraphClient
 from bridge.obs import metrics
 from bridge.queue import DeliveryQueue, Job
@@ -90,7 +90,7 @@ class TurnHandler:
             self._send(turn, answer, stored)
         finally:
             if stored is not None and not stored():
-                raise RetryLater("lost the job's lease before storing the reply")
+                raise LeaseLost("lost the job's lease before storing the reply")
         return len(answer.messages)
 
     def _send(self, turn: Turn, answer: Answer, stored: Callable[[], bool] | None) -> None:
@@ -98,13 +98,15 @@ class TurnHandler:
         reply is stored (``stored`` waits for that)."""
         job, messages = turn.job, answer.messages
         for index in range(answer.sent, len(messages)):
+            if not self.queue.still_holds(job):
+                raise LeaseLost("lost the job's lease before a send")
             with metrics.stage("send"):
                 self._sender.send(turn, messages[index])
             if index + 1 < len(messages):
                 with metrics.stage("ledger"):
                     kept = (stored is None or stored()) and self.queue.mark_sent(job, index + 1)
                 if not kept:
-                    raise RetryLater("lost the job's lease while sending")
+                    raise LeaseLost("lost the job's lease while sending")
 
     def close(self) -> None:
         """Stop the bot's helper threads (turns still waiting on them are not answered)."""

@@ -28,7 +28,7 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 
 WEBHOOK_RESULTS = ("ok", "bad_signature", "bad_json", "too_large", "wrong_shape", "queue_error")
 EVENT_TYPES = ("text", "quick_reply", "postback", "attachment", "referral", "optin")
-RETRY_CAUSES = ("bot", "graph", "lease_lost", "internal")
+RETRY_CAUSES = ("bot", "graph", "internal")
 DEAD_LETTER_CAUSES = ("attempts", "too_old")
 DROP_REASONS = (
     "too_old",
@@ -203,6 +203,10 @@ HANDOVER_REQUESTS = Counter(
     "The bot asked for a person: passes of the conversation to the Page Inbox, by result (ok;"
     " not_owner: another app already held it; error: Graph failed, the pass is retried).",
     ["result"],
+)
+LEASES_LOST = Counter(
+    "bridge_leases_lost",
+    "Turns that stopped because another process had taken their job over: nothing more sent.",
 )
 RELEASED = Counter(
     "bridge_jobs_released",

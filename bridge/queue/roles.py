@@ -64,6 +64,8 @@ class Jobs(Protocol):
 
     def ack(self, job: Job, *, now: float, sent: int | None = None) -> bool: ...
 
+    def still_holds(self, job: Job) -> bool: ...
+
     def ack_and_claim(
         self, job: Job, *, now: float, sent: int, claim: Claim
     ) -> tuple[bool, Job | None]: ...
@@ -98,13 +100,15 @@ class Pages(Protocol):
 
 class Housekeeping(Protocol):
     """The queue's upkeep, done by every delivery process: report itself alive, release the
-    jobs of processes gone, forget finished jobs (``queue purge`` does that last by hand)."""
+    jobs of processes gone (which ones are gone is for the caller to judge: see
+    ``bridge.delivery.housekeeping``), forget finished jobs (``queue purge`` does that last by
+    hand)."""
 
     def heartbeat(self, worker: Worker) -> None: ...
 
     def workers(self) -> list[Worker]: ...
 
-    def release_stale(self, *, now: float, stale_after: float, dead: list[str]) -> int: ...
+    def release_stale(self, *, dead: list[str]) -> int: ...
 
     def purge(self, *, before: float) -> int: ...
 

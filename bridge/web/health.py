@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bridge.delivery.housekeeping import STALE_AFTER
+from bridge.delivery.liveness import STALE_AFTER
 from bridge.errors import QueueError
 from bridge.obs.exposition import exposition
 from bridge.web.queue_metrics import QueueCollector

@@ -7,7 +7,7 @@ import os
 import responses
 from responses import matchers
 
-from bridge.delivery.liveness import process_namespace
+from bridge.delivery.liveness import HeartbeatWatch, process_namespace
 from bridge.delivery.page_routes import PageRoute, Routes
 from bridge.delivery.turn import TurnHandler
 from bridge.messenger.graph import GraphClient
@@ -61,6 +61,43 @@ def test_a_process_in_another_pid_namespace_is_never_judged_by_its_pid(
     worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False))
     worker.keep_house()
     assert queue.state_of("m1") == "running"  # still its job until its heartbeat goes stale
+
+
+def test_a_stopped_or_slow_process_on_this_host_keeps_its_jobs(
+    queue: SqliteQueue, graph: GraphClient
+) -> None:
+    """A pid that exists is a process that will go on (after SIGSTOP, a GC pause, a host
+    suspend): however long its heartbeat is silent and whatever the clocks say, its turn is not
+    run a second time elsewhere."""
+    enqueue(queue, text("7", "hi", "m1"))
+    assert queue.claim(owner="slow:0", process="slow", now=NOW_MS / 1000, lease=30)
+    queue.heartbeat(Worker("slow", process_namespace(), os.getppid(), heartbeat=0.0))
+    clock = Clock(NOW_MS / 1000 + 86_400)  # a day later, or a clock step of a day
+    worker = delivery(queue, handler(queue, ScriptedBot(), graph, actions=False), clock=clock)
+    worker.keep_house()
+    assert queue.state_of("m1") == "running"
+    assert [w.process for w in queue.workers()] == sorted(["slow", worker.process])
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_process_elsewhere_is_gone_once_its_heartbeat_stops_changing() -> None:
+    ticks = Ticks()
+    watch = HeartbeatWatch(10.0, ticks)
+    alive, silent = Worker("a", "elsewhere", 1, 500.0), Worker("s", "elsewhere", 2, 500.0)
+    assert watch.silent([alive, silent]) == []  # first seen now, whatever its value
+    for beat in range(1, 6):
+        ticks.now += 2.5
+        # The live one's clock steps back an hour: a change all the same.
+        alive = Worker("a", "elsewhere", 1, 500.0 - 3600 * (beat % 2) + beat)
+        assert watch.silent([alive, silent]) == ([] if ticks.now < 1010 else ["s"])
+    assert watch.silent([alive]) == []  # forgotten once it is no longer listed
 
 
 # --- paused Pages --------------------------------------------------------------------------------

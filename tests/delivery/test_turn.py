@@ -14,7 +14,7 @@ from responses import matchers
 
 from bridge.delivery.page_routes import PageRoute, Routes
 from bridge.delivery.turn import TurnHandler
-from bridge.errors import BotError, BotErrorKind
+from bridge.errors import BotError, BotErrorKind, LeaseLost
 from bridge.messenger.events import Event, bot_input
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.replies import Button, Card, Handover, Reply, Text
@@ -637,3 +637,27 @@ def test_a_failed_first_send_keeps_the_reply_so_the_retry_does_not_ask_again(
     assert queue.state_of("m1") == "done"
     assert len(bot.turns) == 1
     assert texts(graph_api) == ["only part", "only part"]
+
+
+def test_a_turn_that_lost_its_job_sends_nothing_more(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    bot = ScriptedBot(lambda e: [Text("one"), Text("two"), Text("three")])
+    taken: list[Any] = []
+
+    def on_send(request: Any) -> tuple[int, dict[str, str], str]:
+        if not taken:  # while part one is on its way, this process is taken for gone
+            queue.release_stale(dead=["proc"])
+            taken.append(queue.claim(owner="other:0", process="other", now=0, lease=30))
+        return 200, {}, json.dumps({"recipient_id": "7", "message_id": "m"})
+
+    graph_api.add_callback(responses.POST, SEND_URL, callback=on_send)
+    enqueue(queue, text("7", "hi", "m1"))
+    job = queue.claim(owner="proc:0", process="proc", now=0, lease=30)
+    assert job is not None
+    turn = handler(queue, bot, graph, actions=False)
+    with pytest.raises(LeaseLost):
+        turn.handle(job, clock=Clock())
+    assert texts(graph_api) == ["one"]  # the second part is the new owner's to send
+    assert taken[0] is not None and taken[0].key == "m1"
+    assert queue.still_holds(taken[0]) and not queue.still_holds(job)

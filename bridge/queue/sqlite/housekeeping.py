@@ -26,25 +26,19 @@ class SqliteHousekeeping(Database):
         rows = self._read("SELECT process, host, pid, heartbeat FROM workers ORDER BY process")
         return [Worker(*row) for row in rows]
 
-    def release_stale(self, *, now: float, stale_after: float, dead: list[str]) -> int:
-        """Requeue running jobs whose lease ran out, whose process stopped reporting, or whose
-        process is known dead; forget those processes. Returns how many jobs were released."""
+    def release_stale(self, *, dead: list[str]) -> int:
+        """Requeue the running jobs of the processes in ``dead`` and forget those processes.
+        Returns how many jobs were released."""
+        gone = sorted(set(dead))
+        marks = ",".join("?" * len(gone))
 
         def release(connection: sqlite3.Connection) -> int:
-            stale = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT process FROM workers WHERE heartbeat < ?", (now - stale_after,)
-                )
-            ]
-            gone = sorted(set(stale) | set(dead))
-            marks = ",".join("?" * len(gone))
             released = connection.execute(
                 "UPDATE jobs SET state = 'queued', owner = NULL, process = NULL, lease_until = 0,"
                 " last_error = 'released: its worker stopped'"
-                " WHERE state = 'running' AND (lease_until <= ? OR process IS NULL"
+                " WHERE state = 'running' AND (process IS NULL"
                 f" OR process IN ({marks})) RETURNING conversation, page",
-                (now, *gone),
+                gone,
             ).fetchall()
             settle(connection, dict(released))
             if gone:

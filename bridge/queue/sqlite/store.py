@@ -83,6 +83,15 @@ class SqliteQueue(SqliteThreads, SqlitePages, SqliteHousekeeping, SqliteStats, S
         claim = Claim(owner, process, lease)
         return self._transaction("claim", lambda c: _take_next(c, claim, now))
 
+    def still_holds(self, job: Job) -> bool:
+        """Whether this owner still holds ``job`` (another process may have taken it over)."""
+        return bool(
+            self._read(
+                "SELECT 1 FROM jobs WHERE id = ? AND owner = ? AND state = 'running'",
+                (job.id, job.owner),
+            )
+        )
+
     def ack_and_claim(
         self, job: Job, *, now: float, sent: int, claim: Claim
     ) -> tuple[bool, Job | None]:

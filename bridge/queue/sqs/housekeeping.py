@@ -29,12 +29,12 @@ class SqsHousekeeping(SqsBase):
         found = self.table.query(items.WORKERS_PK)
         return sorted((items.worker_from_item(i) for i in found), key=lambda w: w.process)
 
-    def release_stale(self, *, now: float, stale_after: float, dead: list[str]) -> int:
-        """Forget processes that stopped reporting or are known dead. Their messages reappear
-        by themselves (visibility timeout); when ``dead`` names a delivery process of this
-        very process (it is stopping), the messages it holds are let go now. Returns how many."""
+    def release_stale(self, *, dead: list[str]) -> int:
+        """Forget the processes in ``dead``. Their messages reappear by themselves (visibility
+        timeout); when ``dead`` names a delivery process of this very process (it is
+        stopping), the messages it holds are let go now. Returns how many."""
         for worker in self.workers():
-            if worker.heartbeat < now - stale_after or worker.process in dead:
+            if worker.process in dead:
                 self.table.delete(items.WORKERS_PK, worker.process)
         if not self._processes.stop(dead):
             return 0

@@ -10,6 +10,7 @@ invisible until the retry time (retry), or moved to the dead-letter queue (bury)
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 from bridge.queue.records import Job, Message
@@ -58,6 +59,11 @@ class SqsRunning(SqsBase):
             return False
         self._leases.delete_for(job.owner)
         return True
+
+    def still_holds(self, job: Job) -> bool:
+        """Whether this process still holds ``job``'s message, invisible to the others."""
+        held = self._held.by_token(job.owner)
+        return held is not None and time.monotonic() < held.visible_until
 
     def retry(self, job: Job, *, at: float, error: str, refund: bool = False) -> bool:
         """Give the job back, due at ``at``; this process keeps its message until then (the

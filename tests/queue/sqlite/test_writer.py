@@ -184,7 +184,8 @@ def test_the_conversation_rows_follow_every_change_of_the_jobs(queue: SqliteQueu
             serial += 1
             queue.put([job(f"m{serial}", f"p:{rng.randrange(5)}", ts=rng.randrange(100))], now=now)
         elif action == "claim":
-            claimed = queue.claim(owner=f"w{step}", process="proc", now=now, lease=50)
+            process = rng.choice(["p0", "p1"])
+            claimed = queue.claim(owner=f"w{step}", process=process, now=now, lease=50)
             if claimed is not None:
                 held.append(claimed)
         elif action == "finish" and held:
@@ -199,7 +200,7 @@ def test_the_conversation_rows_follow_every_change_of_the_jobs(queue: SqliteQueu
             else:
                 queue.bury(done, reason="dead", now=now)
         elif action == "release":
-            queue.release_stale(now=now, stale_after=1000, dead=[])  # expired leases
+            queue.release_stale(dead=[rng.choice(["p0", "p1"])])  # a process gone
             held = [j for j in held if queue.state_of(j.key) == "running"]
         else:
             queue.requeue(everything=True)

@@ -98,14 +98,14 @@ def test_concurrent_thread_updates_are_all_kept(queue: SqsQueue, other: SqsQueue
 # --- liveness, inspection ------------------------------------------------------------------
 
 
-def test_heartbeats_list_workers_and_stale_ones_are_forgotten(queue: SqsQueue) -> None:
+def test_heartbeats_list_workers_and_gone_ones_are_forgotten(queue: SqsQueue) -> None:
     from bridge.queue import Worker
 
     now = time.time()
     queue.heartbeat(Worker("host:1:a", "host", 1, now - 60))
     queue.heartbeat(Worker("host:2:b", "host", 2, now))
     assert [w.process for w in queue.workers()] == ["host:1:a", "host:2:b"]
-    assert queue.release_stale(now=now, stale_after=10, dead=[]) == 0
+    assert queue.release_stale(dead=["host:1:a"]) == 0
     assert [w.process for w in queue.workers()] == ["host:2:b"]
 
 
@@ -114,7 +114,7 @@ def test_a_stopping_process_lets_its_messages_go_at_once(queue: SqsQueue, other:
     queue.put([job("m_a", user="a"), job("m_b", user="b")], now=time.time())
     running = claim_soon(queue, "t0")  # one receive brought both messages
     assert queue.retry(running, at=time.time(), error="released at shutdown", refund=True)
-    assert queue.release_stale(now=time.time(), stale_after=10, dead=["proc"]) == 2
+    assert queue.release_stale(dead=["proc"]) == 2
     released = time.monotonic()
     assert claim(queue) is None  # this delivery process stopped
     keys: set[str] = set()
