@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bridge.delivery import handover
 from bridge.delivery.admission import Turn
@@ -138,19 +140,34 @@ class BotAsker:
 
     def _bot_replies(self, turn: Turn) -> tuple[list[Message], bool]:
         """The bot's reply rendered (with its handover step, if it asked for a person), and
-        whether it is the fallback for a failed turn."""
+        whether it is the fallback for a failed turn.
+
+        Only a failure the bot says ran nothing (``BotErrorKind.RETRY``) is retried. Anything
+        else that fails once the bot was asked (its answer unreadable, the handover plan, the
+        rendering; a bug) answers the fallback text once: retrying would ask Lex again for a
+        turn that may have run, and end as a dead letter with no answer at all."""
         job = turn.job
         try:
-            replies = turn.route.bot.respond(turn.event)
+            return handover.plan(turn.route.bot.respond(turn.event)), False
         except BotError as exc:
             if exc.kind is BotErrorKind.RETRY:
                 raise RetryLater(f"bot: {exc}", cause="bot") from exc
             level = logging.ERROR if exc.kind is BotErrorKind.CONFIG else logging.WARNING
-            log.log(
-                level,
-                "bot failed; answering the fallback text",
-                extra={"job_id": job.id, "mid": job.key, "error": str(exc)},
-            )
-            metrics.FALLBACKS.labels("bot_error").inc()
-            return render(Text(turn.route.fallback_text)), True
-        return handover.plan(replies), False
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must still answer the person
+            level, error = logging.ERROR, _describe(exc)
+        log.log(
+            level,
+            "bot failed; answering the fallback text",
+            extra={"job_id": job.id, "mid": job.key, "error": error},
+        )
+        metrics.FALLBACKS.labels("bot_error").inc()
+        return render(Text(turn.route.fallback_text)), True
+
+
+def _describe(exc: BaseException) -> str:
+    """An unexpected failure for the log: its type and where it was raised, never its text
+    (which may quote the person or the bot)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"unexpected {type(exc).__name__}{where}"

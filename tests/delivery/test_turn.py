@@ -12,9 +12,11 @@ import pytest
 import responses
 from responses import matchers
 
+from bridge.delivery import handover as handover_module
 from bridge.delivery.page_routes import PageRoute, Routes
 from bridge.delivery.turn import TurnHandler
 from bridge.errors import BotError, BotErrorKind, LeaseLost
+from bridge.messenger import render as render_module
 from bridge.messenger.events import Event, bot_input
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.replies import Button, Card, Handover, Reply, Text
@@ -253,6 +255,48 @@ def test_a_failed_turn_answers_the_fallback_text_once(
     delivery(queue, handler(queue, ScriptedBot(broken), graph, actions=False)).run_once("w")
     assert texts(graph_api) == [FALLBACK]
     assert queue.state_of("m1") == "done"
+
+
+class Unrenderable(Text):
+    """A reply whose rendering fails (a bug, or an answer no renderer expected)."""
+
+
+@pytest.mark.parametrize("failure", ["bot raises", "rendering fails"])
+def test_anything_failing_after_the_bot_was_asked_answers_the_fallback_once(
+    failure: str,
+    queue: SqliteQueue,
+    graph: GraphClient,
+    graph_api: responses.RequestsMock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def answer(event: Event) -> list[Reply]:
+        if failure == "bot raises":
+            raise KeyError("secret words the person wrote")
+        return [Unrenderable("fine"), Text("also fine")]
+
+    real_render = render_module.render
+
+    def render(reply: Reply) -> list[dict[str, Any]]:
+        if isinstance(reply, Unrenderable):
+            raise ValueError("secret words the person wrote")
+        return real_render(reply)
+
+    monkeypatch.setattr(handover_module, "render", render)
+    ok(graph_api)
+    bot = ScriptedBot(answer)
+    enqueue(queue, text("7", "hi", "m1"))
+    clock = Clock()
+    worker = delivery(queue, handler(queue, bot, graph, actions=False), clock=clock)
+    assert worker.run_once("w")
+    assert texts(graph_api) == [FALLBACK]
+    assert queue.state_of("m1") == "done"
+    assert len(bot.turns) == 1  # never asked again
+    failed = [
+        r for r in caplog.records if r.getMessage() == "bot failed; answering the fallback text"
+    ]
+    assert failed and failed[0].error.startswith("unexpected ")  # type: ignore[attr-defined]
+    assert "secret words" not in caplog.text
 
 
 def test_a_hanging_bot_gets_the_fallback_by_the_deadline_and_the_late_answer_follows(
