@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from bench.fakes import Fake, graph_records
-from bench.run import LEAN, REALISTIC, capacity_table, highest_rate, scenario, summary, sweep
+from bench.report import capacity_table, highest_rate
+from bench.runner import scenario
+from bench.scenarios import LEAN, REALISTIC, sweep
+from bench.summary import summary
 
 pytestmark = pytest.mark.e2e
 
