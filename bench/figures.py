@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from bench.stages import Stage
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Figures:
     sender_actions_per_message: float | None = None
     replies_per_ack: float | None = None  # replies/s during the load ÷ this run's ack req/s
     graph_latency_ms: float = 0.0  # each Send API call of the Graph fake answers this late
+    stages: list[Stage] = field(default_factory=list)  # the bridge's stage histograms, if any
 
     @property
     def column(self) -> str:

@@ -18,15 +18,19 @@ loop at 20 requests/s from 50 senders; its target: reply p50 ≤ 150 + 80 + 25 m
 saturation, light load and realistic also run the bridge with ``BRIDGE_SENDER_ACTIONS=false``
 as a second, lean column. After each load, replies are awaited
 (bounded) and accounted for: per-user order, duplicates, delivered share, and the Send API
-calls the Graph fake received per acked message (message sends and sender actions). Prints a
-table per scenario and the targets' ratios, and writes ``bench/results/<UTC time>.json``
-(gitignored: results belong to a machine). About 8 minutes.
+calls the Graph fake received per acked message (message sends and sender actions). Before
+each bridge server stops, its stage histograms (``bridge_turn_stage_seconds``,
+``bridge_queue_write_seconds``) are read from ``/metrics``: printed as a table when it has
+any, kept under each run's ``stages`` in the results (empty otherwise). Prints a table per
+scenario and the targets' ratios, and writes ``bench/results/<UTC time>.json`` (gitignored:
+results belong to a machine). About 8 minutes.
 
 This module is the command line only. The scenarios and the capacity sweep are in
 ``bench.scenarios``, one load (fakes, server, figures) in ``bench.runner``, the accounting of
 replies in ``bench.accounting``, the tables in ``bench.report``, the targets in
-``bench.summary``; ``bench.servers``, ``bench.procs``, ``bench.load`` and ``bench.fakes``
-start the servers, measure them, load them and stand in for Graph and Lex.
+``bench.summary``, the stage profile in ``bench.stages``; ``bench.servers``, ``bench.procs``,
+``bench.load`` and ``bench.fakes`` start the servers, measure them, load them and stand in for
+Graph and Lex.
 """
 
 from __future__ import annotations

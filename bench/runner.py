@@ -2,7 +2,9 @@
 
 ``scenario`` starts the Graph fake (and for the bridge the Lex fake, and moto when
 ``BRIDGE_QUEUE=sqs``), the target under gunicorn, loads it (closed loop, or open loop at a
-``rate``), measures the server's CPU and PSS, accounts for the replies and stops it all.
+``rate``), measures the server's CPU and PSS, accounts for the replies, keeps (and prints, if
+there are any) the bridge's stage histograms from ``/metrics`` (``bench.stages``) and stops
+it all.
 ``bench.scenarios`` decides what to run (the catalog, the capacity sweep).
 """
 
@@ -18,6 +20,7 @@ from bench.figures import Figures, percentile
 from bench.load import LoadResult, make_messages, run_load, run_open_loop
 from bench.procs import cpu_seconds, pss_mb
 from bench.servers import PAGE_ID, SECRET, Server, baseline_env, bridge_env, start_server
+from bench.stages import read_stages, stage_table
 
 
 @dataclass
@@ -95,11 +98,26 @@ def scenario(
         )
         if target != "bare" and account_replies:
             account(figures, measured.load, upstreams.graph, drain_timeout)
+        if target == "bridge":
+            _profile_stages(figures, server)
         return figures
     finally:
         if server is not None:
             server.stop()
         upstreams.stop()
+
+
+def _profile_stages(figures: Figures, server: Server) -> None:
+    """Keep the bridge's stage histograms (before it stops) and print them if it has any."""
+    try:
+        figures.stages = read_stages(server.base_url)
+    except (OSError, ValueError) as error:
+        print(f"warning: {figures.column}: no stage profile from /metrics ({error})")
+        return
+    if figures.stages:
+        rate = "" if figures.rate is None else f" at {figures.rate:g} req/s"
+        print(f"stages: {figures.scenario}, {figures.column}{rate}", flush=True)
+        print(stage_table(figures.stages), flush=True)
 
 
 def _start_graph(folder: Path, error_rate: float, latency: float) -> Fake:
