@@ -12,15 +12,22 @@ from pathlib import Path
 import pytest
 
 from bench.fakes import Fake, graph_records
-from bench.run import LEAN, REALISTIC, capacity_table, highest_rate, scenario, summary, sweep
+from bench.report import capacity_table, highest_rate
+from bench.runner import scenario
+from bench.scenarios import LEAN, REALISTIC, sweep
+from bench.summary import summary
 
 pytestmark = pytest.mark.e2e
 
 
-def test_bench_bridge_answers_every_acked_message_once_in_order(tmp_path: Path) -> None:
+def test_bench_bridge_answers_every_acked_message_once_in_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     figures = scenario(
         "bridge", tmp_path, seconds=1.5, connections=4, per_connection=200, drain_timeout=15
     )
+    assert "no stage profile" not in capsys.readouterr().out  # /metrics read and parsed
+    assert all(stage.count > 0 for stage in figures.stages)  # empty until the bridge has them
     assert figures.acked > 0
     assert figures.non_200 == 0
     assert figures.connection_errors == 0

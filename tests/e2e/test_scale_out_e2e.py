@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import scenario
+from bench.runner import scenario
 from bridge.local.store import LocalStore
 from tests.conftest import wait_for
 from tests.local.test_localmode import not_understood
