@@ -136,7 +136,8 @@ bind = f"{_settings.host}:{_settings.web.port}"
 # master, and the workers are forked from it: they share its memory instead of each building
 # its own copy (see pre_fork). Delivery threads still start in each worker, after fork.
 preload_app = True
-worker_class = "gthread"
+# gthread, reading each request whole before a thread takes it (slow clients hold no thread).
+worker_class = "bridge.web.worker.BufferingWorker"
 workers = _settings.web.workers
 threads = _settings.web.threads
 # Long enough for delivery threads to finish a turn in flight (a Lex call can take 30 s+).

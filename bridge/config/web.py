@@ -24,6 +24,7 @@ class WebSettings:
     forwarded_allow_ips: str = DEFAULT_FORWARDED_ALLOW_IPS
     metrics_token: str | None = field(default=None, repr=False)
     max_body_bytes: int = 1024 * 1024
+    request_read_timeout: float = 5.0
     record_dir: Path | None = None
     record_redact: bool = True
 
@@ -49,6 +50,7 @@ def read_web(env: EnvReader, port: int) -> WebSettings:
         max_body_bytes=env.integer(
             "BRIDGE_MAX_BODY_BYTES", 1024 * 1024, low=1024, high=64 * 1024 * 1024
         ),
+        request_read_timeout=env.number("BRIDGE_REQUEST_READ_TIMEOUT", 5.0, low=0.5, high=120),
     )
 
 
