@@ -362,11 +362,17 @@ def test_the_compose_example_runs_the_image_as_documented(dockerfile: Dockerfile
     (mount,) = bridge["volumes"]
     name, target = mount.split(":")
     assert target == volume and name in compose["volumes"], "a named volume on /data"
-    assert [port.rsplit(":", 1)[1] for port in bridge["ports"]] == [str(default_port())]
+    assert "ports" not in bridge, "only the proxy reaches the bridge"
     assert bridge["restart"] in ("always", "unless-stopped")
     assert "healthcheck" not in bridge and "command" not in bridge, "both come from the image"
     graceful = Settings.from_env({"BRIDGE_MODE": "local"}).lex.read_timeout + 20
     assert float(bridge["stop_grace_period"].removesuffix("s")) > graceful
+    proxy = compose["services"]["proxy"]
+    assert sorted(proxy["ports"]) == ["443:443", "80:80"] and proxy["depends_on"] == ["bridge"]
+    caddyfile = next(v.split(":")[0] for v in proxy["volumes"] if v.endswith("Caddyfile:ro"))
+    text = (ROOT / caddyfile.removeprefix("./")).read_text()
+    for limit in ("read_header", "read_body", "max_size", "request_buffers", "bridge:8000"):
+        assert limit in text, f"deploy/Caddyfile: {limit}"
 
 
 # --- The image's CMD, run from a clean virtualenv --------------------------------------------
