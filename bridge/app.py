@@ -3,7 +3,8 @@
 ``create_app()`` reads the settings once, builds the queue and each Page's route (its Graph
 client and bot, see bridge/delivery/page_routes.py) into the process's ``Services``
 (bridge/web/services.py), and registers the request hooks (bridge/web/hooks.py), the webhook
-and the health endpoints (and, in local mode, the local Lex endpoint and Graph inbox).
+and the health endpoints (and, in local mode, the local Lex endpoint and Graph inbox); the
+webhook's POST is answered in front of Flask (bridge/web/fastpath.py).
 Delivery threads are started by the server after fork (see gunicorn.conf.py) or by
 ``bridge worker``.
 """
@@ -22,6 +23,7 @@ from bridge.obs.logs import configure_logging, set_secrets
 from bridge.queue import Queue
 from bridge.queue.sqlite.store import SqliteQueue
 from bridge.web import health, hooks, webhook
+from bridge.web.fastpath import WebhookFastPath
 from bridge.web.recording import Recorder
 from bridge.web.redaction import redaction_key
 from bridge.web.services import Services
@@ -82,4 +84,7 @@ def create_app(
 
         routes.init_app(app, settings)
         emulator.init_app(app, settings)
+    # POST /webhook is answered in front of Flask, by the webhook's own functions (cheaper per
+    # request); Flask serves everything else, and the route stays for an app used unwrapped.
+    app.wsgi_app = WebhookFastPath(app.wsgi_app, services)  # type: ignore[method-assign]
     return app

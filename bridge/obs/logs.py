@@ -1,8 +1,8 @@
 """Logging: JSON lines (or plain text) with ids, never message text or secrets.
 
-- ``JsonFormatter`` (python-json-logger): one object per line with ``time``, ``level``,
-  ``logger``, ``message`` and the record's fields (``extra=``); ``TextFormatter`` for humans
-  (``LOG_FORMAT=text``).
+- ``JsonFormatter`` (python-json-logger's format, with a cheap path for plain records): one
+  object per line with ``time``, ``level``, ``logger``, ``message`` and the record's fields
+  (``extra=``); ``TextFormatter`` for humans (``LOG_FORMAT=text``).
 - ``log_context(...)`` binds fields to every line logged inside it, in this thread (and in
   work handed on with ``contextvars.copy_context()``): the webhook binds the request's
   ``delivery_id``; delivery binds ``delivery_id``, ``job_id``, ``mid``, ``page`` and ``user``
@@ -26,6 +26,7 @@ from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
+from pythonjsonlogger.json import JsonEncoder as PythonJsonEncoder
 from pythonjsonlogger.json import JsonFormatter as _PythonJsonFormatter
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is emitted.
@@ -128,8 +129,15 @@ def iso_time(created: float) -> str:
     return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
 
 
+_ENCODER = PythonJsonEncoder(ensure_ascii=False)  # stateless between calls: shared by threads
+
+
 class JsonFormatter(_PythonJsonFormatter):
-    """One JSON object per line: time, level, logger, message, then the record's fields."""
+    """One JSON object per line: time, level, logger, message, then the record's fields.
+
+    The bridge's own lines (no exception, stack or dict message) are built here as one small
+    dict and encoded once, without python-json-logger's per-record machinery; the line is the
+    same as python-json-logger writes (tested), which still formats the rest."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -145,7 +153,20 @@ class JsonFormatter(_PythonJsonFormatter):
         super().add_fields(log_data, record, message_dict)
 
     def format(self, record: logging.LogRecord) -> str:
-        return scrub(super().format(record))
+        if record.exc_info or record.exc_text or record.stack_info or isinstance(record.msg, dict):
+            return scrub(super().format(record))
+        record.message = record.getMessage()
+        line: dict[str, Any] = {
+            "time": iso_time(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.message,
+        }
+        skipped = self._skip_fields  # LogRecord's own attributes, level, logger and message
+        for key, value in record.__dict__.items():
+            if key not in skipped and not key.startswith("_"):
+                line[key] = value
+        return scrub(_ENCODER.encode(line))
 
 
 class TextFormatter(logging.Formatter):

@@ -11,10 +11,11 @@ import json
 import logging
 import time
 from collections import Counter
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.sansio.utils import get_content_length
 
 from bridge.config.settings import Settings
 from bridge.errors import PayloadError, QueueError
@@ -26,9 +27,15 @@ from bridge.obs.logs import log_context, new_request_id
 from bridge.queue import NewJob
 from bridge.web.services import Services
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
 log = logging.getLogger(__name__)
 
 bp = Blueprint("webhook", __name__)
+
+# The signature header as a WSGI environ key.
+_SIGNATURE_KEY = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
 
 
 def _plain(body: str, status: int) -> Response:
@@ -57,60 +64,90 @@ def verify() -> Response:
 
 @bp.post("/webhook")
 def receive() -> Response:
-    """Verify the signature over the raw bytes, parse, enqueue durably, then answer 200.
+    """The POST through Flask. ``bridge.web.fastpath`` answers it in front of Flask (the
+    server's path) with the same function, ``receive_delivery``."""
+    services: Services = current_app.extensions["bridge"]
+    delivery_id = str(g.get("request_id") or new_request_id())
+    status, text = receive_delivery(services, request.environ, delivery_id=delivery_id)
+    return _plain(text, status)
+
+
+def receive_delivery(
+    services: Services, environ: WSGIEnvironment, *, delivery_id: str
+) -> tuple[int, str]:
+    """Read the body, verify the signature over the raw bytes, parse, enqueue durably; the
+    status and text to answer. RequestEntityTooLarge (counted) if a body without
+    Content-Length runs over the limit, as werkzeug raises.
 
     The POST's request id is its delivery id: stored with its jobs, on every log line of the
     POST and of their delivery, and in the access log line (``X-Request-ID``)."""
-    delivery_id = str(g.get("request_id") or new_request_id())
     try:
         with log_context(delivery_id=delivery_id), metrics.WEBHOOK_DURATION.time():
-            result, response = _receive(delivery_id)
-    except RequestEntityTooLarge:  # a body without Content-Length, cut off by werkzeug
+            result, status, text = _receive(services, environ, delivery_id)
+    except RequestEntityTooLarge:
         metrics.WEBHOOK_REQUESTS.labels("too_large").inc()
         raise
     metrics.WEBHOOK_REQUESTS.labels(result).inc()
-    return response
+    return status, text
 
 
-def _receive(delivery_id: str) -> tuple[str, Response]:
-    """The webhook's work; returns the result (a metrics label) and the response."""
-    services: Services = current_app.extensions["bridge"]
+def _receive(
+    services: Services, environ: WSGIEnvironment, delivery_id: str
+) -> tuple[str, int, str]:
+    """The webhook's work; returns the result (a metrics label), the status and the text."""
     settings = services.settings
-    body = _read_body(settings.web.max_body_bytes)
+    body = read_body(environ, settings.web.max_body_bytes)
     if body is None:
-        return "too_large", _plain("Payload Too Large", 413)
-    if not is_valid_signature(
-        settings.graph.app_secret, body, request.headers.get(SIGNATURE_HEADER)
-    ):
+        return "too_large", 413, "Payload Too Large"
+    if not is_valid_signature(settings.graph.app_secret, body, environ.get(_SIGNATURE_KEY)):
         log.warning("webhook rejected: bad signature")
-        return "bad_signature", _plain("Forbidden", 403)
+        return "bad_signature", 403, "Forbidden"
     if services.recorder is not None:
         services.recorder.record(body)
     try:
         parsed = _parse(body, settings)
     except PayloadError:
         log.warning("webhook rejected: body is not JSON")
-        return "bad_json", _plain("Bad Request", 400)
+        return "bad_json", 400, "Bad Request"
     try:
         _enqueue(services, parsed, delivery_id)
     except QueueError:
         # The only 5xx: Meta will redeliver, and nothing was acknowledged.
         log.exception("webhook could not enqueue")
-        return "queue_error", _plain("Service Unavailable", 503)
-    return ("ok" if parsed.well_formed else "wrong_shape"), _plain("EVENT_RECEIVED", 200)
+        return "queue_error", 503, "Service Unavailable"
+    return ("ok" if parsed.well_formed else "wrong_shape"), 200, "EVENT_RECEIVED"
 
 
-def _read_body(limit: int) -> bytes | None:
-    """The raw body, or None (logged) if it is over ``limit`` bytes, declared or actual."""
-    length = request.content_length
+def read_body(environ: WSGIEnvironment, limit: int) -> bytes | None:
+    """The raw body, or None (logged) if Content-Length declares more than ``limit`` bytes:
+    refused before reading. A body without Content-Length (chunked) is read if the server
+    ends the stream (``wsgi.input_terminated``), up to one byte past the limit:
+    RequestEntityTooLarge if it gets there; without that promise it reads as empty."""
+    length = get_content_length(
+        environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING")
+    )
     if length is not None and length > limit:
         log.warning("webhook rejected: body too large", extra={"bytes": length})
         return None
-    body = request.get_data(cache=False)
+    if length is None and not environ.get("wsgi.input_terminated"):
+        return b""
+    body = _read_up_to(environ["wsgi.input"], limit + 1 if length is None else length)
     if len(body) > limit:
-        log.warning("webhook rejected: body too large", extra={"bytes": len(body)})
-        return None
+        raise RequestEntityTooLarge()
     return body
+
+
+def _read_up_to(stream: IO[bytes], size: int) -> bytes:
+    """Up to ``size`` bytes: a WSGI stream may return fewer than asked before its end."""
+    first = stream.read(size)
+    if len(first) >= size or not first:
+        return first
+    chunks = [first]
+    size -= len(first)
+    while size > 0 and (chunk := stream.read(size)):
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def _parse(body: bytes, settings: Settings) -> events.ParseResult:

@@ -14,12 +14,14 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import responses
+from pythonjsonlogger.json import JsonFormatter as _PythonJsonFormatter
 
 from bridge.config.localmode import LOCAL_APP_SECRET, LOCAL_PAGE_ACCESS_TOKEN, LOCAL_VERIFY_TOKEN
 from bridge.delivery.loop import Delivery, Limits
@@ -34,6 +36,7 @@ from bridge.obs.logs import (
     JsonFormatter,
     TextFormatter,
     hash_id,
+    iso_time,
     log_context,
     new_request_id,
     scrub,
@@ -113,6 +116,50 @@ def test_an_exception_becomes_one_field_on_the_same_line() -> None:
     assert line.count("\n") == 0
     parsed = json.loads(line)
     assert "ValueError: boom" in parsed["exception"]
+
+
+class PythonJsonLoggerLine(_PythonJsonFormatter):
+    """The formatter every line went through before the cheap path: python-json-logger, set
+    up as JsonFormatter sets it up."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            json_ensure_ascii=False,
+        )
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["time"] = iso_time(record.created)
+        super().add_fields(log_data, record, message_dict)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"events": 1, "added": 1, "duplicates": 0, "mids": ["m_1", "m_2"], "thread_signals": 0},
+        {"path": Path("/x"), "raw": b"\x00", "when": datetime(2026, 1, 2, tzinfo=UTC)},
+        {"obj": object(), "nested": {"a": (1, 2.5, None, True)}, "text": '명령 \u2028 "q"'},
+        {"level": "overridden", "message": "kept", "_private": 1, "time": "mine"},
+        {"pages": {"2", "1"}, "error": ValueError("x"), "kind": int},
+    ],
+)
+def test_the_cheap_path_writes_python_json_loggers_line(extra: dict[str, object]) -> None:
+    entry = record("turn %s %d", "delivered", 3, request_id="0123456789abcdef")
+    for key, value in extra.items():
+        setattr(entry, key, value)
+    assert JsonFormatter().format(entry) == PythonJsonLoggerLine().format(entry)
+
+
+def test_records_the_cheap_path_does_not_take_are_python_json_loggers() -> None:
+    as_dict = record("ignored")
+    as_dict.msg = {"event": "a dict message"}
+    with_stack = record("stack", stack_info="Stack (most recent call last):\n  here")
+    for entry in (as_dict, with_stack):
+        assert JsonFormatter().format(entry) == PythonJsonLoggerLine().format(entry)
 
 
 def test_the_text_format_is_for_people() -> None:

@@ -4,7 +4,8 @@ Meta serialises them (``meta_bytes``, the bytes a signature is computed over).""
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, asdict, fields
+from dataclasses import MISSING, fields, is_dataclass
+from typing import Any
 
 from bridge.messenger.events.types import (
     Attachment,
@@ -34,13 +35,46 @@ def meta_bytes(body: object) -> bytes:
 
 def to_json(event: Event) -> str:
     """Serialise an event for the queue. Fields at their default are left out, so a text event
-    is stored exactly as before attachments and referrals were read."""
-    stored = asdict(event)
-    for item in fields(event):
-        if item.name != "kind" and item.default is not MISSING:
-            if getattr(event, item.name) == item.default:
-                del stored[item.name]
+    is stored exactly as before attachments and referrals were read. The same JSON as
+    ``json.dumps(asdict(event))`` less those fields, built without ``asdict``'s deep copies
+    (the webhook calls this for every event)."""
+    stored: dict[str, Any] = {}
+    for name, default in _stored_fields(type(event)):
+        value = getattr(event, name)
+        if default is not _KEPT and value == default:
+            continue
+        stored[name] = value if type(value) in _PLAIN else _plain(value)
     return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+
+
+_KEPT = object()  # a field that is always stored (no default, or ``kind``)
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_FIELDS: dict[type, tuple[tuple[str, object], ...]] = {}
+
+
+def _stored_fields(cls: type) -> tuple[tuple[str, object], ...]:
+    """A dataclass's fields in order, each with the default that leaves it out of an event."""
+    known = _FIELDS.get(cls)
+    if known is None:
+        known = _FIELDS[cls] = tuple(
+            (item.name, _KEPT if item.name == "kind" or item.default is MISSING else item.default)
+            for item in fields(cls)
+        )
+    return known
+
+
+def _plain(value: object) -> object:
+    """A nested value as ``asdict`` makes it: dataclasses as dicts (every field), tuples and
+    lists as lists."""
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name, _ in _stored_fields(type(value))}
+    return value
 
 
 _STORED_KINDS: dict[str, type[Event]] = {
