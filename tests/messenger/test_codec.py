@@ -8,7 +8,8 @@ import typing
 from dataclasses import MISSING, asdict, fields
 from typing import Any
 
-import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from bridge.messenger.events import (
     Attachment,
@@ -24,11 +25,6 @@ from bridge.messenger.events import (
     from_json,
     to_json,
 )
-
-# Skipped where Hypothesis is not installed (it belongs in requirements-dev.txt); imported this
-# way, mypy passes either way, so its decorators read as untyped.
-hypothesis = pytest.importorskip("hypothesis")
-st = hypothesis.strategies
 
 
 def asdict_json(event: Event) -> str:
@@ -64,16 +60,16 @@ EVENTS = st.one_of(
 )
 
 
-@hypothesis.given(EVENTS)  # type: ignore[untyped-decorator]
-@hypothesis.settings(max_examples=400, deadline=None)  # type: ignore[untyped-decorator]
+@given(EVENTS)
+@settings(max_examples=400, deadline=None)
 def test_to_json_is_what_asdict_wrote(event: Event) -> None:
     assert to_json(event) == asdict_json(event)
 
 
-@hypothesis.given(EVENTS)  # type: ignore[untyped-decorator]
-@hypothesis.settings(max_examples=200, deadline=None)  # type: ignore[untyped-decorator]
+@given(EVENTS)
+@settings(max_examples=200, deadline=None)
 def test_what_to_json_wrote_reads_back(event: Event) -> None:
-    hypothesis.assume(not _has_nan(event))
+    assume(not _has_nan(event))
     assert from_json(to_json(event)) == event
 
 
