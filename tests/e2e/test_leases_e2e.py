@@ -91,6 +91,9 @@ def test_a_stopped_worker_keeps_its_job_and_every_message_is_answered_once(
             assert running_pid(tmp_path / "bridge.db", "m_stop_0") == pid  # still its job
         finally:
             os.kill(pid, signal.SIGCONT)
+        # Connections kept alive across the stop may have been closed by the server since.
+        bridge.http.close()
+        bridge.http = requests.Session()
         bridge.wait_done("m_stop_0")
         answers = {psid: bridge.messages(psid) for psid in people}
     finally:
