@@ -759,3 +759,31 @@ def test_http_errors_are_classified_and_not_retried_by_botocore(
     assert caught.value.kind is kind
     assert code in caught.value.reason and "req-123" in caught.value.reason
     assert len(fake_lex.requests) == 1
+
+
+def test_with_botocore_validation_off_the_bridge_still_refuses_what_lex_would(
+    fake_lex: FakeLex,
+) -> None:
+    fake_lex.answer = {"messages": []}
+    bot, client = local_bot(fake_lex)
+    try:
+        # botocore no longer checks (the model's sessionId minimum is 2): the call goes out.
+        client.recognize_text(
+            botId=BOT_ID, botAliasId=ALIAS_ID, localeId=LOCALE_ID, sessionId="1", text="hi"
+        )
+        assert len(fake_lex.requests) == 1
+        fake_lex.requests.clear()
+        for refused in (
+            text_event("   "),
+            text_event("hi", sender_id="1"),
+            text_event("hi", "a/b"),
+        ):
+            with pytest.raises(BotError):
+                bot.respond(refused)
+        assert fake_lex.requests == []  # nothing refused reached Lex
+        bot.respond(text_event("ab" * 1000))
+    finally:
+        client.close()
+    [(_, _, body)] = fake_lex.requests
+    assert body["text"] == "ab" * 512  # cut to 1024 UTF-16 units before the call
+    assert all(isinstance(value, str) for value in body["requestAttributes"].values())
