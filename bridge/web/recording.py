@@ -62,7 +62,7 @@ class Recorder:
                 }
             )
             return path
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # too deep to redact, say
             log.warning("could not record a delivery", extra={"error": type(exc).__name__})
             return None
 

@@ -155,7 +155,7 @@ def _parse(body: bytes, settings: Settings) -> events.ParseResult:
     body is not JSON."""
     try:
         decoded: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # nested too deep: 400
         raise PayloadError("webhook body is not JSON") from exc
     parsed = events.parse_webhook(
         decoded, app_id=settings.graph.app_id, pages=settings.served_pages

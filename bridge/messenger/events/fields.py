@@ -3,9 +3,12 @@ raises (Meta's payloads vary between versions and products)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 _SECONDS_BEFORE = 10**11  # an epoch below this is in seconds (ms would be before 1973)
+# Later than this is no timestamp (the year 287,396; SQLite's integers end at 2**63).
+MILLIS_MAX = 2**53
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -30,10 +33,15 @@ def read_optional(value: object) -> str | None:
 
 
 def read_number(value: object) -> float | None:
-    """A number field (a bool is not one)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
+    """A finite number field (a bool is not one; NaN, infinities and integers too large for a
+    float are none)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def read_text(value: object) -> str:
@@ -44,18 +52,23 @@ def read_text(value: object) -> str:
 
 
 def read_millis(value: object, fallback: object = None) -> int:
-    """Messenger timestamps are epoch milliseconds, sometimes sent as strings."""
+    """Messenger timestamps are epoch milliseconds, sometimes sent as strings; a value that is
+    no timestamp (negative, NaN, infinite, past ``MILLIS_MAX``) reads as absent: 0."""
     for candidate in (value, fallback):
-        if isinstance(candidate, bool):
-            continue
-        number: int | None = None
-        if isinstance(candidate, int):
-            number = candidate
-        elif isinstance(candidate, str) and candidate.isascii() and candidate.isdigit():
-            number = int(candidate)
-        elif isinstance(candidate, float):
-            number = int(candidate)
-        if number is not None:
+        number = _whole_number(candidate)
+        if number is not None and 0 < number < MILLIS_MAX:
             # Meta's postback reference shows 10-digit (seconds) strings; everything else is ms.
-            return number * 1000 if 0 < number < _SECONDS_BEFORE else number
+            return number * 1000 if number < _SECONDS_BEFORE else number
     return 0
+
+
+def _whole_number(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
+        return int(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return None
