@@ -5,11 +5,12 @@
 
 Starts the fakes (Graph Send API over HTTPS, Lex V2 RecognizeText; each in its own process,
 each measured alone first), then runs the scenarios of ``SCENARIOS`` one after the other, each
-with fresh fakes and a fresh server under the same gunicorn settings (2 processes × 8 threads,
-gthread): a bare WSGI app (the ceiling), a naive Flask bridge that sends the echo inline, and
+with fresh fakes and a fresh server under the same gunicorn settings (2 processes × 8
+threads): a bare WSGI app (the ceiling), a naive Flask bridge that sends the echo inline, and
 the bridge in production mode (Lex through ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, Graph through
 ``FB_GRAPH_API_URL`` trusting the fake's certificate via ``REQUESTS_CA_BUNDLE``, a fresh SQLite
-queue, every other setting at its default: sender actions on). Scenarios: capacity (open loop
+queue, every other setting at its default: seen and typing only for a bot slower than the
+typing delay). Scenarios: capacity (open loop
 at a sweep of rates, naive bridge and bridge: the highest rate whose reply p99 stays under
 1 s), saturation (closed loop, 32 connections), the bridge's ack path alone (delivery off),
 slow Lex (300 ms, 64 senders), Graph answering 5 % of sends with errors, light load (open
@@ -23,7 +24,7 @@ each bridge server stops, its stage histograms (``bridge_turn_stage_seconds``,
 ``bridge_queue_write_seconds``) are read from ``/metrics``: printed as a table when it has
 any, kept under each run's ``stages`` in the results (empty otherwise). Prints a table per
 scenario and the targets' ratios, and writes ``bench/results/<UTC time>.json`` (gitignored:
-results belong to a machine). About 8 minutes.
+results belong to a machine). About 7 minutes.
 
 This module is the command line only. The scenarios and the capacity sweep are in
 ``bench.scenarios``, one load (fakes, server, figures) in ``bench.runner``, the accounting of
