@@ -3,12 +3,13 @@
 The bot's rendered reply is stored on the job as soon as the bot answers, while the first part
 is already on its way (no commit in front of the answer), and each part but the last is
 recorded in the send ledger as Graph accepts it, the last by the ack; so a retried job never
-asks the bot again and resumes with the first unsent part. Before
-the bot is asked, the conversation's state decides whether it may answer at all
+asks the bot again and resumes with the first unsent part. Before each send the turn checks it
+still holds its job (``LeaseLost`` otherwise: another process took it over). Before the bot is
+asked, the conversation's state decides whether it may answer at all
 (``bridge.delivery.admission``); each Page's turns use that Page's Graph client and bot
-(``bridge.delivery.page_routes``). Asking the bot is ``bridge.delivery.asking``, the
-Graph calls are ``bridge.delivery.sending``; what a failed turn means for its job is decided by
-the loop (``bridge.delivery.loop``).
+(``bridge.delivery.page_routes``). Asking the bot is ``bridge.delivery.asking``, the Graph
+calls are ``bridge.delivery.sending``; what a failed turn means for its job is decided by the
+loop (``bridge.delivery.loop``).
 """
 
 from __future__ import annotations
