@@ -16,6 +16,7 @@ gunicorn's own error and access logs are made to match in bridge/obs/gunicorn_lo
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -36,9 +37,10 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "taskName",
 }
 REDACTED = "[redacted]"
-_MIN_SECRET = 8  # shorter values would mangle ordinary words; they are not scrubbed
+_MIN_SECRET = 8  # shorter values are scrubbed only as whole words (not inside other words)
 _PROOF = re.compile(r"(appsecret_proof\W{1,4})[0-9a-fA-F]{16,}")
 _secrets: tuple[str, ...] = ()
+_short_secrets: re.Pattern[str] | None = None
 
 _context: ContextVar[Mapping[str, object] | None] = ContextVar("bridge_log_context", default=None)
 
@@ -104,11 +106,20 @@ class ContextFilter(logging.Filter):
 
 
 def set_secrets(values: Iterable[str | None]) -> None:
-    """Values never to print (replaced by ``[redacted]``); those under 8 characters are not."""
-    global _secrets
-    _secrets = tuple(
-        sorted({v for v in values if v and len(v) >= _MIN_SECRET}, key=len, reverse=True)
-    )
+    """Values never to print (replaced by ``[redacted]``), as they are and as a JSON line
+    escapes them; those under 8 characters only where they stand as a word of their own."""
+    global _secrets, _short_secrets
+    forms = {form for value in values if value for form in _written_forms(value)}
+    by_length = sorted(forms, key=len, reverse=True)
+    _secrets = tuple(form for form in by_length if len(form) >= _MIN_SECRET)
+    short = [re.escape(form) for form in by_length if len(form) < _MIN_SECRET]
+    _short_secrets = re.compile(rf"(?<!\w)(?:{'|'.join(short)})(?!\w)") if short else None
+
+
+def _written_forms(secret: str) -> set[str]:
+    """The secret, and how JSON writes it (quotes, backslashes, control and non-ASCII
+    characters escaped)."""
+    return {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
 
 
 def scrub(line: str) -> str:
@@ -116,6 +127,8 @@ def scrub(line: str) -> str:
     for secret in _secrets:
         if secret in line:
             line = line.replace(secret, REDACTED)
+    if _short_secrets is not None:
+        line = _short_secrets.sub(REDACTED, line)
     if "appsecret_proof" in line:
         line = _PROOF.sub(rf"\g<1>{REDACTED}", line)
     return line

@@ -226,8 +226,22 @@ def test_configured_secrets_and_proofs_never_print() -> None:
     )
     assert "s3cret-app-value" not in line and "EAApagetoken12345" not in line
     assert proof not in line
-    assert line.count("[redacted]") == 4
-    assert "short" in line  # too short to scrub without mangling ordinary words
+    assert line.count("[redacted]") == 5
+    assert "short" not in line
+
+
+def test_a_short_secret_is_scrubbed_as_a_word_but_not_inside_other_words() -> None:
+    set_secrets(["k9z", None, ""])
+    line = scrub("token=k9z, k9zed ak9z (k9z) k9z")
+    assert line == "token=[redacted], k9zed ak9z ([redacted]) [redacted]"
+
+
+def test_a_secret_is_scrubbed_in_the_form_json_writes_it_too() -> None:
+    set_secrets(['pa"ss\\word-é-12345'])
+    entry = record("login with %s", 'pa"ss\\word-é-12345')
+    assert "ss\\\\word" not in JsonFormatter().format(entry)
+    assert "[redacted]" in JsonFormatter().format(entry)
+    assert scrub(json.dumps({"v": 'pa"ss\\word-é-12345'})) == '{"v": "[redacted]"}'
 
 
 def test_the_formatters_scrub_too() -> None:
