@@ -6,7 +6,10 @@
   takes a write lock (``BEGIN IMMEDIATE``, rolled back), this process's delivery threads are
   alive (or delivery is off here: ``BRIDGE_DELIVERY_THREADS=0``), and no Page is paused; 503
   with the same JSON naming what failed otherwise. ``?exclude=pages`` (repeatable) leaves a
-  check out. Answers hold no secrets, paths or stack traces; details go to the log.
+  check out. Anyone gets each check's verdict (``ok``, ``fail``, ``excluded``, ``disabled``);
+  what failed and why (which Page is paused, with its reason) only a caller with
+  ``BRIDGE_METRICS_TOKEN`` as bearer, and in local mode. Answers hold no secrets, paths or
+  stack traces; details go to the log.
 - ``/metrics``: Prometheus text format (see bridge/obs/metrics.py, and bridge/web/queue_metrics.py
   for the queue's gauges); if ``BRIDGE_METRICS_TOKEN`` is set, only with
   ``Authorization: Bearer <token>`` (401 otherwise).
@@ -54,10 +57,24 @@ def readyz() -> Response:
         problem = _CHECKERS[name](services)
         checks[name] = problem or _passing(name, services)
         failed = failed or problem is not None
+    if not _may_see_details(services):
+        checks = {name: _verdict(value) for name, value in checks.items()}
     response = jsonify({"status": "fail" if failed else "ok", "checks": checks})
     response.status_code = 503 if failed else 200
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _may_see_details(services: Services) -> bool:
+    settings = services.settings
+    if settings.is_local:
+        return True
+    token = settings.web.metrics_token
+    return token is not None and _bearer_matches(token, request.headers.get("Authorization"))
+
+
+def _verdict(value: str) -> str:
+    return value if value in ("ok", "excluded", "disabled") else "fail"
 
 
 def _passing(name: str, services: Services) -> str:

@@ -23,9 +23,12 @@ from bridge.web.services import Services
 from tests.conftest import ScriptedBot
 from tests.support.servers import start_bridge, stop_bridge
 
+TOKEN = "operator-token-0123456789"
+
 
 @pytest.fixture
 def app(settings: Settings, queue: SqliteQueue, graph: GraphClient) -> Iterator[Flask]:
+    settings = replace(settings, web=replace(settings.web, metrics_token=TOKEN))
     app = create_app(settings, queue=queue, bot=ScriptedBot(), graph=graph)
     yield app
     services(app).stop_delivery(timeout=2)
@@ -41,8 +44,11 @@ def services(app: Flask) -> Services:
     return found
 
 
-def ready(client: FlaskClient, query: str = "") -> tuple[int, dict[str, Any]]:
-    response = client.get(f"/readyz{query}")
+def ready(
+    client: FlaskClient, query: str = "", token: str | None = TOKEN
+) -> tuple[int, dict[str, Any]]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    response = client.get(f"/readyz{query}", headers=headers)
     assert response.mimetype == "application/json"
     assert response.headers["Cache-Control"] == "no-store"
     return response.status_code, response.get_json()
@@ -107,6 +113,23 @@ def test_a_paused_page_makes_it_not_ready_naming_the_page(
     assert (status, body["checks"]["pages"]) == (200, "excluded")
     queue.resume_page("123456")
     assert ready(client)[0] == 200
+
+
+def test_anyone_else_gets_each_check_s_verdict_and_nothing_more(
+    client: FlaskClient, app: Flask, queue: SqliteQueue
+) -> None:
+    services(app).start_delivery(threads=1)
+    queue.pause_page("123456", reason="access token invalid or expired (190)", now=1.0)
+    for token in (None, "a-wrong-token-0123456789"):
+        status, body = ready(client, token=token)
+        assert (status, body) == (
+            503,
+            {"status": "fail", "checks": {"queue": "ok", "delivery": "ok", "pages": "fail"}},
+        )
+    assert ready(client, "?exclude=pages", token=None) == (
+        200,
+        {"status": "ok", "checks": {"queue": "ok", "delivery": "ok", "pages": "excluded"}},
+    )
 
 
 def test_a_queue_that_cannot_take_the_write_lock_is_not_ready(
