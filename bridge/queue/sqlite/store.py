@@ -4,9 +4,12 @@ A job is committed before the webhook answers 200, so it survives ``kill -9`` of
 The ``key`` (the event's mid) is unique, which absorbs Meta's redeliveries. A conversation's
 jobs are claimed strictly one at a time, oldest first by Messenger timestamp then arrival;
 different conversations are claimed concurrently. Every change to a claimed job names its
-``owner``, so a worker whose lease ran out cannot touch a job another worker took over.
-Processes report a heartbeat; the running jobs of a process that stopped reporting (or whose
-lease ran out) go back to the queue, ahead of their conversation's later jobs. The ``threads``
+``owner``, so a worker taken for gone cannot touch a job another worker took over (and
+``still_holds`` tells a turn before each send). Processes report a heartbeat; the running jobs
+of a process known gone (``release_stale``: delivery's housekeeping judges who is, see
+``bridge.delivery.liveness``) go back to the queue, ahead of their conversation's later jobs.
+The webhook's put may claim new jobs for idle delivery threads, and an ack the next job, in the
+same transaction (``put_and_claim``, ``ack_and_claim``). The ``threads``
 table holds each (Page, person)'s ``bridge.messenger.thread_control.ThreadState``, changed by the
 pure ``bridge.messenger.thread_control.apply`` inside the same write transactions.
 """
