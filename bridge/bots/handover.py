@@ -26,7 +26,8 @@ CLOSED_STATES = frozenset({"Fulfilled", "ReadyForFulfillment"})
 
 def from_custom_payload(content: str) -> Reply | None:
     """A CustomPayload as a reply: a ``Handover`` for the bridge's handover payload, None for
-    another ``{"bridge": …}`` payload (for the bridge, unknown: not shown), else ``Custom``."""
+    another ``{"bridge": …}`` payload (for the bridge, not understood: it cannot be shown, see
+    ``lexanswer.shown``), else ``Custom``."""
     try:
         decoded = json.loads(content)
     except (ValueError, RecursionError):

@@ -10,12 +10,12 @@ https://docs.aws.amazon.com/lex/latest/dg/API_runtime_PostText.html
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bridge.bots import handover
 from bridge.bots.attributes import bridge_attributes
-from bridge.bots.lexanswer import text_or_none, to_buttons
+from bridge.bots.lexanswer import plain_text, shown, ssml_or_none, text_or_none, to_card
 from bridge.bots.lexclient import call_lex, make_runtime_client
 from bridge.bots.lexrequest import (
     check_session_id,
@@ -25,13 +25,7 @@ from bridge.bots.lexrequest import (
 )
 from bridge.config.settings import Settings
 from bridge.messenger.events import Event
-from bridge.messenger.replies import Card, Reply, Ssml, Text
-
-_BY_TYPE: dict[str, Callable[[str], Reply | None]] = {
-    "PlainText": Text,
-    "SSML": Ssml,
-    "CustomPayload": handover.from_custom_payload,
-}
+from bridge.messenger.replies import Reply, Text
 
 
 def make_lexv1_client(settings: Settings) -> Any:
@@ -94,62 +88,71 @@ def v1_intent(response: Mapping[str, Any]) -> tuple[str | None, bool]:
 
 def replies_from_post_text(response: Mapping[str, Any]) -> list[Reply]:
     """The bot's message (each group of a Composite message in order), then its response
-    card's attachments as cards."""
-    replies = _from_message(response.get("message"), response.get("messageFormat"))
-    card = response.get("responseCard")
-    if isinstance(card, Mapping):
-        attachments = card.get("genericAttachments")
-        for attachment in attachments if isinstance(attachments, list) else []:
-            converted = _to_card(attachment) if isinstance(attachment, Mapping) else None
-            if converted is not None:
-                replies.append(converted)
-    return replies
+    card's attachments as cards; a ``Fallback`` first when Lex said something but none of it
+    can be shown (``lexanswer.shown``)."""
+    message = _from_message(response.get("message"), response.get("messageFormat"))
+    return shown(message + _from_response_card(response.get("responseCard")))
 
 
-def _from_message(message: object, message_format: object) -> list[Reply]:
+def _from_message(message: object, message_format: object) -> list[Reply | None]:
+    if message is None:
+        return []  # no message: Lex had nothing to say (ReadyForFulfillment, say)
     content = text_or_none(message)
     if content is None:
-        return []
+        return [None]  # the model says 1-1024 chars
     if message_format == "Composite":
         parts = _composite(content)
-        if parts is not None:
-            return parts
-        return [Text(content)]  # not the JSON Lex documents: show it rather than drop it
-    build = _BY_TYPE.get(message_format) if isinstance(message_format, str) else None
-    reply = (build or Text)(content)
-    return [] if reply is None else [reply]
+        # Not the JSON Lex documents: shown if it reads as words, as for an unknown format.
+        return parts if parts is not None else [plain_text(content)]
+    return [_to_reply(message_format, content)]
 
 
-def _composite(content: str) -> list[Reply] | None:
+def _to_reply(kind: object, content: str) -> Reply | None:
+    """A message (or a Composite group's value) of format ``kind`` as a reply, best effort."""
+    if kind == "PlainText":
+        return Text(content)
+    if kind == "SSML":
+        return ssml_or_none(content)
+    if kind == "CustomPayload":
+        return handover.from_custom_payload(content)
+    return plain_text(content)  # a missing or unknown format: only words are shown
+
+
+def _composite(content: str) -> list[Reply | None] | None:
     """``{"messages": [{"type", "group", "value"}, ...]}``: one message per message group,
     sent in group order; None if ``content`` is not that."""
     try:
         decoded = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     messages = decoded.get("messages") if isinstance(decoded, dict) else None
     if not isinstance(messages, list):
         return None
-    parts = [part for part in messages if isinstance(part, Mapping)]
-    parts.sort(key=lambda part: part["group"] if isinstance(part.get("group"), int) else 0)
-    replies: list[Reply] = []
-    for part in parts:
-        value, kind = text_or_none(part.get("value")), part.get("type")
-        build = _BY_TYPE.get(kind) if isinstance(kind, str) else None
-        reply = build(value) if value is not None and build is not None else None
-        if reply is not None:
-            replies.append(reply)
-    return replies
+    if not messages:
+        return [None]  # a Composite message with no message in it
+    parts = sorted(messages, key=_group)
+    return [_composite_part(part) if isinstance(part, Mapping) else None for part in parts]
 
 
-def _to_card(attachment: Mapping[str, Any]) -> Card | None:
-    """A ``genericAttachments`` item (V1's limits match Messenger's generic template)."""
-    title = text_or_none(attachment.get("title"))
-    if title is None:
-        return None  # Messenger needs a title; V1 made it optional
-    return Card(
-        title=title,
-        subtitle=text_or_none(attachment.get("subTitle")),
-        image_url=text_or_none(attachment.get("imageUrl")),
-        buttons=tuple(to_buttons(attachment.get("buttons"))),
-    )
+def _group(part: object) -> int:
+    group = part.get("group") if isinstance(part, Mapping) else None
+    return group if isinstance(group, int) else 0
+
+
+def _composite_part(part: Mapping[str, Any]) -> Reply | None:
+    value = text_or_none(part.get("value"))
+    return None if value is None else _to_reply(part.get("type"), value)
+
+
+def _from_response_card(card: object) -> list[Reply | None]:
+    """Each ``genericAttachments`` item as a card (V1's limits match Messenger's generic
+    template; a card link, ``attachmentLinkUrl``, is not shown)."""
+    if card is None:
+        return []
+    attachments = card.get("genericAttachments") if isinstance(card, Mapping) else None
+    if not isinstance(attachments, list) or not attachments:
+        return [None]  # a response card with no attachment that can be read
+    return [
+        to_card(item, subtitle_key="subTitle") if isinstance(item, Mapping) else None
+        for item in attachments
+    ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from bridge.bots import handover
 from bridge.bots.attributes import bridge_attributes
-from bridge.bots.lexanswer import text_or_none, to_buttons
+from bridge.bots.lexanswer import plain_text, shown, ssml_or_none, text_or_none, to_card
 from bridge.bots.lexclient import call_lex, make_runtime_client
 from bridge.bots.lexrequest import (
     PLATFORM,
@@ -24,7 +24,7 @@ from bridge.bots.lexrequest import (
 )
 from bridge.config.settings import Settings
 from bridge.messenger.events import Event
-from bridge.messenger.replies import Card, Reply, Ssml, Text
+from bridge.messenger.replies import Reply, Text
 
 
 def make_lexv2_client(settings: Settings) -> Any:
@@ -95,47 +95,39 @@ class LexV2Bot:
 
 
 def replies_from_recognize_text(response: Mapping[str, Any]) -> list[Reply]:
-    """The bot's messages as neutral replies, in Lex's order (at most 10 per the model)."""
+    """The bot's messages as neutral replies, in Lex's order (at most 10 per the model); a
+    ``Fallback`` first when Lex said something but none of it can be shown
+    (``lexanswer.shown``)."""
     messages = response.get("messages")
-    if not isinstance(messages, list):
+    if messages is None:
         return []  # no `messages` key: Lex had nothing to say this turn
-    replies: list[Reply] = []
-    for message in messages:
-        reply = _to_reply(message) if isinstance(message, Mapping) else None
-        if reply is not None:
-            replies.append(reply)
-    return replies
+    if not isinstance(messages, list):
+        return shown([None])  # something, but not the list the model promises
+    return shown([_to_reply(message) for message in messages])
 
 
-def _to_reply(message: Mapping[str, Any]) -> Reply | None:
-    content_type = message.get("contentType")
+def _to_reply(message: object) -> Reply | None:
+    """One message as a reply, best effort; None if nothing of it can be shown."""
+    if not isinstance(message, Mapping):
+        return None
+    content_type, content = message.get("contentType"), message.get("content")
     if content_type == "ImageResponseCard":
-        # A card's `content`, if a Lambda sets one too, is not shown: the card is the message.
+        # The card is the message: its `content`, if a Lambda sets one too, is shown only in
+        # place of a missing title, or of a missing card.
         card = message.get("imageResponseCard")
-        return _to_card(card) if isinstance(card, Mapping) else None
-    content = message.get("content")
+        if isinstance(card, Mapping):
+            return to_card(card, subtitle_key="subtitle", text=content)
+        text = text_or_none(content)
+        return Text(text) if text is not None else None
     if not isinstance(content, str) or not content.strip():
         return None  # the model says 1-1024 chars; a blank message cannot be sent to Messenger
     if content_type == "PlainText":
         return Text(content)
     if content_type == "SSML":
-        return Ssml(content)
+        return ssml_or_none(content)
     if content_type == "CustomPayload":
         return handover.from_custom_payload(content)
-    return None  # missing or future content type: skip rather than guess
-
-
-def _to_card(card: Mapping[str, Any]) -> Card | None:
-    title = text_or_none(card.get("title"))
-    if title is None:
-        return None  # title is required by the model; a card without one cannot render
-    buttons = card.get("buttons")
-    return Card(
-        title=title,
-        subtitle=text_or_none(card.get("subtitle")),
-        image_url=text_or_none(card.get("imageUrl")),
-        buttons=tuple(to_buttons(buttons)),
-    )
+    return plain_text(content)  # a missing or future content type: only words are shown
 
 
 def v2_intent(response: Mapping[str, Any]) -> tuple[str | None, bool]:

@@ -26,7 +26,7 @@ from bridge.delivery.indicators import Indicators
 from bridge.delivery.sending import Sender
 from bridge.errors import BotError, BotErrorKind, LeaseLost, RetryLater
 from bridge.messenger.render import render
-from bridge.messenger.replies import Text
+from bridge.messenger.replies import Fallback, Reply, Text
 from bridge.obs import metrics
 from bridge.queue import Jobs, Message
 
@@ -73,9 +73,7 @@ class BotAsker:
                 raise
             messages, failed = [], True
         if early:
-            # The fallback already went out; a late answer still follows, a late failure
-            # adds nothing.
-            messages = early + ([] if failed else messages)
+            messages = early + _after_early_fallback(messages, failed)
             if not self.queue.save_reply(job, messages):
                 raise LeaseLost("lost the job's lease before storing the reply")
             return Answer(messages, len(early), stored=True)
@@ -140,7 +138,7 @@ class BotAsker:
 
     def _bot_replies(self, turn: Turn) -> tuple[list[Message], bool]:
         """The bot's reply rendered (with its handover step, if it asked for a person), and
-        whether it is the fallback for a failed turn.
+        whether it is the fallback text in place of the bot's answer.
 
         Only a failure the bot says ran nothing (``BotErrorKind.RETRY``) is retried. Anything
         else that fails once the bot was asked (its answer unreadable, the handover plan, the
@@ -148,7 +146,7 @@ class BotAsker:
         turn that may have run, and end as a dead letter with no answer at all."""
         job = turn.job
         try:
-            return handover.plan(turn.route.bot.respond(turn.event)), False
+            return self._planned(turn, turn.route.bot.respond(turn.event))
         except BotError as exc:
             if exc.kind is BotErrorKind.RETRY:
                 raise RetryLater(f"bot: {exc}", cause="bot") from exc
@@ -163,6 +161,25 @@ class BotAsker:
         )
         metrics.FALLBACKS.labels("bot_error").inc()
         return render(Text(turn.route.fallback_text)), True
+
+    def _planned(self, turn: Turn, replies: list[Reply]) -> tuple[list[Message], bool]:
+        """The bot's replies rendered, the fallback text in place of a ``Fallback`` (the bot
+        answered, but nothing it said can be shown)."""
+        if not any(isinstance(reply, Fallback) for reply in replies):
+            return handover.plan(replies), False
+        log.warning(
+            "nothing the bot said can be shown; answering the fallback text",
+            extra={"job_id": turn.job.id, "mid": turn.job.key},
+        )
+        metrics.FALLBACKS.labels("unshowable").inc()
+        fallback = Text(turn.route.fallback_text)
+        return handover.plan([fallback if isinstance(r, Fallback) else r for r in replies]), True
+
+
+def _after_early_fallback(messages: list[Message], failed: bool) -> list[Message]:
+    """What follows a fallback that went out early: a late answer, all of it; of a late
+    failure, or an answer with nothing to show, only the handover it asked for."""
+    return [m for m in messages if handover.from_step(m)] if failed else messages
 
 
 def _describe(exc: BaseException) -> str:

@@ -27,7 +27,17 @@ from bridge.messenger.limits import (
     TEXT_MAX,
     message_problems,
 )
-from bridge.messenger.replies import Button, Card, Custom, Handover, JsonObject, Reply, Ssml, Text
+from bridge.messenger.replies import (
+    Button,
+    Card,
+    Custom,
+    Fallback,
+    Handover,
+    JsonObject,
+    Reply,
+    Ssml,
+    Text,
+)
 from bridge.messenger.text import ELLIPSIS
 from bridge.messenger.text import split_text as split_between
 from bridge.messenger.text import truncate as truncate_between
@@ -54,6 +64,8 @@ def render(reply: Reply) -> list[JsonObject]:
             return _custom_messages(content)
         case Handover():
             return []  # not a message: delivery passes thread control (bridge.delivery.handover)
+        case Fallback():
+            return []  # delivery sends the Page's fallback text instead (bridge.delivery.asking)
         case _:
             assert_never(reply)
 

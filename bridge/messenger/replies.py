@@ -57,6 +57,13 @@ class Handover:
     metadata: str | None = None
 
 
-Reply = Text | Ssml | Card | Custom | Handover
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """The bot answered, but nothing it said can be shown (an ImageResponseCard without a
+    card, a content type the bridge does not know...): delivery sends the Page's fallback text
+    in its place (``bridge.delivery.asking``). Not a message by itself."""
+
+
+Reply = Text | Ssml | Card | Custom | Handover | Fallback
 
 JsonObject = dict[str, Any]

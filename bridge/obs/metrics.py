@@ -39,7 +39,7 @@ DROP_REASONS = (
     "outside_window",
     "page_not_configured",
 )
-FALLBACK_REASONS = ("bot_error", "deadline")
+FALLBACK_REASONS = ("bot_error", "deadline", "unshowable")
 GRAPH_CALLS = ("message", "action", "probe", "handover")
 ECHO_ORIGINS = ("bridge", "page_inbox", "other_app", "unknown_app")
 HANDOVER_ACTIONS = ("pass", "take", "request")
@@ -129,7 +129,8 @@ LEX_ERRORS = Counter(
 )
 FALLBACKS = Counter(
     "bridge_fallbacks",
-    "Fallback texts sent, by reason: bot_error (the bot failed) or deadline (no answer in time).",
+    "Fallback texts sent, by reason: bot_error (the bot failed), deadline (no answer in time) or"
+    " unshowable (nothing the bot said can be shown).",
     ["reason"],
 )
 

@@ -61,7 +61,8 @@ RESPONSE_CARD = {
             ],
         },
         {"title": "Common cold", "buttons": [{"text": "More", "value": "cold"}]},
-        {"subTitle": "no title: Messenger cannot show it"},
+        {"subTitle": "No title: the subtitle takes its place"},
+        {"attachmentLinkUrl": "https://example.com/more"},  # nothing to show: left out
     ],
 }
 # A recorded shape of a V1 answer that elicits a slot with a card.
@@ -88,6 +89,7 @@ EXPECTED_REPLIES = [
         (Button("Symptoms", "symptoms of flu"), Button("Treatment", "treatment of flu")),
     ),
     Card("Common cold", buttons=(Button("More", "cold"),)),
+    Card("No title: the subtitle takes its place"),
 ]
 
 
@@ -309,8 +311,8 @@ def test_nothing_imports_lexv1_until_it_is_chosen() -> None:
         ({"message": '{"text":"x"}', "messageFormat": "CustomPayload"}, [Custom('{"text":"x"}')]),
         ({"message": "not json", "messageFormat": "Composite"}, [Text("not json")]),
         (
-            {"message": '{"messages": "no"}', "messageFormat": "Composite"},
-            [Text('{"messages": "no"}')],
+            {"message": "[not json] but words", "messageFormat": "Composite"},
+            [Text("[not json] but words")],
         ),
         (
             {
@@ -328,11 +330,10 @@ def test_nothing_imports_lexv1_until_it_is_chosen() -> None:
                 ),
                 "messageFormat": "Composite",
             },
-            [Text("no group"), Text("first"), Text("second")],
+            [Text("no group"), Text("future type"), Text("first"), Text("second")],
         ),
-        ({"message": "", "messageFormat": "PlainText"}, []),
         ({"dialogState": "Fulfilled"}, []),
-        ({"responseCard": {"genericAttachments": "junk"}}, []),
+        ({"message": None, "responseCard": None}, []),
         (
             {"responseCard": {"genericAttachments": [{"title": "Only a title"}]}},
             [Card("Only a title")],
@@ -386,3 +387,4 @@ def test_a_v1_bot_answers_through_the_real_server(tmp_path: Path) -> None:
     assert [b["payload"] for b in element["buttons"]] == ["symptoms of flu", "treatment of flu"]
     assert messages[4]["text"] == "Common cold"  # no image or subtitle: text with quick replies
     assert [q["payload"] for q in messages[4]["quick_replies"]] == ["cold"]
+    assert messages[5:] == [{"text": "No title: the subtitle takes its place"}]

@@ -407,7 +407,7 @@ def test_card_without_optional_fields() -> None:
     [
         {},
         {"messages": None},
-        {"messages": "Hello"},
+        {"messages": []},
         {"sessionState": {"dialogAction": {"type": "Close"}}, "sessionId": PSID},
     ],
 )
@@ -415,18 +415,19 @@ def test_no_messages_means_no_replies(response: dict[str, Any]) -> None:
     assert replies_from_recognize_text(response) == []
 
 
-def test_odd_messages_are_skipped_and_the_rest_kept() -> None:
+def test_messages_that_cannot_be_shown_are_left_out_beside_ones_that_can() -> None:
+    # What each odd message becomes on its own: tests/bots/test_bots_odd_answers.py.
     response = {
         "messages": [
             "not a dict",
-            {"content": "no content type"},
-            {"contentType": "Markdown", "content": "a future type"},
+            {"content": '{"no": "content type"}'},
+            {"contentType": "Markdown", "content": '["a future type"]'},
             {"contentType": "PlainText", "content": ""},
             {"contentType": "PlainText", "content": "   "},
             {"contentType": "PlainText"},
             {"contentType": "SSML", "content": None},
             {"contentType": "ImageResponseCard"},
-            {"contentType": "ImageResponseCard", "imageResponseCard": {"subtitle": "no title"}},
+            {"contentType": "ImageResponseCard", "imageResponseCard": {"subtitle": ""}},
             {"contentType": "ImageResponseCard", "imageResponseCard": {"title": ""}},
             {"contentType": "PlainText", "content": "kept"},
             {
