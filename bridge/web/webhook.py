@@ -206,7 +206,7 @@ def _count(parsed: events.ParseResult, own_app_id: str | None) -> None:
     for echo in parsed.echoes:
         metrics.ECHOES.labels(echo.origin).inc()
     for handover in parsed.handovers:
-        owner = threads.owner_of(handover.action, handover.new_owner, own_app_id)
+        owner = threads.owner_of(handover, own_app_id)
         metrics.HANDOVERS.labels(handover.action, owner or "unknown").inc()
     for page, count in parsed.other_pages.items():
         metrics.UNKNOWN_PAGES.labels(page).inc(count)

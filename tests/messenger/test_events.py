@@ -914,6 +914,22 @@ def test_a_handover_without_sender_is_skipped() -> None:
     assert parse_webhook(body_with(item)).skipped == [Skipped("no_sender")]
 
 
+def test_thread_control_in_the_older_shape_names_only_one_app() -> None:
+    # Bottender's, Botkit's and the Bot Framework's fixtures; app ids as strings or numbers.
+    take = {"previous_owner_app_id": int(OWN_APP), "metadata": "agent"}
+    give_back = {"new_owner_app_id": OWN_APP, "metadata": "bot"}
+    body = body_with(
+        handover_item("take_thread_control", take),
+        handover_item("pass_thread_control", give_back, ts=1717173000200),
+        handover_item("pass_thread_control", {"metadata": "only metadata"}, ts=1717173000300),
+    )
+    assert parse_webhook(body).handovers == [
+        Handover(PAGE, PSID, 1717173000100, "take", OWN_APP, None, "agent"),
+        Handover(PAGE, PSID, 1717173000200, "pass", None, OWN_APP, "bot"),
+        Handover(PAGE, PSID, 1717173000300, "pass", None, None, "only metadata"),
+    ]
+
+
 # --- wrong shapes: no events, no exception -----------------------------------------------------
 
 

@@ -251,6 +251,12 @@ COVERAGE: dict[str, Check] = {
     "thread control passed back to the bridge's app": _event(
         "pass_thread_control", lambda i, e: str(e.get("new_owner_app_id")) == OWN_APP_ID
     ),
+    "thread control taken, older shape (no new_owner_app_id)": _event(
+        "take_thread_control", lambda i, e: "new_owner_app_id" not in e
+    ),
+    "thread control passed back, older shape (no previous_owner_app_id)": _event(
+        "pass_thread_control", lambda i, e: "previous_owner_app_id" not in e
+    ),
     "thread control taken by the Page Inbox": _event(
         "take_thread_control", lambda i, e: str(e.get("new_owner_app_id")) == str(PAGE_INBOX_APP_ID)
     ),
