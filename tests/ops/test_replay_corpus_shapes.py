@@ -59,6 +59,7 @@ KNOWN_EVENT_KEYS = {
     "app_roles",
     "account_linking",
     "policy_enforcement",
+    "policy-enforcement",
     "message_edit",
 }
 KNOWN_ITEM_KEYS = {"sender", "recipient", "timestamp", *KNOWN_EVENT_KEYS}
@@ -219,6 +220,9 @@ COVERAGE: dict[str, Check] = {
     "app_roles": _event("app_roles"),
     "account_linking": _event("account_linking"),
     "policy_enforcement": _event("policy_enforcement"),
+    "policy-enforcement (the hyphenated key), block and unblock": lambda b, r: (
+        {str(e.get("action")) for _, e in _events(b, "policy-enforcement")} >= {"block", "unblock"}
+    ),
     "message_edit": _event("message_edit"),
     "message from an ad (message.referral)": lambda b, r: any(
         "referral" in m for m in _messages(b)
