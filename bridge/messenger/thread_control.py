@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from bridge.messenger.events import ParseResult
+from bridge.messenger.events import Handover, ParseResult
 from bridge.messenger.replies import PAGE_INBOX_APP_ID
 
 WINDOW_MS = 24 * 3600 * 1000  # Messenger's standard messaging window (messenger.md §5.3)
@@ -161,18 +161,27 @@ def window_open(last_inbound: int, now_ms: int) -> bool:
 # --- webhook items → signals ----------------------------------------------------------------
 
 
-def owner_of(action: str, new_owner: str | None, own_app_id: str | None) -> str | None:
+def owner_of(handover: Handover, own_app_id: str | None) -> str | None:
     """Who has the thread after a pass or a take: ``bridge``, ``page_inbox`` or ``other_app``
-    (None: unknown). Without the bridge's own app id, a pass is taken to be to the bridge and
-    a take to be by someone else: Meta notifies the app that receives control of a pass, and
-    the app that lost it of a take."""
-    if new_owner is None:
+    (None for a request, which changes nothing). Meta notifies the app that receives control
+    of a pass, and the app that loses it of a take (messenger.md §4.9, §9). So when the new
+    owner is not named (the older shape: a take with only ``previous_owner_app_id``, a pass
+    with only ``metadata``), a take is by someone else, since the bridge never takes
+    control, and a pass is to the bridge unless it names the bridge as the one passing or
+    came under ``standby`` (for a thread the bridge does not own). Without the bridge's own
+    app id, a named new owner of a pass is taken to be the bridge and of a take someone
+    else, for the same reason."""
+    if handover.action == "request":
         return None
+    new_owner = handover.new_owner
     if new_owner == PAGE_INBOX_APP_ID:
         return "page_inbox"
-    if own_app_id is not None:
+    if new_owner is not None and own_app_id is not None:
         return "bridge" if new_owner == own_app_id else "other_app"
-    return "bridge" if action == "pass" else "other_app"
+    if handover.action == "take":
+        return "other_app"
+    passed_on = own_app_id is not None and handover.previous_owner == own_app_id
+    return "other_app" if passed_on or handover.standby else "bridge"
 
 
 def signals_from(parsed: ParseResult, *, own_app_id: str | None, now_ms: int) -> list[ThreadSignal]:
@@ -197,9 +206,7 @@ def signals_from(parsed: ParseResult, *, own_app_id: str | None, now_ms: int) ->
                 )
             )
     for handover in parsed.handovers:
-        if handover.action == "request":
-            continue  # a request changes nothing until control is passed or taken
-        owner = owner_of(handover.action, handover.new_owner, own_app_id)
+        owner = owner_of(handover, own_app_id)  # None: a request, nothing changes yet
         at = handover.timestamp or now_ms
         if owner == "bridge":
             signals.append(ThreadSignal(handover.page_id, handover.user_id, at, "release"))

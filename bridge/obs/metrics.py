@@ -45,6 +45,7 @@ ECHO_ORIGINS = ("bridge", "page_inbox", "other_app", "unknown_app")
 HANDOVER_ACTIONS = ("pass", "take", "request")
 HANDOVER_OWNERS = ("bridge", "page_inbox", "other_app", "unknown")
 HANDOVER_RESULTS = ("ok", "not_owner", "error")
+POLICY_ACTIONS = ("warning", "block", "unblock", "other")
 
 _FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _REMOTE = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0)
@@ -111,6 +112,12 @@ HANDOVERS = Counter(
     "Thread control changes received (messaging_handovers), by action (pass, take, request)"
     " and who has (or asks for) the conversation: bridge, page_inbox, other_app, unknown.",
     ["action", "owner"],
+)
+POLICY_ENFORCEMENTS = Counter(
+    "bridge_policy_enforcements",
+    "Meta's policy actions on the app (messaging_policy_enforcement), by action: warning,"
+    " block, unblock, other.",
+    ["action"],
 )
 
 # --- the bot -----------------------------------------------------------------------------------
@@ -251,6 +258,8 @@ def _initialise() -> None:
             HANDOVERS.labels(action, owner)
     for result in HANDOVER_RESULTS:
         HANDOVER_REQUESTS.labels(result)
+    for action in POLICY_ACTIONS:
+        POLICY_ENFORCEMENTS.labels(action)
     for cause in ("shutdown", "stale_worker"):
         RELEASED.labels(cause)
     for stage in TURN_STAGES:

@@ -206,8 +206,10 @@ def _count(parsed: events.ParseResult, own_app_id: str | None) -> None:
     for echo in parsed.echoes:
         metrics.ECHOES.labels(echo.origin).inc()
     for handover in parsed.handovers:
-        owner = threads.owner_of(handover.action, handover.new_owner, own_app_id)
+        owner = threads.owner_of(handover, own_app_id)
         metrics.HANDOVERS.labels(handover.action, owner or "unknown").inc()
+    for notice in parsed.policy:
+        _warn_policy(notice)
     for page, count in parsed.other_pages.items():
         metrics.UNKNOWN_PAGES.labels(page).inc(count)
     if parsed.other_pages:
@@ -215,6 +217,17 @@ def _count(parsed: events.ParseResult, own_app_id: str | None) -> None:
             "webhook items for a Page the bridge does not serve were ignored",
             extra={"pages": sorted(parsed.other_pages)},
         )
+
+
+def _warn_policy(notice: events.PolicyEnforcement) -> None:
+    """Meta warned the app, blocked it or lifted a block: said at WARNING, with Meta's reason
+    (its words about its policy, cut short; these items hold no one's message)."""
+    action = notice.action if notice.action in metrics.POLICY_ACTIONS else "other"
+    metrics.POLICY_ENFORCEMENTS.labels(action).inc()
+    log.warning(
+        "Meta took a policy enforcement action on the app",
+        extra={"page": notice.page_id, "action": notice.action, "reason": notice.reason},
+    )
 
 
 def to_new_job(event: events.Event, now: float, delivery_id: str = "") -> NewJob:

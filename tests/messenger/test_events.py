@@ -18,6 +18,7 @@ from bridge.messenger.events import (
     Media,
     Optin,
     ParseResult,
+    PolicyEnforcement,
     Postback,
     QuickReply,
     Referral,
@@ -72,6 +73,15 @@ ADS = ReferralData(
     ),
 )
 
+POLICY_WARNING = (
+    "The bot violated our Platform Policies (https://developers.facebook.com/policy/"
+    "#messengerplatform). Please fix within 24 hours."
+)
+POLICY_BLOCK = (
+    "The bot violated our Platform Policies (https://developers.facebook.com/policy/"
+    "#messengerplatform). Common violations include sending out excessive spammy messages or"
+    " being non-functional."
+)
 KOREAN_TEXT = "안녕하세요 \N{GRINNING FACE} https://example.com/flu help@example.com"
 BATCH_MID = "m_Ba1tC7hE1iT3mA4bB5cC6dD7eE8fF9gG0hH1iI2jJ3kK4lL5mM6nN7oO8pP9"
 TS_MID = "m_Ts5tR1nG2sT3rI4nG5tI6mE7sT8aM9pS0aA1bB2cC3dD4eE5fF6gG7hH8iI9"
@@ -336,6 +346,19 @@ EXPECTED: dict[str, ParseResult] = {
             )
         ],
     ),
+    "policy_enforcement.json": ParseResult(
+        [],
+        [Skipped("policy_enforcement")],
+        policy=[PolicyEnforcement(PAGE, 1795107022299, "warning", POLICY_WARNING)],
+    ),
+    "policy_enforcement_hyphenated_block_and_unblock.json": ParseResult(
+        [],
+        [Skipped("policy_enforcement")] * 2,
+        policy=[
+            PolicyEnforcement(PAGE, 1795107122299, "block", POLICY_BLOCK),
+            PolicyEnforcement(PAGE, 1795107922299, "unblock"),
+        ],
+    ),
     "referral.json": events_only(Referral(PAGE, PSID, 1717174000100, MME)),
     "referral_ads.json": events_only(Referral(PAGE, PSID_2, 1795073504544, ADS)),
     # The notification_messages_token is a credential: it is not kept.
@@ -442,7 +465,8 @@ def test_payload_files_are_shaped_like_meta_sends_them(name: str) -> None:
     for entry in body["entry"]:
         assert entry["id"].isdigit()
         for item in entry.get("messaging", []) + entry.get("standby", []):
-            assert item["sender"]["id"].isdigit() and item["recipient"]["id"].isdigit()
+            parties = [item["recipient"], *([item["sender"]] if "sender" in item else [])]
+            assert all(party["id"].isdigit() for party in parties)  # policy items: no sender
             if "message" in item:
                 assert item["message"]["mid"].startswith("m_")
 
@@ -912,6 +936,66 @@ def test_a_handover_without_sender_is_skipped() -> None:
     item = handover_item("take_thread_control", {"new_owner_app_id": PAGE_INBOX})
     del item["sender"]
     assert parse_webhook(body_with(item)).skipped == [Skipped("no_sender")]
+
+
+def test_thread_control_in_the_older_shape_names_only_one_app() -> None:
+    # Bottender's, Botkit's and the Bot Framework's fixtures; app ids as strings or numbers.
+    take = {"previous_owner_app_id": int(OWN_APP), "metadata": "agent"}
+    give_back = {"new_owner_app_id": OWN_APP, "metadata": "bot"}
+    body = body_with(
+        handover_item("take_thread_control", take),
+        handover_item("pass_thread_control", give_back, ts=1717173000200),
+        handover_item("pass_thread_control", {"metadata": "only metadata"}, ts=1717173000300),
+    )
+    assert parse_webhook(body).handovers == [
+        Handover(PAGE, PSID, 1717173000100, "take", OWN_APP, None, "agent"),
+        Handover(PAGE, PSID, 1717173000200, "pass", None, OWN_APP, "bot"),
+        Handover(PAGE, PSID, 1717173000300, "pass", None, None, "only metadata"),
+    ]
+
+
+def policy_item(key: str, value: object, ts: int = 1717175000100) -> dict[str, Any]:
+    return {"recipient": {"id": PAGE}, "timestamp": ts, key: value}
+
+
+@pytest.mark.parametrize("key", ["policy_enforcement", "policy-enforcement"])
+def test_a_policy_action_is_read_in_either_spelling(key: str) -> None:
+    result = parse_webhook(
+        body_with(
+            policy_item(key, {"action": "block", "reason": POLICY_BLOCK}),
+            policy_item(key, {"action": "unblock"}, ts=1717175000200),
+        )
+    )
+    assert result.policy == [
+        PolicyEnforcement(PAGE, 1717175000100, "block", POLICY_BLOCK),
+        PolicyEnforcement(PAGE, 1717175000200, "unblock"),
+    ]
+    assert result.events == [] and result.skipped == [Skipped("policy_enforcement")] * 2
+
+
+@pytest.mark.parametrize(
+    ("value", "action", "reason"),
+    [
+        pytest.param({"action": "block", "reason": "x" * 5000}, "block", "x" * 299 + "\u2026"),
+        pytest.param({"action": "  ", "reason": "  "}, "unknown", None, id="blank"),
+        pytest.param({"action": 7, "reason": ["no"]}, "7", None, id="odd-types"),
+        pytest.param("block", "unknown", None, id="not-an-object"),
+        pytest.param({"action": "a" * 100}, "a" * 40, None, id="long-action"),
+    ],
+)
+def test_a_policy_action_is_cut_short_and_never_fails(
+    value: object, action: str, reason: str | None
+) -> None:
+    [found] = parse_webhook(body_with(policy_item("policy_enforcement", value))).policy
+    assert (found.action, found.reason) == (action, reason)
+
+
+def test_a_policy_action_under_standby_is_kept() -> None:
+    body = body_with(policy_item("policy-enforcement", {"action": "warning", "reason": "r"}))
+    body["entry"][0]["standby"] = body["entry"][0].pop("messaging")
+    result = parse_webhook(body)
+    assert result.policy == [PolicyEnforcement(PAGE, 1717175000100, "warning", "r")]
+    assert result.skipped == [Skipped("standby")] and result.standby == []
 
 
 # --- wrong shapes: no events, no exception -----------------------------------------------------

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from bridge.messenger.events import Echo, Handover, ParseResult, StandbyItem, TextMessage
+from bridge.messenger.events import (
+    Echo,
+    Handover,
+    ParseResult,
+    StandbyItem,
+    TextMessage,
+    parse_webhook,
+)
 from bridge.messenger.thread_control import (
     WINDOW_MS,
     ThreadSignal,
@@ -144,23 +153,86 @@ def test_a_send_error_hold_is_another_apps() -> None:
 
 
 @pytest.mark.parametrize(
-    ("action", "new_owner", "own", "owner"),
+    ("action", "previous", "new_owner", "own", "owner"),
     [
-        ("pass", OWN_APP, OWN_APP, "bridge"),
-        ("take", OWN_APP, OWN_APP, "bridge"),
-        ("pass", INBOX, OWN_APP, "page_inbox"),
-        ("take", INBOX, None, "page_inbox"),
-        ("pass", OTHER_APP, OWN_APP, "other_app"),
+        ("pass", INBOX, OWN_APP, OWN_APP, "bridge"),
+        ("take", INBOX, OWN_APP, OWN_APP, "bridge"),
+        ("pass", OWN_APP, INBOX, OWN_APP, "page_inbox"),
+        ("take", OWN_APP, INBOX, None, "page_inbox"),
+        ("pass", OWN_APP, OTHER_APP, OWN_APP, "other_app"),
         # Without FB_APP_ID: Meta notifies the receiver of a pass, the loser of a take.
-        ("pass", OTHER_APP, None, "bridge"),
-        ("take", OTHER_APP, None, "other_app"),
-        ("pass", None, OWN_APP, None),
+        ("pass", INBOX, OTHER_APP, None, "bridge"),
+        ("take", OWN_APP, OTHER_APP, None, "other_app"),
+        ("request", None, INBOX, OWN_APP, None),
+        # The older shape names no new owner: a take is by someone else (the bridge never
+        # takes), a pass is to the bridge, unless the bridge is the one that passed.
+        ("take", OWN_APP, None, OWN_APP, "other_app"),
+        ("take", None, None, None, "other_app"),
+        ("take", INBOX, None, OWN_APP, "other_app"),
+        ("pass", None, None, OWN_APP, "bridge"),
+        ("pass", INBOX, None, None, "bridge"),
+        ("pass", OWN_APP, None, OWN_APP, "other_app"),
     ],
 )
 def test_owner_of_a_handover(
-    action: str, new_owner: str | None, own: str | None, owner: str
+    action: str, previous: str | None, new_owner: str | None, own: str | None, owner: str | None
 ) -> None:
-    assert owner_of(action, new_owner, own) == owner
+    handover = Handover(PAGE, USER, T, action, previous, new_owner)  # type: ignore[arg-type]
+    assert owner_of(handover, own) == owner
+
+
+def test_a_pass_naming_no_owner_under_standby_is_not_to_the_bridge() -> None:
+    handover = Handover(PAGE, USER, T, "pass", None, None, standby=True)
+    assert owner_of(handover, OWN_APP) == "other_app"
+
+
+def delivery_of(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "page", "entry": [{"id": PAGE, "time": T, "messaging": list(items)}]}
+
+
+def control(key: str, at: int, **value: str) -> dict[str, Any]:
+    return {"sender": {"id": USER}, "recipient": {"id": PAGE}, "timestamp": at, key: value}
+
+
+@pytest.mark.parametrize("own", [OWN_APP, None], ids=["own-app-id", "no-own-app-id"])
+@pytest.mark.parametrize(
+    "take",
+    [
+        pytest.param({"previous_owner_app_id": OWN_APP, "new_owner_app_id": INBOX}, id="current"),
+        # Bottender's, Botkit's and the Bot Framework's fixtures: no new_owner_app_id.
+        pytest.param({"previous_owner_app_id": OWN_APP, "metadata": "agent"}, id="older"),
+    ],
+)
+def test_a_take_in_either_shape_holds_the_conversation(
+    take: dict[str, str], own: str | None
+) -> None:
+    parsed = parse_webhook(delivery_of(control("take_thread_control", T, **take)), app_id=own)
+    [signal_] = signals_from(parsed, own_app_id=own, now_ms=T + 9)
+    assert (signal_.kind, signal_.at, signal_.reason) == ("hold", T, "handover")
+    assert verdict(state_after(signal_), T + 5, T + 10) is not None  # the bot is not asked
+
+
+@pytest.mark.parametrize("own", [OWN_APP, None], ids=["own-app-id", "no-own-app-id"])
+@pytest.mark.parametrize(
+    "give_back",
+    [
+        pytest.param({"previous_owner_app_id": INBOX, "new_owner_app_id": OWN_APP}, id="current"),
+        pytest.param({"new_owner_app_id": OWN_APP, "metadata": "done"}, id="older"),
+        pytest.param({"metadata": "back to the bot"}, id="metadata-only"),
+    ],
+)
+def test_a_pass_back_in_either_shape_ends_the_hold(
+    give_back: dict[str, str], own: str | None
+) -> None:
+    body = delivery_of(
+        control("take_thread_control", T, previous_owner_app_id=OWN_APP),
+        control("pass_thread_control", T + 100, **give_back),
+    )
+    signals = signals_from(parse_webhook(body, app_id=own), own_app_id=own, now_ms=T + 200)
+    assert [s.kind for s in signals] == ["hold", "release"]
+    state = state_after(*signals)
+    assert verdict(state, T + 50, T + 200) is not None  # written while a person had it
+    assert verdict(state, T + 150, T + 200) is None
 
 
 def test_signals_from_a_parsed_delivery() -> None:

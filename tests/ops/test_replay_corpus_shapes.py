@@ -59,6 +59,7 @@ KNOWN_EVENT_KEYS = {
     "app_roles",
     "account_linking",
     "policy_enforcement",
+    "policy-enforcement",
     "message_edit",
 }
 KNOWN_ITEM_KEYS = {"sender", "recipient", "timestamp", *KNOWN_EVENT_KEYS}
@@ -219,6 +220,9 @@ COVERAGE: dict[str, Check] = {
     "app_roles": _event("app_roles"),
     "account_linking": _event("account_linking"),
     "policy_enforcement": _event("policy_enforcement"),
+    "policy-enforcement (the hyphenated key), block and unblock": lambda b, r: (
+        {str(e.get("action")) for _, e in _events(b, "policy-enforcement")} >= {"block", "unblock"}
+    ),
     "message_edit": _event("message_edit"),
     "message from an ad (message.referral)": lambda b, r: any(
         "referral" in m for m in _messages(b)
@@ -250,6 +254,12 @@ COVERAGE: dict[str, Check] = {
     "standby, then the same person in messaging": _standby_then_messaging,
     "thread control passed back to the bridge's app": _event(
         "pass_thread_control", lambda i, e: str(e.get("new_owner_app_id")) == OWN_APP_ID
+    ),
+    "thread control taken, older shape (no new_owner_app_id)": _event(
+        "take_thread_control", lambda i, e: "new_owner_app_id" not in e
+    ),
+    "thread control passed back, older shape (no previous_owner_app_id)": _event(
+        "pass_thread_control", lambda i, e: "previous_owner_app_id" not in e
     ),
     "thread control taken by the Page Inbox": _event(
         "take_thread_control", lambda i, e: str(e.get("new_owner_app_id")) == str(PAGE_INBOX_APP_ID)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 
 from bridge.app import create_app
 from bridge.config.settings import Settings
@@ -305,3 +306,59 @@ def test_a_lone_surrogate_is_stored_as_a_replacement_character(
     assert job is not None
     stored = json.loads(job.payload)
     assert (stored["text"], stored["payload"]) == ("a\ufffdb", "\ufffd")
+
+
+POLICY_REASON = (
+    "The bot violated our Platform Policies (https://developers.facebook.com/policy/"
+    "#messengerplatform). Common violations include sending out excessive spammy messages."
+)
+
+
+def policy_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.getMessage().startswith("Meta took a policy")]
+
+
+@pytest.mark.parametrize("key", ["policy_enforcement", "policy-enforcement"])
+def test_a_policy_action_is_a_warning_with_action_reason_and_page(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture, key: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    before = REGISTRY.get_sample_value("bridge_policy_enforcements_total", {"action": "block"})
+    block = {
+        "recipient": {"id": PAGE_ID},
+        "timestamp": 1,
+        key: {"action": "block", "reason": POLICY_REASON},
+    }
+    unblock = {"recipient": {"id": PAGE_ID}, "timestamp": 2, key: {"action": "unblock"}}
+    body = delivery(block, text_item("7", "my private words", "m_beside"), unblock)
+    assert post(client, body).status_code == 200
+    records = policy_warnings(caplog)
+    assert [(r.levelno, r.__dict__["action"]) for r in records] == [
+        (logging.WARNING, "block"),
+        (logging.WARNING, "unblock"),
+    ]
+    assert [(r.__dict__["page"], r.__dict__["reason"]) for r in records] == [
+        (PAGE_ID, POLICY_REASON),
+        (PAGE_ID, None),
+    ]
+    assert "my private words" not in "\n".join(f"{r.getMessage()} {r.__dict__}" for r in records)
+    after = REGISTRY.get_sample_value("bridge_policy_enforcements_total", {"action": "block"})
+    assert (after or 0) - (before or 0) == 1
+
+
+def test_a_policy_reason_is_cut_short_in_the_log_and_an_odd_action_counts_as_other(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    before = REGISTRY.get_sample_value("bridge_policy_enforcements_total", {"action": "other"})
+    odd = {"action": "suspend", "reason": "r" * 10_000}
+    assert (
+        post(
+            client, delivery({"recipient": {"id": PAGE_ID}, "policy-enforcement": odd})
+        ).status_code
+        == 200
+    )
+    [record] = policy_warnings(caplog)
+    assert record.__dict__["action"] == "suspend" and len(record.__dict__["reason"]) == 300
+    after = REGISTRY.get_sample_value("bridge_policy_enforcements_total", {"action": "other"})
+    assert (after or 0) - (before or 0) == 1

@@ -5,7 +5,9 @@ becomes an event for the bot: text, quick-reply taps, postbacks, attachments (im
 video, files, shared links, stickers, a location), referrals (m.me links, ads) and opt-ins.
 Echoes of what the Page sent are classified by the app that sent them (the bridge, another
 app, the Page Inbox) and are never events for the bot; nor are changes of thread control
-(``messaging_handovers``), which are read into ``Handover`` records. Deliveries, reads,
+(``messaging_handovers``), which are read into ``Handover`` records, nor Meta's policy
+actions on the app (``policy_enforcement``, also spelt ``policy-enforcement``), read into
+``PolicyEnforcement`` records. Deliveries, reads,
 reactions and everything under ``standby`` (a thread the bridge does not own) are skipped
 with a named reason; what a person did under ``standby`` is kept as a ``StandbyItem`` (someone
 else answers them). Unknown keys and event types are tolerated.
@@ -17,15 +19,19 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from bridge.messenger.events.fields import read_id, read_millis, read_str
+from bridge.messenger.events.fields import read_id, read_millis, read_optional, read_str
 from bridge.messenger.events.inbound import BUILDERS
 from bridge.messenger.events.thread import is_echo, to_echo, to_handover
 from bridge.messenger.events.types import (
     HANDOVER_KEYS,
+    POLICY_ACTION_MAX,
+    POLICY_KEYS,
+    POLICY_REASON_MAX,
     Echo,
     Event,
     Handover,
     ParseResult,
+    PolicyEnforcement,
     Skipped,
     StandbyItem,
 )
@@ -37,7 +43,6 @@ _SKIPPED_KINDS = (
     "reaction",
     "app_roles",
     "account_linking",
-    "policy_enforcement",
     "message_edit",
 )
 
@@ -61,18 +66,28 @@ def parse_webhook(
     result = ParseResult([], [])
     for entry in entries:
         for item in _entry_items(entry, served, result, app_id):
-            parsed = to_event(item, entry, app_id=app_id)
-            if isinstance(parsed, Skipped):
-                result.skipped.append(parsed)
-            elif isinstance(parsed, Echo):
-                result.echoes.append(parsed)
-                result.skipped.append(Skipped("echo"))
-            elif isinstance(parsed, Handover):
-                result.handovers.append(parsed)
-                result.skipped.append(Skipped(f"{parsed.action}_thread_control"))
-            else:
-                result.events.append(parsed)
+            _add(result, to_event(item, entry, app_id=app_id))
     return result
+
+
+def _add(
+    result: ParseResult, parsed: Event | Echo | Handover | PolicyEnforcement | Skipped
+) -> None:
+    """One ``messaging`` item's reading, into its list; what is not an event counted as
+    skipped too."""
+    if isinstance(parsed, Skipped):
+        result.skipped.append(parsed)
+    elif isinstance(parsed, Echo):
+        result.echoes.append(parsed)
+        result.skipped.append(Skipped("echo"))
+    elif isinstance(parsed, Handover):
+        result.handovers.append(parsed)
+        result.skipped.append(Skipped(f"{parsed.action}_thread_control"))
+    elif isinstance(parsed, PolicyEnforcement):
+        result.policy.append(parsed)
+        result.skipped.append(Skipped("policy_enforcement"))
+    else:
+        result.events.append(parsed)
 
 
 def _entry_items(
@@ -133,15 +148,17 @@ def _read_standby(
                 standby=True,
             )
         )
+    elif isinstance(parsed, PolicyEnforcement):
+        result.policy.append(parsed)  # Meta acts on the app, whoever owns the thread
     elif not isinstance(parsed, Skipped | Echo):
         result.standby.append(StandbyItem(parsed.page_id, parsed.sender_id, parsed.timestamp))
 
 
 def to_event(
     item: object, entry: dict[str, Any], *, app_id: str | None = None
-) -> Event | Echo | Handover | Skipped:
-    """Turn one ``messaging`` item into an event, an echo or a handover, or say why it is
-    skipped."""
+) -> Event | Echo | Handover | PolicyEnforcement | Skipped:
+    """Turn one ``messaging`` item into an event, an echo, a handover or a policy action, or
+    say why it is skipped."""
     if not isinstance(item, dict):
         return Skipped("malformed_item")
     if is_echo(item):
@@ -149,6 +166,9 @@ def to_event(
     sender_id = read_id(item.get("sender"))
     page_id = read_id(item.get("recipient")) or read_str(entry.get("id"))
     timestamp = read_millis(item.get("timestamp"), entry.get("time"))
+    policy_key = next((key for key in POLICY_KEYS if key in item), None)
+    if policy_key is not None:  # no sender: Meta addresses the Page
+        return to_policy(item[policy_key], page_id, timestamp)
     for key, action in HANDOVER_KEYS.items():
         value = item.get(key)
         if isinstance(value, dict):
@@ -165,3 +185,14 @@ def to_event(
         if kind in item:
             return Skipped(kind)
     return Skipped("unknown")
+
+
+def to_policy(value: object, page_id: str, timestamp: int) -> PolicyEnforcement:
+    """A ``policy_enforcement`` object (either spelling); an object that is not one reads as
+    an action Meta did not name."""
+    fields = value if isinstance(value, dict) else {}
+    action = read_str(fields.get("action")).strip()[:POLICY_ACTION_MAX] or "unknown"
+    reason = read_optional(fields.get("reason"))
+    if reason is not None and len(reason) > POLICY_REASON_MAX:
+        reason = reason[: POLICY_REASON_MAX - 1] + "\u2026"
+    return PolicyEnforcement(page_id, timestamp, action, reason)

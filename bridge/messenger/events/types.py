@@ -1,8 +1,9 @@
 """The typed records a webhook body is read into; plain frozen values, no behaviour.
 
 ``Event`` is what a person did in the conversation (sent to the bot); ``Echo``, ``Handover``
-and ``StandbyItem`` tell who is talking in a thread; ``Skipped`` names why an item is not an
-event; ``ParseResult`` holds them all for one body.
+and ``StandbyItem`` tell who is talking in a thread; ``PolicyEnforcement`` is Meta acting on
+the app; ``Skipped`` names why an item is not an event; ``ParseResult`` holds them all for
+one body.
 https://developers.facebook.com/docs/messenger-platform/webhooks
 """
 
@@ -189,6 +190,26 @@ class Handover:
     standby: bool = False
 
 
+# The messaging item's key for Meta's policy actions on the app: Meta's reference writes it
+# with an underscore, its older example (and libraries that copied it) with a hyphen.
+POLICY_KEYS = ("policy_enforcement", "policy-enforcement")
+POLICY_ACTION_MAX = 40
+POLICY_REASON_MAX = 300
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyEnforcement:
+    """Meta warned the app, blocked it or lifted a block on a Page
+    (``messaging_policy_enforcement``): ``action`` is Meta's (``warning``, ``block``,
+    ``unblock``), ``reason`` Meta's words about its policy (none for an unblock), both cut
+    short. These items have no sender: they never hold a person's words."""
+
+    page_id: str
+    timestamp: int
+    action: str
+    reason: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class StandbyItem:
     """A person did something in a thread another app (or a person at the Page) owns: the
@@ -210,7 +231,8 @@ class Skipped:
 class ParseResult:
     """The events to hand to the bot, the items skipped, whether the body had our shape, and
     what tells who is talking in a thread: echoes and handovers (also counted as skipped) and
-    standby items. ``other_pages``: Page id → items of entries for Pages not served."""
+    standby items; Meta's policy actions on the app (counted as skipped too).
+    ``other_pages``: Page id → items of entries for Pages not served."""
 
     events: list[Event]
     skipped: list[Skipped]
@@ -218,4 +240,5 @@ class ParseResult:
     echoes: list[Echo] = field(default_factory=list)
     handovers: list[Handover] = field(default_factory=list)
     standby: list[StandbyItem] = field(default_factory=list)
+    policy: list[PolicyEnforcement] = field(default_factory=list)
     other_pages: dict[str, int] = field(default_factory=dict)
