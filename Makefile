@@ -3,6 +3,8 @@
 #   make chat   chat with it from a second terminal
 #   make test   lint, type-check and run every test
 #   make bench  the bridge under load beside its baselines (about 8 min; bench/results/)
+#   make soak   4 min of load through Graph and Lex faults, a kill -9 and a SIGTERM restart;
+#               prints lost, duplicated, out of order and webhook 5xx (DURATION=seconds)
 #   make golden rewrite the webhook replay expectations and show what changed
 
 PYTHON ?= python3
@@ -10,7 +12,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install demo chat serve worker lint docker-lint format test golden bench screenshot clean
+.PHONY: install demo chat serve worker lint docker-lint format test golden bench soak screenshot clean
 
 install: $(STAMP)
 
@@ -60,6 +62,11 @@ golden: install
 # Saturation load on loopback: the bridge, a bare WSGI app and a naive inline bridge (bench/run.py).
 bench: install
 	$(BIN)/python -m bench.run
+
+# Minutes of load from 200 senders while Graph fails and hangs, Lex throttles and the server is
+# killed and restarted (bench/soak/); not part of `make test`. Exits 1 when a target is missed.
+soak: install
+	$(BIN)/python -m bench.soak$(if $(DURATION), --duration $(DURATION))
 
 # Refresh the README's picture of the emulator (needs Debian's chromium).
 screenshot: install

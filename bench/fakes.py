@@ -1,23 +1,29 @@
-"""Fast loopback fakes of the two cloud services, for the benchmark.
+"""Fast loopback fakes of the two cloud services, for the benchmark and the soak.
 
     python -m bench.fakes graph [--port 0] [--error-rate 0.05] [--latency 0.08] [--cert-dir DIR]
-    python -m bench.fakes lex [--port 0] [--latency 0.05]
-    python -m bench.fakes measure      # each fake alone, requests/s
+                                [--hold-rate 0.01] [--hold-seconds 4] [--seed 7]
+    python -m bench.fakes lex [--port 0] [--latency 0.05] [--throttle-rate 0.05] [--seed 7]
+    python -m bench.fakespeed          # each fake alone, requests/s
 
 Each server prints one JSON line when it listens (``{"port": …, "cert": …}``) and serves until
 killed. The Graph fake speaks HTTPS with a self-signed certificate made at start (``openssl``;
 point the client's ``REQUESTS_CA_BUNDLE`` at it), answers every Send API call with
-``{"recipient_id", "message_id"}`` (or, at ``--error-rate``, HTTP 500 with Graph error code 2),
-and records each accepted send: the time it answers it (``time.time()``), recipient and text.
+``{"recipient_id", "message_id"}`` and records each accepted send: the time it answers it
+(``time.time()``), recipient and text. Faults, a seeded share of calls each
+(``bench.faultplan``: the same calls in every run): at ``--error-rate`` HTTP 500 or 503 with
+Graph's error body (codes 1 and 2, "retry"), nothing sent; at ``--hold-rate`` the send is
+recorded (delivered) and its answer held ``--hold-seconds`` — past the client's timeout, an
+ambiguous send: the client cannot know it went out. Held records are listed by index.
+``POST /_faults {"on": false}`` stops the faults (``{"on": true}`` resumes them).
 With ``--latency`` every Send API call (every POST, errors included) answers that many seconds
 after its body arrived, as a remote Graph would; the wait holds no lock and each connection
 has its own thread, so calls on other connections are not held up (the record's time is the
 answer's, after the wait). It also counts every Send API call it receives by the kind of its
 body: ``message`` (a reply part), ``sender_action`` (``mark_seen``, ``typing_on`` …) or
 ``other``.
-``GET /_records?after=N`` returns the records from index N on, the error count and the calls.
-The Lex fake answers RecognizeText (rest-json) with ``echo: <text>`` after ``--latency``
-seconds.
+``GET /_records?after=N`` returns the records from index N on, the error count, the calls and
+the held records' indices. The Lex fake (``bench.lexfake``) answers RecognizeText with
+``echo: <text>`` after ``--latency`` seconds, throttles at ``--throttle-rate`` and counts turns.
 """
 
 from __future__ import annotations
@@ -25,118 +31,115 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import random
-import re
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-LEX_PATH = re.compile(
-    r"^/bots/(?P<bot>[^/]+)/botAliases/(?P<alias>[^/]+)/botLocales/(?P<locale>[^/]+)"
-    r"/sessions/(?P<session>[^/]+)/text$"
-)
+from bench.fakehttp import FakeHandler, FakeServer, announce
+from bench.faultplan import GRAPH_5XX, HOLD, GraphFaults, graph_fault
+from bench.lexfake import LexState, serve_lex
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the bridge's pooled sessions expect
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes: without this, Nagle + delayed ACK add 40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def reply(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def read_body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length", 0)))
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
+@dataclass
 class GraphState:
-    def __init__(self, error_rate: float, latency: float = 0.0) -> None:
-        self.error_rate = error_rate
-        self.latency = latency  # seconds each Send API call waits before its answer
-        self.records: list[tuple[float, str, str]] = []
-        self.errors = 0
-        self.calls = {"message": 0, "sender_action": 0, "other": 0}  # every POST, by body kind
-        self.lock = threading.Lock()
-        self.random = random.Random(7)
+    faults: GraphFaults = field(default_factory=GraphFaults)
+    latency: float = 0.0  # seconds each Send API call waits before its answer
+    hold_seconds: float = 0.0  # how long a held send's answer waits
+    faults_on: bool = True
+    records: list[tuple[float, str, str]] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)  # indices of records whose answer was held
+    errors: int = 0
+    calls: dict[str, int] = field(  # every POST, by body kind
+        default_factory=lambda: {"message": 0, "sender_action": 0, "other": 0}
+    )
+    seen: dict[bytes, int] = field(default_factory=dict)  # body → calls with it so far
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fault(self, raw: bytes, kind: str) -> int | str | None:
+        """Count the call; the fault it gets (a 5xx status, ``HOLD``) or None."""
+        with self.lock:
+            self.calls[kind] += 1
+            nth = self.seen.get(raw, 0)
+            self.seen[raw] = nth + 1
+            fault = graph_fault(self.faults, raw, nth) if self.faults_on else None
+            if isinstance(fault, int):
+                self.errors += 1
+            return fault
+
+    def record(self, answered: float, recipient: str, text: str, *, held: bool) -> int:
+        """Keep an accepted send; its number (from 1)."""
+        with self.lock:
+            self.records.append((answered, recipient, text))
+            if held:
+                self.held.append(len(self.records) - 1)
+            return len(self.records)
 
 
-class _GraphHandler(_Handler):
+class _GraphHandler(FakeHandler):
     state: GraphState
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         raw = self.read_body()
         state = self.state
+        if urlsplit(self.path).path == "/_faults":
+            on = self.switch_faults(raw)
+            with state.lock:
+                state.faults_on = on
+            return
+        body = _json_object(raw)
+        fault = state.fault(raw, _kind(body))
         if state.latency > 0:
             time.sleep(state.latency)  # this connection's thread only, no lock held
         answered = time.time()
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
-        kind = (
-            "message"
-            if "message" in body
-            else "sender_action"
-            if "sender_action" in body
-            else "other"
-        )
-        with state.lock:
-            state.calls[kind] += 1
-            failed = state.error_rate > 0 and state.random.random() < state.error_rate
-            if failed:
-                state.errors += 1
-        if failed:
-            error = {"error": {"message": "fake transient", "type": "OAuthException", "code": 2}}
-            self.reply(500, json.dumps(error).encode())
+        if isinstance(fault, int):
+            error = {"error": {**GRAPH_5XX[fault], "fbtrace_id": "AbCdEfGhIjK"}}
+            self.reply(fault, json.dumps(error).encode())
             return
         recipient = str(body.get("recipient", {}).get("id", ""))
         text = body.get("message", {}).get("text")
+        seq = 0  # a sender action: answered, not recorded
         if isinstance(text, str):
-            with state.lock:
-                state.records.append((answered, recipient, text))
-                seq = len(state.records)
-        else:
-            seq = 0  # a sender action: answered, not recorded
-        self.reply(200, json.dumps({"recipient_id": recipient, "message_id": f"m_{seq}"}).encode())
+            seq = state.record(answered, recipient, text, held=fault == HOLD)
+        answer = json.dumps({"recipient_id": recipient, "message_id": f"m_{seq}"}).encode()
+        if fault == HOLD:
+            time.sleep(state.hold_seconds)  # delivered, answered after the client gave up
+        self.reply(200, answer)
 
     def do_GET(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
         if url.path == "/_records":
             after = int(parse_qs(url.query).get("after", ["0"])[0])
             with self.state.lock:
-                records = self.state.records[after:]
-                errors = self.state.errors
-                calls = dict(self.state.calls)
-            answer = {"records": records, "errors": errors, "calls": calls}
+                answer = {
+                    "records": self.state.records[after:],
+                    "errors": self.state.errors,
+                    "calls": dict(self.state.calls),
+                    "held": list(self.state.held),
+                }
             self.reply(200, json.dumps(answer).encode())
             return
         self.reply(200, b'{"id":"100000000000001","name":"Bench Page"}')  # GET /me (token probe)
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _kind(body: dict[str, Any]) -> str:
+    if "message" in body:
+        return "message"
+    return "sender_action" if "sender_action" in body else "other"
 
 
 def make_cert(folder: Path) -> tuple[Path, Path]:
@@ -152,53 +155,15 @@ def make_cert(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def serve_graph(port: int, error_rate: float, cert_dir: Path, latency: float = 0.0) -> None:
+def serve_graph(port: int, state: GraphState, cert_dir: Path) -> None:
     cert, key = make_cert(cert_dir)
-    state = GraphState(error_rate, latency)
     handler = type("GraphHandler", (_GraphHandler,), {"state": state})
-    server = _Server(("127.0.0.1", port), handler)
+    server = FakeServer(("127.0.0.1", port), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    _announce(server, cert=str(cert))
+    announce(server, cert=str(cert))
     server.serve_forever()
-
-
-class _LexHandler(_Handler):
-    latency = 0.0
-
-    def do_POST(self) -> None:  # noqa: N802
-        match = LEX_PATH.match(urlsplit(self.path).path)
-        raw = self.read_body()
-        if match is None:
-            self.reply(404, b'{"message":"unknown path"}')
-            return
-        if self.latency:
-            time.sleep(self.latency)
-        text = json.loads(raw or b"{}").get("text", "")
-        session = match["session"]
-        body = {
-            "messages": [{"contentType": "PlainText", "content": f"echo: {text}"}],
-            "sessionState": {
-                "dialogAction": {"type": "Close"},
-                "intent": {"name": "Echo", "state": "Fulfilled", "slots": {}},
-                "sessionAttributes": {},
-            },
-            "interpretations": [{"intent": {"name": "Echo", "state": "Fulfilled"}}],
-            "sessionId": session,
-        }
-        self.reply(200, json.dumps(body).encode())
-
-
-def serve_lex(port: int, latency: float) -> None:
-    handler = type("LexHandler", (_LexHandler,), {"latency": latency})
-    server = _Server(("127.0.0.1", port), handler)
-    _announce(server)
-    server.serve_forever()
-
-
-def _announce(server: _Server, **extra: str) -> None:
-    print(json.dumps({"port": server.server_address[1], **extra}), flush=True)
 
 
 class Fake:
@@ -218,6 +183,22 @@ class Fake:
         self.port = int(ready["port"])
         self.cert: str | None = ready.get("cert")
 
+    def connection(self) -> http.client.HTTPConnection:
+        """A connection to the fake: HTTPS trusting its certificate (Graph), or HTTP (Lex)."""
+        if self.cert is None:
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        context = ssl.create_default_context(cafile=self.cert)
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=30)
+
+    def set_faults(self, on: bool) -> None:
+        """Turn the fake's faults on or off (``POST /_faults``)."""
+        conn = self.connection()
+        try:
+            conn.request("POST", "/_faults", body=json.dumps({"on": on}))
+            conn.getresponse().read()
+        finally:
+            conn.close()
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
@@ -230,13 +211,12 @@ class GraphRecords:
     records: list[tuple[float, str, str]]  # accepted sends from index ``after`` on
     errors: int  # sends answered with an error
     calls: dict[str, int]  # every Send API call so far, by body kind
+    held: list[int] = field(default_factory=list)  # indices (from 0) of the held records
 
 
 def graph_records(fake: Fake, after: int = 0) -> GraphRecords:
     """The sends the Graph fake accepted (from index ``after``), its error and call counts."""
-    assert fake.cert is not None
-    context = ssl.create_default_context(cafile=fake.cert)
-    conn = http.client.HTTPSConnection("127.0.0.1", fake.port, context=context, timeout=30)
+    conn = fake.connection()
     try:
         conn.request("GET", f"/_records?after={after}")
         data = json.loads(conn.getresponse().read())
@@ -244,79 +224,30 @@ def graph_records(fake: Fake, after: int = 0) -> GraphRecords:
         conn.close()
     records = [(float(at), str(to), str(text)) for at, to, text in data["records"]]
     calls = {str(kind): int(n) for kind, n in data["calls"].items()}
-    return GraphRecords(records, int(data["errors"]), calls)
-
-
-def measure(path: str, body: bytes, conn_factory: Any, seconds: float, threads: int) -> float:
-    """Requests/s over keep-alive connections from ``threads`` client threads."""
-    counts = [0] * threads
-    stop = time.perf_counter() + seconds
-
-    def run(index: int) -> None:
-        conn = conn_factory()
-        headers = {"Content-Type": "application/json"}
-        while time.perf_counter() < stop:
-            conn.request("POST", path, body=body, headers=headers)
-            conn.getresponse().read()
-            counts[index] += 1
-        conn.close()
-
-    started = time.perf_counter()
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return sum(counts) / (time.perf_counter() - started)
-
-
-def measure_fakes(seconds: float = 2.0, threads: int = 8) -> dict[str, float]:
-    """Each fake alone, driven by keep-alive clients in threads of this process."""
-    results: dict[str, float] = {}
-    graph = Fake("graph")
-    try:
-        assert graph.cert is not None
-        context = ssl.create_default_context(cafile=graph.cert)
-        send = json.dumps({"recipient": {"id": "1"}, "message": {"text": "x"}}).encode()
-        results["graph_https_rps"] = measure(
-            "/v25.0/me/messages",
-            send,
-            lambda: http.client.HTTPSConnection("127.0.0.1", graph.port, context=context),
-            seconds,
-            threads,
-        )
-    finally:
-        graph.stop()
-    lex = Fake("lex")
-    try:
-        results["lex_rps"] = measure(
-            "/bots/BENCHBOT01/botAliases/TSTALIASID/botLocales/en_US/sessions/1/text",
-            b'{"text":"x"}',
-            lambda: http.client.HTTPConnection("127.0.0.1", lex.port),
-            seconds,
-            threads,
-        )
-    finally:
-        lex.stop()
-    return results
+    held = [int(index) for index in data["held"]]
+    return GraphRecords(records, int(data["errors"]), calls, held)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", choices=("graph", "lex", "measure"))
+    parser.add_argument("which", choices=("graph", "lex"))
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument("--hold-rate", type=float, default=0.0)
+    parser.add_argument("--hold-seconds", type=float, default=0.0)
+    parser.add_argument("--throttle-rate", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--cert-dir", type=Path, default=None)
     args = parser.parse_args()
     if args.which == "graph":
-        folder = args.cert_dir or Path(tempfile.mkdtemp(prefix="bench-graph-"))
-        serve_graph(args.port, args.error_rate, folder, args.latency)
-    elif args.which == "lex":
-        serve_lex(args.port, args.latency)
+        faults = GraphFaults(args.error_rate, args.hold_rate, args.seed)
+        state = GraphState(faults, args.latency, args.hold_seconds)
+        serve_graph(
+            args.port, state, args.cert_dir or Path(tempfile.mkdtemp(prefix="bench-graph-"))
+        )
     else:
-        for name, rps in measure_fakes().items():
-            print(f"{name}: {rps:,.0f} req/s")
+        serve_lex(args.port, LexState(args.latency, args.throttle_rate, args.seed))
 
 
 if __name__ == "__main__":

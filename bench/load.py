@@ -102,7 +102,7 @@ def make_messages(
     return plan
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     """Status code, and whether the server will close the connection."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -133,7 +133,7 @@ async def _connection(
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
             sent_at, start = time.time(), time.perf_counter()
             writer.write(message.request)
-            status, close = await _read_response(reader)
+            status, close = await read_response(reader)
             latency = time.perf_counter() - start
         except (OSError, asyncio.IncompleteReadError, ValueError):
             result.errors += 1
@@ -189,7 +189,7 @@ async def _open_loop(
                 slot = await asyncio.open_connection("127.0.0.1", port)
             reader, writer = slot
             writer.write(message.request)
-            status, close = await _read_response(reader)
+            status, close = await read_response(reader)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             result.errors += 1
             idle.put_nowait(None)

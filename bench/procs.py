@@ -1,4 +1,5 @@
-"""CPU time and proportional set size of a whole process group, read from ``/proc``."""
+"""CPU time and proportional set size of a whole process group, and whether it still runs,
+read from ``/proc``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import os
 from pathlib import Path
 
 
-def _group_pids(pgid: int) -> list[int]:
+def _group_pids(pgid: int, *, live: bool = False) -> list[int]:
+    """The processes of group ``pgid``; with ``live``, not those dead but not yet reaped."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -15,9 +17,15 @@ def _group_pids(pgid: int) -> list[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid:  # field 5 of /proc/pid/stat: the process group
+        # Fields 3 and 5 of /proc/pid/stat: the state (Z: a zombie) and the process group.
+        if int(fields[2]) == pgid and not (live and fields[0] in ("Z", "X")):
             pids.append(int(entry.name))
     return pids
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs."""
+    return bool(_group_pids(pgid, live=True))
 
 
 def cpu_seconds(pgid: int) -> float:

@@ -43,7 +43,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.fakes import measure_fakes
+from bench.fakespeed import measure_fakes
 from bench.figures import Figures
 from bench.machine import machine
 from bench.report import capacity_figures, capacity_table, table

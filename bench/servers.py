@@ -1,8 +1,9 @@
 """The servers under load: gunicorn in its own process group, and the settings it runs with.
 
-``start_server`` starts one (bridge or baseline) on a free loopback port with the caller's
-environment stripped of every bridge, Facebook, Lex, AWS, Prometheus and log setting, then
-waits until it answers HTTP. ``bridge_env`` points the bridge at the fakes (Lex through
+``start_server`` starts one (bridge or baseline) on a free loopback port (or the one given,
+to restart a server where it was) with the caller's environment stripped of every bridge,
+Facebook, Lex, AWS, Prometheus and log setting (``clean_environment``), then waits until it
+answers HTTP. ``bridge_env`` points the bridge at the fakes (Lex through
 ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, Graph through ``FB_GRAPH_API_URL`` trusting the fake's
 certificate via ``REQUESTS_CA_BUNDLE``) with a fresh SQLite queue; ``baseline_env`` does the
 same for the baselines, which need only the Graph side.
@@ -55,10 +56,18 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def start_server(app: str, config: str, env: dict[str, str], folder: Path, name: str) -> Server:
-    port = free_port()
+def clean_environment() -> dict[str, str]:
+    """This process's environment without any bridge, Facebook, Lex, AWS or log setting."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(_STRIP)}
+
+
+def start_server(
+    app: str, config: str, env: dict[str, str], folder: Path, name: str, port: int | None = None
+) -> Server:
+    """Start ``app`` on ``port`` (a free one if None), its log in ``folder/<name>.log``."""
+    port = port or free_port()
     log = folder / f"{name}.log"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(_STRIP)}
+    environment = clean_environment()
     environment.update(PORT=str(port), WEB_CONCURRENCY="2", BRIDGE_WEB_THREADS="8", **env)
     with log.open("wb") as out:
         process = subprocess.Popen(

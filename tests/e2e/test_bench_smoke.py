@@ -1,4 +1,5 @@
-"""The benchmark's accounting on a short run: every acked message answered once, in order."""
+"""The benchmark's accounting on a short run: every acked message answered once, in order; and
+the fakes' latency and faults as the bridge's own clients see them."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ import threading
 import time
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from bench.fakes import Fake, graph_records
+from bench.lexfake import lex_turns
 from bench.report import capacity_table, highest_rate
 from bench.runner import scenario
 from bench.scenarios import LEAN, REALISTIC, sweep
 from bench.summary import summary
+from bridge.bots.lexclient import to_bot_error
+from bridge.errors import BotErrorKind, GraphError
+from bridge.messenger.graph import GraphClient
+from bridge.messenger.graph_policy import Action, classify
 
 pytestmark = pytest.mark.e2e
 
@@ -153,3 +162,76 @@ def test_bench_realistic_reply_waits_for_lex_and_graph(tmp_path: Path) -> None:
     assert figures.e2e_p50_ms is not None and figures.e2e_p50_ms >= 230
     assert figures.sends_per_message == 1.0
     assert any("target ≤ 150 + 80 + 25 = 255 ms" in line for line in summary([figures]))
+
+
+def test_graph_fake_fails_and_holds_its_share_of_sends_as_the_bridge_sees_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    failing = Fake("graph", "--error-rate", "1", "--cert-dir", str(tmp_path / "a"))
+    holding = Fake(
+        "graph", "--hold-rate", "1", "--hold-seconds", "1.5", "--cert-dir", str(tmp_path / "b")
+    )
+    try:
+        assert failing.cert is not None and holding.cert is not None
+        for fake in (failing, holding):
+            monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.cert or "")
+            client = GraphClient(
+                base_url=f"https://127.0.0.1:{fake.port}",
+                version="v25.0",
+                page_token="bench-page-token",
+                app_secret="bench-app-secret",
+                timeout=0.5,
+            )
+            with pytest.raises(GraphError) as raised:
+                client.send_message("7000000000000001", {"text": "echo: s1 m1"})
+            assert classify(raised.value).action is Action.RETRY
+            if fake is failing:
+                assert raised.value.status in (500, 503) and raised.value.code in (1, 2)
+            else:
+                assert raised.value.status is None  # timed out: the client cannot know
+            fake.set_faults(False)
+            assert client.send_message("7000000000000001", {"text": "echo: s1 m1"})
+        failed, held = graph_records(failing), graph_records(holding)
+    finally:
+        failing.stop()
+        holding.stop()
+    assert failed.errors == 1 and [text for _, _, text in failed.records] == ["echo: s1 m1"]
+    assert failed.held == []
+    assert held.errors == 0 and [text for _, _, text in held.records] == ["echo: s1 m1"] * 2
+    assert held.held == [0]  # the first was delivered, its answer held past the timeout
+
+
+def test_lex_fake_throttles_as_botocore_reads_it_and_counts_only_turns_that_ran() -> None:
+    fake = Fake("lex", "--throttle-rate", "1")
+    try:
+        client = boto3.client(
+            "lexv2-runtime",
+            endpoint_url=f"http://127.0.0.1:{fake.port}",
+            region_name="us-east-1",
+            aws_access_key_id="AKIABENCHBENCHBENCH0",
+            aws_secret_access_key="bench-secret-key",
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+        call = {
+            "botId": "BENCHBOT01",
+            "botAliasId": "TSTALIASID",
+            "localeId": "en_US",
+            "sessionId": "7000000000000001",
+            "text": "s1 m1",
+        }
+        with pytest.raises(ClientError) as raised:
+            client.recognize_text(**call)
+        assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+        assert to_bot_error(raised.value).kind is BotErrorKind.RETRY
+        fake.set_faults(False)
+        answer = client.recognize_text(**call)
+        counted = lex_turns(fake.port)
+    finally:
+        fake.stop()
+    assert answer["messages"][0]["content"] == "echo: s1 m1"
+    assert (counted.calls, counted.throttled) == (2, 1)
+    assert [(session, text) for _, session, text in counted.turns] == [
+        ("7000000000000001", "s1 m1")
+    ]
