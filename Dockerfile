@@ -39,7 +39,8 @@ VOLUME ["/data"]
 USER 10001:10001
 
 # The default PORT. In production the bridge listens on all interfaces; BRIDGE_MODE=local
-# listens on 127.0.0.1 only, so it is not reachable through a published port.
+# listens on 127.0.0.1 only, so it is not reachable through a published port. The metrics
+# listener (BRIDGE_METRICS_PORT, 9464) is deliberately not exposed: see the README, Monitoring.
 EXPOSE 8000
 
 # http://127.0.0.1:${PORT:-8000}/healthz with only what the image has: Python's urllib, no curl

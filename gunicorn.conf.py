@@ -36,6 +36,12 @@ Behind a reverse proxy (TLS termination), list its addresses in ``FORWARDED_ALLO
 ``X-Forwarded-Proto`` and the other forwarded headers gunicorn trusts. ``REMOTE_ADDR`` stays
 the proxy's address; the access log adds the proxy's ``X-Forwarded-For`` as ``forwarded_for``.
 
+Listeners: the main one on ``PORT`` (all interfaces; 127.0.0.1 in local mode) and, in
+production mode, the metrics listener on ``BRIDGE_METRICS_BIND``:``BRIDGE_METRICS_PORT``
+(127.0.0.1:9464 by default), which serves ``/metrics`` and ``/healthz`` only; the main port
+serves ``/metrics`` only with ``BRIDGE_METRICS_TOKEN`` (see ``bridge.web.listeners``). Every
+worker serves both. ``when_ready`` logs where ``/metrics`` is served.
+
 Metrics: every worker process writes its counters to files in ``PROMETHEUS_MULTIPROC_DIR``,
 which ``/metrics`` adds up. The folder is prepared here, in the master, before any bridge
 module (and so ``prometheus_client``) is imported and before the workers are forked: a fresh
@@ -123,6 +129,7 @@ from prometheus_client import multiprocess  # noqa: E402
 
 from bridge.bots import make_bot  # noqa: E402
 from bridge.obs import metrics  # noqa: E402
+from bridge.web.listeners import binds, tcp_addresses, where_metrics  # noqa: E402
 
 try:
     make_bot(_settings)  # the bot's own checks (e.g. an AWS Region), before any worker starts
@@ -131,7 +138,9 @@ except ConfigError as _error:
 
 set_secrets(_settings.secret_values)  # scrubbed from gunicorn's own log lines too
 
-bind = f"{_settings.host}:{_settings.web.port}"
+# The main listener, then the metrics listener (production mode): bridge.web.listeners tells
+# their requests apart by SERVER_PORT, which gunicorn sets from the listening socket.
+bind = binds(_settings)
 # The app (Flask, boto3's client and its service data, the bridge) is built once, here in the
 # master, and the workers are forked from it: they share its memory instead of each building
 # its own copy (see pre_fork). Delivery threads still start in each worker, after fork.
@@ -161,6 +170,11 @@ def on_starting(server: Any) -> None:
     queue and table are made beforehand, by ``python -m bridge init-aws``)."""
     if _settings.queue.kind == "sqlite":
         SqliteQueue(_settings.queue.db_path).close()
+
+
+def when_ready(server: Any) -> None:
+    """The listeners are bound: say where /metrics is served (one line, no secret)."""
+    server.log.info(where_metrics(_settings, tcp_addresses(server.LISTENERS)))
 
 
 def pre_fork(server: Any, worker: Any) -> None:

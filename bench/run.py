@@ -21,10 +21,11 @@ as a second, lean column. After each load, replies are awaited
 (bounded) and accounted for: per-user order, duplicates, delivered share, and the Send API
 calls the Graph fake received per acked message (message sends and sender actions). Before
 each bridge server stops, its stage histograms (``bridge_turn_stage_seconds``,
-``bridge_queue_write_seconds``) are read from ``/metrics``: printed as a table when it has
-any, kept under each run's ``stages`` in the results (empty otherwise). Prints a table per
-scenario and the targets' ratios, and writes ``bench/results/<UTC time>.json`` (gitignored:
-results belong to a machine). About 7 minutes.
+``bridge_queue_write_seconds``) are read from ``/metrics`` on its metrics listener (a free
+``BRIDGE_METRICS_PORT``): printed as a table when it has any, kept under each run's
+``stages`` in the results (empty otherwise). Prints a table per scenario and the targets'
+ratios, and writes ``bench/results/<UTC time>.json`` (gitignored: results belong to a
+machine). About 7 minutes.
 
 This module is the command line only. The scenarios and the capacity sweep are in
 ``bench.scenarios``, one load (fakes, server, figures) in ``bench.runner``, the accounting of

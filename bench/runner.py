@@ -110,7 +110,7 @@ def scenario(
 def _profile_stages(figures: Figures, server: Server) -> None:
     """Keep the bridge's stage histograms (before it stops) and print them if it has any."""
     try:
-        figures.stages = read_stages(server.base_url)
+        figures.stages = read_stages(server.metrics_url)
     except (OSError, ValueError) as error:
         print(f"warning: {figures.column}: no stage profile from /metrics ({error})")
         return
@@ -146,7 +146,7 @@ def _start_target(
     environment = bridge_env(upstreams.graph, upstreams.lex, folder)
     environment.update(upstreams.aws.env if upstreams.aws else {})
     environment.update(env)
-    return start_server("wsgi:app", "gunicorn.conf.py", environment, folder, target)
+    return start_server("wsgi:app", "gunicorn.conf.py", environment, folder, target, metrics=True)
 
 
 def _apply_load(server: Server, target: str, plan: _Plan) -> _Measured:

@@ -3,10 +3,11 @@
 ``start_server`` starts one (bridge or baseline) on a free loopback port (or the one given,
 to restart a server where it was) with the caller's environment stripped of every bridge,
 Facebook, Lex, AWS, Prometheus and log setting (``clean_environment``), then waits until it
-answers HTTP. ``bridge_env`` points the bridge at the fakes (Lex through
-``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, Graph through ``FB_GRAPH_API_URL`` trusting the fake's
-certificate via ``REQUESTS_CA_BUNDLE``) with a fresh SQLite queue; ``baseline_env`` does the
-same for the baselines, which need only the Graph side.
+answers HTTP; the bridge (``metrics=True``) gets a free port for its metrics listener too
+(``BRIDGE_METRICS_PORT``, on 127.0.0.1: ``Server.metrics_url``). ``bridge_env`` points the
+bridge at the fakes (Lex through ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, Graph through
+``FB_GRAPH_API_URL`` trusting the fake's certificate via ``REQUESTS_CA_BUNDLE``) with a fresh
+SQLite queue; ``baseline_env`` does the same for the baselines, which need only the Graph side.
 """
 
 from __future__ import annotations
@@ -41,10 +42,17 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    metrics_port: int | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """The bridge's metrics listener (where its /metrics is open)."""
+        assert self.metrics_port is not None, "started without a metrics listener"
+        return f"http://127.0.0.1:{self.metrics_port}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -62,13 +70,26 @@ def clean_environment() -> dict[str, str]:
 
 
 def start_server(
-    app: str, config: str, env: dict[str, str], folder: Path, name: str, port: int | None = None
+    app: str,
+    config: str,
+    env: dict[str, str],
+    folder: Path,
+    name: str,
+    port: int | None = None,
+    *,
+    metrics: bool = False,
 ) -> Server:
-    """Start ``app`` on ``port`` (a free one if None), its log in ``folder/<name>.log``."""
+    """Start ``app`` on ``port`` (a free one if None), its log in ``folder/<name>.log``; with
+    ``metrics``, its metrics listener on a free port of its own."""
     port = port or free_port()
+    metrics_port = None
     log = folder / f"{name}.log"
     environment = clean_environment()
     environment.update(PORT=str(port), WEB_CONCURRENCY="2", BRIDGE_WEB_THREADS="8", **env)
+    if metrics:
+        while metrics_port in (None, port):
+            metrics_port = free_port()
+        environment["BRIDGE_METRICS_PORT"] = str(metrics_port)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", config, app],
@@ -78,7 +99,7 @@ def start_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: CPU, PSS and stop cover it all
         )
-    server = Server(process, port, log)
+    server = Server(process, port, log, metrics_port)
     _wait_until_serving(server, name)
     return server
 

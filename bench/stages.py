@@ -1,6 +1,7 @@
 """Where a turn's time goes: the bridge's stage histograms, read from its ``/metrics`` page.
 
-``read_stages(base_url)`` fetches the Prometheus text of a running bridge (open when
+``read_stages(base_url)`` fetches the Prometheus text of a running bridge from its metrics
+listener (``BRIDGE_METRICS_PORT``: ``bench.servers.Server.metrics_url``; open there when
 ``BRIDGE_METRICS_TOKEN`` is unset, as in the bench) and returns, per label set, the count and
 mean of the histograms in ``STAGE_METRICS``: ``bridge_turn_stage_seconds`` (label ``stage``)
 and ``bridge_queue_write_seconds`` (labels ``change``, ``phase``). A bridge without them (or
@@ -40,7 +41,8 @@ class Stage:
 
 
 def read_stages(base_url: str, *, timeout: float = _TIMEOUT) -> list[Stage]:
-    """The stage histograms of the bridge at ``base_url``; raises ``OSError`` if unreachable."""
+    """The stage histograms of the bridge whose metrics listener is at ``base_url``; raises
+    ``OSError`` if unreachable."""
     with urllib.request.urlopen(f"{base_url}/metrics", timeout=timeout) as response:
         text = response.read().decode("utf-8")
     return stages_from_text(text)

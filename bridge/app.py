@@ -4,7 +4,8 @@
 client and bot, see bridge/delivery/page_routes.py) into the process's ``Services``
 (bridge/web/services.py), and registers the request hooks (bridge/web/hooks.py), the webhook
 and the health endpoints (and, in local mode, the local Lex endpoint and Graph inbox); the
-webhook's POST is answered in front of Flask (bridge/web/fastpath.py).
+webhook's POST is answered in front of Flask (bridge/web/fastpath.py), and in front of that
+the metrics listener's requests are kept to /metrics and /healthz (bridge/web/listeners.py).
 Delivery threads are started by the server after fork (see gunicorn.conf.py) or by
 ``bridge worker``.
 """
@@ -24,6 +25,7 @@ from bridge.queue import Queue
 from bridge.queue.sqlite.store import SqliteQueue
 from bridge.web import health, hooks, webhook
 from bridge.web.fastpath import WebhookFastPath
+from bridge.web.listeners import ListenerSplit
 from bridge.web.recording import Recorder
 from bridge.web.redaction import redaction_key
 from bridge.web.services import Services
@@ -87,4 +89,7 @@ def create_app(
     # POST /webhook is answered in front of Flask, by the webhook's own functions (cheaper per
     # request); Flask serves everything else, and the route stays for an app used unwrapped.
     app.wsgi_app = WebhookFastPath(app.wsgi_app, services)  # type: ignore[method-assign]
+    # In front of both: the metrics listener serves /metrics and /healthz, nothing else
+    # (bridge/web/listeners.py); the webhook is never answered there.
+    app.wsgi_app = ListenerSplit(app.wsgi_app, settings)  # type: ignore[method-assign]
     return app

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -58,3 +60,15 @@ def test_every_metric_is_in_the_monitoring_guide() -> None:
         if isinstance(value, MetricWrapperBase):
             name = value._name + ("_total" if value._type == "counter" else "")
             assert f"`{name}`" in guide, f"{name} not in docs/monitoring.md"
+
+
+def test_the_compose_example_lets_its_network_scrape_metrics_and_nothing_else() -> None:
+    yaml = pytest.importorskip("yaml")  # PyYAML comes with responses (dev deps)
+    compose = yaml.safe_load((ROOT / "docker-compose.example.yml").read_text())
+    bridge = compose["services"]["bridge"]
+    assert bridge["environment"]["BRIDGE_METRICS_BIND"] == "0.0.0.0"  # the container's address
+    assert "ports" not in bridge and "9464" not in str(compose["services"]["proxy"])
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    public = next(line for line in caddyfile.splitlines() if line.strip().startswith("@public"))
+    assert public.split()[2:] == ["/webhook", "/healthz"], "the proxy never forwards /metrics"
+    assert "9464" not in caddyfile

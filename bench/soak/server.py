@@ -38,7 +38,9 @@ class SoakServer:
     def _start(self) -> Server:
         self.runs += 1
         name = f"bridge-{self.runs}"
-        return start_server("wsgi:app", "gunicorn.conf.py", self.env, self.folder, name, self.port)
+        return start_server(
+            "wsgi:app", "gunicorn.conf.py", self.env, self.folder, name, self.port, metrics=True
+        )
 
     def kill(self) -> Outage:
         """kill -9 of the whole server, then the same server again."""

@@ -61,6 +61,17 @@ class EnvReader:
                 )
         return ",".join(entries) or default
 
+    def address(self, name: str, default: str, hint: str) -> str:
+        """One IP address (v4 or v6), e.g. an address to listen on."""
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            self.problem(f"{name}={value!r} is malformed: expected {hint}")
+            return default
+
     def secret(self, name: str, default: str | None, hint: str) -> str:
         value = self._raw(name) or default
         if value is None:

@@ -93,6 +93,14 @@ class Settings:
         return "127.0.0.1" if self.is_local else "0.0.0.0"
 
     @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """Where the metrics listener listens (address, port); None in local mode, which
+        serves /metrics on its one loopback port."""
+        if self.is_local:
+            return None
+        return self.web.metrics_bind, self.web.metrics_port
+
+    @property
     def local_base_url(self) -> str:
         """Where this bridge's own local endpoints are reached."""
         return local_base_url(self.web.port)
@@ -117,7 +125,7 @@ class Settings:
         lex = read_lex(env, bot)
         conversation = read_conversation(env)
         queue = read_queue(env, kind)
-        web = read_web(env, port)
+        web = read_web(env, port, local=local)
         delivery = read_delivery(env)
         web = read_recording(env, web)
         settings = cls(

@@ -11,8 +11,11 @@
   ``BRIDGE_METRICS_TOKEN`` as bearer, and in local mode. Answers hold no secrets, paths or
   stack traces; details go to the log.
 - ``/metrics``: Prometheus text format (see bridge/obs/metrics.py, and bridge/web/queue_metrics.py
-  for the queue's gauges); if ``BRIDGE_METRICS_TOKEN`` is set, only with
-  ``Authorization: Bearer <token>`` (401 otherwise).
+  for the queue's gauges). In production mode it is served on the metrics listener
+  (``BRIDGE_METRICS_PORT``, see bridge/web/listeners.py) and, on the main port, only when
+  ``BRIDGE_METRICS_TOKEN`` is set (404 there otherwise, as for any unknown path); local mode
+  serves it on its one loopback port. Wherever it is served, a set ``BRIDGE_METRICS_TOKEN``
+  is needed as ``Authorization: Bearer <token>`` (401 otherwise).
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ import hmac
 import logging
 from collections.abc import Callable
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from bridge.delivery.liveness import STALE_AFTER
 from bridge.errors import QueueError
 from bridge.obs.exposition import exposition
+from bridge.web.listeners import on_metrics_listener
 from bridge.web.queue_metrics import QueueCollector
 from bridge.web.services import Services
 
@@ -125,7 +129,10 @@ _CHECKERS: dict[str, Callable[[Services], str | None]] = {
 def metrics_page() -> Response:
     """Prometheus metrics: every worker process's counters and the queue's gauges."""
     services: Services = current_app.extensions["bridge"]
-    token = services.settings.web.metrics_token
+    settings = services.settings
+    token = settings.web.metrics_token
+    if token is None and not (settings.is_local or on_metrics_listener(request.environ)):
+        abort(404)  # the main port of a production server: metrics have their own listener
     if token is not None and not _bearer_matches(token, request.headers.get("Authorization")):
         response = Response("Unauthorized", status=401, mimetype="text/plain")
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'

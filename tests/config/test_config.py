@@ -350,3 +350,69 @@ def test_bad_no_text_settings_are_each_a_problem() -> None:
         "'all'",
     ]
     assert all(problem.startswith("BRIDGE_NO_TEXT_") for problem in problems)
+
+
+# --- the metrics listener ----------------------------------------------------------------------
+
+
+def test_the_metrics_listener_is_on_loopback_port_9464_by_default() -> None:
+    settings = Settings.from_env(PRODUCTION_ENV)
+    assert (settings.web.metrics_bind, settings.web.metrics_port) == ("127.0.0.1", 9464)
+    assert settings.metrics_listener == ("127.0.0.1", 9464)
+    assert Settings.from_env({"BRIDGE_MODE": "local"}).metrics_listener is None  # /metrics on PORT
+
+
+@pytest.mark.parametrize(
+    ("bind", "expected"),
+    [("0.0.0.0", "0.0.0.0"), (" 10.1.2.3 ", "10.1.2.3"), ("::", "::"), ("::1", "::1")],
+)
+def test_the_metrics_listener_follows_its_settings(bind: str, expected: str) -> None:
+    env = {**PRODUCTION_ENV, "BRIDGE_METRICS_BIND": bind, "BRIDGE_METRICS_PORT": "9100"}
+    assert Settings.from_env(env).metrics_listener == (expected, 9100)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("BRIDGE_METRICS_PORT", "0", "BRIDGE_METRICS_PORT=0 is out of range: expected a whole"),
+        ("BRIDGE_METRICS_PORT", "65536", "BRIDGE_METRICS_PORT=65536 is out of range"),
+        ("BRIDGE_METRICS_PORT", "metrics", "BRIDGE_METRICS_PORT='metrics' is malformed"),
+        ("BRIDGE_METRICS_PORT", "8000", "BRIDGE_METRICS_PORT=8000 is PORT's port too"),
+        ("BRIDGE_METRICS_BIND", "localhost", "BRIDGE_METRICS_BIND='localhost' is malformed"),
+        ("BRIDGE_METRICS_BIND", "0.0.0.0:9464", "BRIDGE_METRICS_BIND='0.0.0.0:9464' is malformed"),
+        ("BRIDGE_METRICS_BIND", "[::1]", "BRIDGE_METRICS_BIND='[::1]' is malformed"),
+    ],
+)
+def test_a_bad_metrics_setting_stops_startup_and_says_what_it_should_be(
+    name: str, value: str, says: str
+) -> None:
+    problems = problems_of({**PRODUCTION_ENV, name: value})
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(says), problems
+    if name == "BRIDGE_METRICS_BIND":
+        assert "expected an IP address to listen on: 127.0.0.1 (this machine only)" in problems[0]
+    elif value == "8000":
+        assert problems[0].endswith(
+            "expected a port of its own for the metrics listener, e.g. 9464"
+        )
+    else:
+        assert "from 1 to 65535" in problems[0]
+
+
+def test_a_main_port_on_the_metrics_default_says_to_move_one_of_them() -> None:
+    [problem] = problems_of({**PRODUCTION_ENV, "PORT": "9464"})
+    assert problem == (
+        "BRIDGE_METRICS_PORT is 9464 by default, PORT's port too: set it to a port of its own"
+        " for the metrics listener, e.g. 9465, or move PORT"
+    )
+    [problem] = problems_of({**PRODUCTION_ENV, "PORT": "9464", "BRIDGE_METRICS_PORT": "9464"})
+    assert problem.endswith("e.g. 9465")
+    moved = Settings.from_env({**PRODUCTION_ENV, "PORT": "9464", "BRIDGE_METRICS_PORT": "9465"})
+    assert (moved.web.port, moved.metrics_listener) == (9464, ("127.0.0.1", 9465))
+
+
+def test_local_mode_leaves_the_metrics_port_unused_but_still_checks_it() -> None:
+    same = Settings.from_env({"BRIDGE_MODE": "local", "PORT": "9464"})  # no listener to clash
+    assert same.web.port == 9464 and same.metrics_listener is None
+    [problem] = problems_of({"BRIDGE_MODE": "local", "BRIDGE_METRICS_BIND": "everywhere"})
+    assert problem.startswith("BRIDGE_METRICS_BIND='everywhere' is malformed")

@@ -25,6 +25,7 @@ from bridge.app import create_app
 from bridge.bots.lexv2 import LexV2Bot
 from bridge.config.localmode import LOCAL_PAGE_ID
 from bridge.config.settings import Settings
+from bridge.config.web import DEFAULT_METRICS_PORT
 from bridge.errors import BotError, BotErrorKind, ConfigError, GraphError, QueueError
 from bridge.messenger.events import TextMessage
 from bridge.messenger.graph import GraphClient
@@ -369,12 +370,15 @@ def test_lex_calls_are_timed_and_errors_counted_by_kind_and_code() -> None:
 
 # --- /metrics ------------------------------------------------------------------------------------
 
+# The metrics listener, as the test client reaches it (bridge/web/listeners.py: SERVER_PORT).
+LISTENER = f"http://127.0.0.1:{DEFAULT_METRICS_PORT}"
+
 
 def test_metrics_are_served_in_prometheus_format_with_help(
     client: FlaskClient, queue: SqliteQueue
 ) -> None:
     queue.put([new_job("m1", "p:1")], now=time.time())
-    response = client.get("/metrics")
+    response = client.get("/metrics", base_url=LISTENER)
     assert response.status_code == 200
     assert response.content_type.startswith("text/plain")
     page = response.get_data(as_text=True)
@@ -390,13 +394,15 @@ def test_metrics_are_served_in_prometheus_format_with_help(
         "bridge_pages_paused",
     ):
         assert f"# HELP {name} " in page, name
-    openmetrics = client.get("/metrics", headers={"Accept": "application/openmetrics-text"})
+    openmetrics = client.get(
+        "/metrics", base_url=LISTENER, headers={"Accept": "application/openmetrics-text"}
+    )
     assert openmetrics.content_type.startswith("application/openmetrics-text")
 
 
 def test_no_metric_label_holds_a_psid_a_mid_or_text(client: FlaskClient) -> None:
     post(client, delivery(text_item("2900000000000001", "private words", "m_secret_mid")))
-    page = client.get("/metrics").get_data(as_text=True)
+    page = client.get("/metrics", base_url=LISTENER).get_data(as_text=True)
     for leak in ("2900000000000001", "m_secret_mid", "private words"):
         assert leak not in page
 
@@ -412,19 +418,21 @@ def test_a_metrics_token_is_required_when_set(
         graph=graph,
     )
     client = app.test_client()
-    for headers in (
-        {},
-        {"Authorization": "Bearer wrong"},
-        {"Authorization": f"Basic {token}"},
-        {"Authorization": f"Bearer {token}x"},
-        {"Authorization": token},
-    ):
-        response = client.get("/metrics", headers=headers)
-        assert response.status_code == 401, headers
-        assert response.headers["WWW-Authenticate"].startswith("Bearer")
-        assert "bridge_" not in response.get_data(as_text=True)
-    assert client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    assert client.get("/metrics", headers={"Authorization": f"bearer {token}"}).status_code == 200
+    for where in ("http://localhost", LISTENER):  # the main port and the metrics listener
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": f"Basic {token}"},
+            {"Authorization": f"Bearer {token}x"},
+            {"Authorization": token},
+        ):
+            response = client.get("/metrics", base_url=where, headers=headers)
+            assert response.status_code == 401, (where, headers)
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            assert "bridge_" not in response.get_data(as_text=True)
+        for scheme in ("Bearer", "bearer"):
+            bearer = {"Authorization": f"{scheme} {token}"}
+            assert client.get("/metrics", base_url=where, headers=bearer).status_code == 200
     assert client.get("/healthz").status_code == 200  # health stays open
 
 

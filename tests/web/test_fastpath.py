@@ -20,6 +20,7 @@ from bridge.messenger.graph import GraphClient
 from bridge.obs.logs import ContextFilter
 from bridge.queue.sqlite.store import SqliteQueue
 from bridge.web.fastpath import WebhookFastPath, status_line
+from bridge.web.listeners import ListenerSplit
 from tests.conftest import ScriptedBot, delivery, signed_headers, text_item
 from tests.web.test_webhook import BrokenQueue
 
@@ -112,8 +113,10 @@ def app(settings: Settings, queue: SqliteQueue, graph: GraphClient) -> Flask:
 
 
 def fast(app: Flask) -> WebhookFastPath:
-    assert isinstance(app.wsgi_app, WebhookFastPath)
-    return app.wsgi_app
+    """The fast path, behind the listener split (bridge/web/listeners.py)."""
+    split = app.wsgi_app
+    assert isinstance(split, ListenerSplit) and isinstance(split.app, WebhookFastPath)
+    return split.app
 
 
 def flask_only(app: Flask) -> Callable[..., Iterable[bytes]]:
