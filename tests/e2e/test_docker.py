@@ -399,6 +399,11 @@ def test_the_compose_example_runs_the_image_as_documented(dockerfile: Dockerfile
     text = (ROOT / caddyfile.removeprefix("./")).read_text()
     for limit in ("read_header", "read_body", "max_size", "request_buffers", "bridge:8000"):
         assert limit in text, f"deploy/Caddyfile: {limit}"
+    # TLS: Caddy's own certificate for the domain Meta calls, kept on a volume across restarts
+    assert re.search(r"^\{\$BRIDGE_DOMAIN\} \{$", text, re.MULTILINE), "the site is the domain"
+    assert proxy["environment"]["BRIDGE_DOMAIN"].startswith("${BRIDGE_DOMAIN:?")
+    certificates = [v for v in proxy["volumes"] if v.endswith(":/data")]
+    assert len(certificates) == 1 and certificates[0].split(":")[0] in compose["volumes"]
 
 
 # --- The image's CMD, run from a clean virtualenv --------------------------------------------
