@@ -6,13 +6,16 @@
 #   make soak   4 min of load through Graph and Lex faults, a kill -9 and a SIGTERM restart;
 #               prints lost, duplicated, out of order and webhook 5xx (DURATION=seconds)
 #   make golden rewrite the webhook replay expectations and show what changed
+#   make lock   rewrite requirements.lock (the image's hashed pins) from requirements.txt
+#   make audit  look the locked releases up in a vulnerability database (needs the network)
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install demo chat serve worker lint docker-lint format test golden bench soak screenshot clean
+.PHONY: install demo chat serve worker lint docker-lint format test golden lock audit bench \
+	soak screenshot clean
 
 install: $(STAMP)
 
@@ -58,6 +61,21 @@ test: lint
 # intended change), printing the diff of each file that changed; review it before committing.
 golden: install
 	UPDATE_GOLDEN=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/ops/test_replay_corpus.py
+
+# requirements.lock from requirements.txt (pip-compile): every package the image installs,
+# dependencies included, at one version, with the hashes of its files. Keeps the pins it can;
+# UPGRADE=1 moves each package to its newest allowed release. Needs PyPI (or your index); run
+# it with CPython 3.11 on Linux, the image's platform.
+lock: install
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+		$(if $(UPGRADE),--upgrade) --output-file requirements.lock requirements.txt
+
+# pip-audit on requirements.lock (deploy/audit.py): asks PyPI's vulnerability data, or OSV's
+# with SERVICE=osv, about each locked release. Exits 1 only on a known vulnerability; when the
+# service cannot be reached it says that nothing was audited and exits 0.
+audit: install
+	$(BIN)/python -m deploy.audit --service $(or $(SERVICE),pypi) requirements.lock
 
 # Saturation load on loopback: the bridge, a bare WSGI app and a naive inline bridge (bench/run.py).
 bench: install

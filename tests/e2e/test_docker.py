@@ -1,14 +1,17 @@
-"""The Dockerfile's contract, and its exact CMD run from a clean virtualenv.
+"""The Dockerfile's contract, and its exact CMD run from a clean virtualenv, without an engine.
 
-No Docker engine is available where the tests run, so the image is never built here. Instead:
+tests/test_image.py builds the image with a real engine (podman or docker) and runs it; these
+tests need none, so they run everywhere, in seconds:
 
-- the contract tests read the Dockerfile (base image, non-root user, /data volume, port,
-  health check, layer order, what is copied, labels) and the .dockerignore;
-- the end-to-end tests build what the image would contain without Docker: a virtualenv made
-  only from ``requirements.txt``, a working directory holding only what the Dockerfile COPYs
-  (filtered by .dockerignore), the image's ENV (volume paths moved into tmp), and run the
-  Dockerfile's CMD exactly as written, then its HEALTHCHECK command, then stop it with SIGTERM
-  as ``docker stop`` does. ``make docker-lint`` (part of ``make lint``) runs hadolint.
+- the contract tests read the Dockerfile (base pinned by digest, non-root user, /data volume,
+  port, health check, the hashed lock installed before the code with build secrets for pip,
+  what is copied, labels) and the .dockerignore;
+- the end-to-end tests build what the image would contain without an engine: a virtualenv
+  made only from ``requirements.lock`` (``--require-hashes --no-deps``, as the image installs
+  it), a working directory holding only what the Dockerfile COPYs (filtered by
+  .dockerignore), the image's ENV (volume paths moved into tmp), and run the Dockerfile's CMD
+  exactly as written, then its HEALTHCHECK command, then stop it with SIGTERM as
+  ``docker stop`` does. ``make docker-lint`` (part of ``make lint``) runs hadolint.
 """
 
 from __future__ import annotations
@@ -231,13 +234,18 @@ def context_files(source: Path) -> list[Path]:
 # --- The contract ----------------------------------------------------------------------------
 
 
-def test_base_image_is_an_official_slim_python_pinned_by_minor(dockerfile: Dockerfile) -> None:
-    image = dockerfile.one("FROM").args.split()[0]  # one stage: what is built is what runs
-    match = re.fullmatch(r"python:3\.(\d+)-slim(?:-[a-z]+)?", image)
-    assert match, f"expected python:3.X-slim[-debian], got {image}"
+def test_base_image_is_an_official_slim_python_pinned_by_digest(dockerfile: Dockerfile) -> None:
+    (from_,) = dockerfile.all("FROM")  # one stage: what is built is what runs
+    assert from_.args == "${BASE}", "FROM ${BASE}, so a build can name a mirror's copy"
+    (base,) = [a for a in dockerfile.all("ARG") if a.args.startswith("BASE=")]
+    assert dockerfile.index(base) < dockerfile.index(from_)
+    match = re.fullmatch(r"python:3\.(\d+)-slim(?:-[a-z]+)?@sha256:[0-9a-f]{64}", base.args[5:])
+    assert match, f"expected python:3.X-slim[-debian]@sha256:<digest>, got {base.args}"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     minimum = re.fullmatch(r">=\s*3\.(\d+)", project["requires-python"])
     assert minimum and int(match.group(1)) >= int(minimum.group(1)), project["requires-python"]
+    source = DOCKERFILE.read_text()
+    assert "imagetools inspect" in source and "crane digest" in source, "how to update it"
 
 
 def test_runs_as_a_fixed_non_root_uid_that_owns_the_data_volume(dockerfile: Dockerfile) -> None:
@@ -282,28 +290,46 @@ def test_the_healthcheck_asks_healthz_with_python_alone(dockerfile: Dockerfile) 
     assert options.keys() >= {"interval", "timeout", "start-period", "retries"}
 
 
-def test_dependencies_are_installed_in_their_own_layer_before_the_code(
+def test_the_hashed_lock_is_installed_in_its_own_layer_before_the_code(
     dockerfile: Dockerfile,
 ) -> None:
     copies = dockerfile.copies()
-    requirements = [i for i, sources, _ in copies if sources == ["requirements.txt"]]
-    assert len(requirements) == 1, "COPY requirements.txt alone, first"
+    lock = [i for i, sources, _ in copies if sources == ["requirements.lock"]]
+    assert len(lock) == 1, "COPY requirements.lock alone, first"
     installs = [r for r in dockerfile.all("RUN") if "pip install" in r.args]
     assert len(installs) == 1
-    assert re.search(r"-r requirements\.txt\b", installs[0].args)
-    assert "--no-cache-dir" in installs[0].args
+    install = installs[0].args
+    assert re.search(r"-r requirements\.lock\b", install)
+    for option in ("--require-hashes", "--no-deps", "--no-cache-dir"):
+        assert option in install, option
+    assert "pip check" in install, "--no-deps: check that the lock is complete"
     code = [i for i, sources, _ in copies if set(sources) & APP_FILES]
     assert code
     assert (
-        dockerfile.index(requirements[0])
+        dockerfile.index(lock[0])
         < dockerfile.index(installs[0])
         < min(dockerfile.index(i) for i in code)
     )
 
 
+def test_pip_gets_its_configuration_and_ca_bundle_as_build_secrets(
+    dockerfile: Dockerfile,
+) -> None:
+    (install,) = [r for r in dockerfile.all("RUN") if "pip install" in r.args]
+    secrets = {}
+    for flag in re.findall(r"--mount=(\S+)", install.args):
+        mount = dict(item.split("=", 1) for item in flag.split(","))
+        assert mount.pop("type") == "secret", flag
+        secrets[mount["id"]] = mount["target"]
+    assert secrets == {"pipconf": "/etc/pip.conf", "cacert": "/run/secrets/cacert"}
+    assert "PIP_CERT=/run/secrets/cacert" in install.args, "pip trusts the CA bundle given"
+    # HTTP(S)_PROXY are predefined build arguments, kept out of the history unless declared
+    assert all("PROXY" not in arg.args for arg in dockerfile.all("ARG"))
+
+
 def test_copies_the_application_and_nothing_else(dockerfile: Dockerfile) -> None:
     sources = {source for _, copied, _ in dockerfile.copies() for source in copied}
-    assert sources == APP_FILES | {"requirements.txt"}
+    assert sources == APP_FILES | {"requirements.lock"}
     assert not dockerfile.all("ADD")
     assert dockerfile.workdir.startswith("/")
 
@@ -373,6 +399,11 @@ def test_the_compose_example_runs_the_image_as_documented(dockerfile: Dockerfile
     text = (ROOT / caddyfile.removeprefix("./")).read_text()
     for limit in ("read_header", "read_body", "max_size", "request_buffers", "bridge:8000"):
         assert limit in text, f"deploy/Caddyfile: {limit}"
+    # TLS: Caddy's own certificate for the domain Meta calls, kept on a volume across restarts
+    assert re.search(r"^\{\$BRIDGE_DOMAIN\} \{$", text, re.MULTILINE), "the site is the domain"
+    assert proxy["environment"]["BRIDGE_DOMAIN"].startswith("${BRIDGE_DOMAIN:?")
+    certificates = [v for v in proxy["volumes"] if v.endswith(":/data")]
+    assert len(certificates) == 1 and certificates[0].split(":")[0] in compose["volumes"]
 
 
 # --- The image's CMD, run from a clean virtualenv --------------------------------------------
@@ -380,7 +411,8 @@ def test_the_compose_example_runs_the_image_as_documented(dockerfile: Dockerfile
 
 @pytest.fixture(scope="session")
 def clean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtualenv with requirements.txt and nothing else, built once per test session."""
+    """A virtualenv with requirements.lock and nothing else, installed as the image installs
+    it, built once per test session."""
     venv = tmp_path_factory.mktemp("image-venv")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env, timeout=120)
@@ -393,15 +425,17 @@ def clean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--quiet",
             "--disable-pip-version-check",
             "--no-input",
+            "--require-hashes",
+            "--no-deps",
             "-r",
-            str(ROOT / "requirements.txt"),
+            str(ROOT / "requirements.lock"),
         ],
         env=env,
         capture_output=True,
         text=True,
         timeout=420,
     )
-    assert pip.returncode == 0, f"pip install -r requirements.txt failed:\n{pip.stderr}"
+    assert pip.returncode == 0, f"pip install -r requirements.lock failed:\n{pip.stderr}"
     return venv
 
 
@@ -535,7 +569,7 @@ def test_the_cmd_accepts_a_signed_webhook_and_the_bot_answers(image: ImageRun) -
     assert image.bridge.post(body, secret="not-the-app-secret").status_code == 403
     response = image.bridge.post(body)
     assert response.status_code == 200, response.text
-    # delivery threads, the sample bot through boto3 and the Send API, all from requirements.txt
+    # delivery threads, the sample bot through boto3 and the Send API, all from the lock
     replies = wait_for(
         lambda: image.bridge.messages("7000000000000001"), timeout=30, what="the bot's answer"
     )
