@@ -8,10 +8,13 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
+import os
 import re
 import time
+from collections.abc import Callable
+from json.encoder import encode_basestring
 from typing import Any
 
 from gunicorn.glogging import Logger as _GunicornBaseLogger
@@ -50,7 +53,8 @@ def redact_path(path: str) -> str:
 
 
 def _json_escape(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)[1:-1]
+    """``value`` escaped for a JSON string (as ``json.dumps(value, ensure_ascii=False)``)."""
+    return str(encode_basestring(value))[1:-1]
 
 
 class _Atoms(dict[str, object]):
@@ -103,20 +107,102 @@ class GunicornLogger(_GunicornBaseLogger):  # type: ignore[misc]
         super().access(resp, req, environ, request_time)
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, object]:
-        atoms: dict[str, object] = super().atoms(resp, req, environ, request_time)
-        path = redact_path(str(environ.get("PATH_INFO") or "/"))
-        atoms["U"] = path
-        atoms["r"] = f"{environ.get('REQUEST_METHOD')} {path} {environ.get('SERVER_PROTOCOL')}"
-        atoms["q"] = "-"
-        atoms["B"] = atoms.get("B") or 0
-        for key in list(atoms):
-            if key.endswith("}e") or (key.startswith("{") and key[1:].startswith(_HIDDEN_HEADERS)):
-                del atoms[key]
-        if str(self.cfg.access_log_format).lstrip().startswith("{"):
+        """Only the atoms ``access_log_format`` names (gunicorn's own ``atoms`` builds one per
+        header and environ variable, about two thirds of an access line's cost), made safe."""
+        fmt = str(self.cfg.access_log_format)
+        atoms: dict[str, object] = {}
+        for key in format_atoms(fmt):
+            value = _atom(self, key, resp, req, environ, request_time)
+            if value is not None:
+                atoms[key] = value
+        if fmt.lstrip().startswith("{"):
             for key, value in atoms.items():
                 if isinstance(value, str):
                     atoms[key] = _json_escape(value)
         return atoms
+
+
+_FORMAT_ATOM = re.compile(r"%\((?P<key>[^)]*)\)")
+
+
+@functools.lru_cache(maxsize=16)
+def format_atoms(fmt: str) -> tuple[str, ...]:
+    """The atoms an access-log format names (``{header}i`` keys lower-cased, as gunicorn
+    reads them), each once."""
+    keys = (match["key"] for match in _FORMAT_ATOM.finditer(fmt))
+    return tuple(dict.fromkeys(key.lower() if key.startswith("{") else key for key in keys))
+
+
+def _atom(
+    logger: GunicornLogger, key: str, resp: Any, req: Any, environ: Any, request_time: Any
+) -> object | None:
+    """One atom's value, as gunicorn's ``atoms`` gives it but safe; None reads as ``-``."""
+    if key.startswith("{"):
+        return _header_atom(key, resp, req)
+    if key == "t":
+        return logger.now()
+    if key == "u":
+        return logger._get_user(environ) or "-"
+    if key in _REQUEST_ATOMS:
+        return _REQUEST_ATOMS[key](environ)
+    if key in _RESPONSE_ATOMS:
+        return _RESPONSE_ATOMS[key](resp)
+    if key in _TIME_ATOMS:
+        return _TIME_ATOMS[key](request_time)
+    return "-" if key == "l" else f"<{os.getpid()}>" if key == "p" else None
+
+
+def _header_atom(key: str, resp: Any, req: Any) -> object | None:
+    """``{name}i`` (request header) or ``{name}o`` (response header); environ atoms
+    (``{name}e``) and credential headers are never given."""
+    name, kind = key[1:-2], key[-1]
+    if kind not in "io" or not key.endswith("}" + kind) or name.startswith(_HIDDEN_HEADERS):
+        return None
+    headers = getattr(req, "headers", req) if kind == "i" else resp.headers
+    pairs = headers.items() if hasattr(headers, "items") else headers
+    found = None
+    for header, value in pairs:
+        if header.lower() == name:
+            found = value  # the last one wins, as in gunicorn's dict
+    return found
+
+
+def _path(environ: Any) -> str:
+    return redact_path(str(environ.get("PATH_INFO") or "/"))
+
+
+def _status(resp: Any) -> object:
+    status = resp.status
+    return status.split(None, 1)[0] if isinstance(status, str) else status
+
+
+def _sent(resp: Any) -> object:
+    return getattr(resp, "sent", None)
+
+
+_REQUEST_ATOMS: dict[str, Callable[[Any], object]] = {
+    "h": lambda environ: environ.get("REMOTE_ADDR", "-"),
+    "r": lambda environ: (
+        f"{environ.get('REQUEST_METHOD')} {_path(environ)} {environ.get('SERVER_PROTOCOL')}"
+    ),
+    "m": lambda environ: environ.get("REQUEST_METHOD"),
+    "U": _path,
+    "q": lambda environ: "-",
+    "H": lambda environ: environ.get("SERVER_PROTOCOL"),
+    "f": lambda environ: environ.get("HTTP_REFERER", "-"),
+    "a": lambda environ: environ.get("HTTP_USER_AGENT", "-"),
+}
+_RESPONSE_ATOMS: dict[str, Callable[[Any], object]] = {
+    "s": _status,
+    "b": lambda resp: str(_sent(resp)) if _sent(resp) is not None else "-",
+    "B": lambda resp: _sent(resp) or 0,
+}
+_TIME_ATOMS: dict[str, Callable[[Any], object]] = {
+    "T": lambda elapsed: elapsed.seconds,
+    "D": lambda elapsed: elapsed.seconds * 1_000_000 + elapsed.microseconds,
+    "M": lambda elapsed: elapsed.seconds * 1000 + elapsed.microseconds // 1000,
+    "L": lambda elapsed: f"{elapsed.seconds}.{elapsed.microseconds:06d}",
+}
 
 
 class _ScrubbedMessage(logging.Formatter):

@@ -10,9 +10,18 @@ from datetime import timedelta
 
 import pytest
 from gunicorn.config import Config
+from gunicorn.glogging import Logger as GunicornBaseLogger
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bridge.config.localmode import LOCAL_VERIFY_TOKEN
-from bridge.obs.gunicorn_logs import ACCESS_LOG_JSON, ACCESS_LOG_TEXT, gunicorn_logger, redact_path
+from bridge.obs.gunicorn_logs import (
+    ACCESS_LOG_JSON,
+    ACCESS_LOG_TEXT,
+    _Atoms,
+    gunicorn_logger,
+    redact_path,
+)
 from bridge.obs.logs import set_secrets
 
 
@@ -143,3 +152,101 @@ def test_gunicorns_own_lines_use_the_bridge_format() -> None:
     logger.info("Booting worker with pid: %s", 42)
     entry = json.loads(stream.getvalue())
     assert (entry["logger"], entry["message"]) == ("gunicorn.error", "Booting worker with pid: 42")
+
+
+# --- only the atoms the format names: the same line as gunicorn's atoms made safe -----------
+
+_HEADER_NAMES = st.sampled_from(
+    [
+        "X-Request-ID",
+        "x-forwarded-for",
+        "User-Agent",
+        "Authorization",
+        "X-Hub-Signature-256",
+        "Cookie",
+        "Content-Type",
+        "X-Custom",
+    ]
+)
+_ATOM_KEYS = st.sampled_from(
+    [
+        "h",
+        "l",
+        "u",
+        "r",
+        "s",
+        "m",
+        "U",
+        "q",
+        "H",
+        "b",
+        "B",
+        "f",
+        "a",
+        "T",
+        "D",
+        "M",
+        "L",
+        "p",
+        "{x-request-id}o",
+        "{x-forwarded-for}i",
+        "{authorization}i",
+        "{x-hub-signature-256}i",
+        "{cookie}i",
+        "{user-agent}i",
+        "{X-Custom}i",
+        "{content-type}o",
+        "{path_info}e",
+        "zz",
+    ]
+)
+
+
+def _reference_atoms(
+    resp: object, req: object, environ: dict[str, str], elapsed: timedelta
+) -> dict[str, object]:
+    """What the access log gave before it built only the named atoms: every atom gunicorn's
+    own ``atoms`` builds, with the path redacted and the unsafe ones deleted."""
+    atoms: dict[str, object] = GunicornBaseLogger.atoms(
+        gunicorn_logger("text")(Config()), resp, req, environ, elapsed
+    )
+    path = redact_path(str(environ.get("PATH_INFO") or "/"))
+    atoms |= {"U": path, "q": "-", "B": atoms.get("B") or 0}
+    atoms["r"] = f"{environ.get('REQUEST_METHOD')} {path} {environ.get('SERVER_PROTOCOL')}"
+    hidden = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-hub-")
+    return {
+        key: value
+        for key, value in atoms.items()
+        if not key.endswith("}e") and not (key.startswith("{") and key[1:].startswith(hidden))
+    }
+
+
+@given(
+    keys=st.lists(_ATOM_KEYS, min_size=1, max_size=8),
+    request_headers=st.lists(st.tuples(_HEADER_NAMES, st.text(max_size=12)), max_size=5),
+    path=st.text(max_size=30).map(lambda text: "/" + text),
+    agent=st.none() | st.text(max_size=12),
+    milliseconds=st.integers(min_value=0, max_value=90_000),
+)
+def test_the_line_is_gunicorns_atoms_made_safe(
+    keys: list[str],
+    request_headers: list[tuple[str, str]],
+    path: str,
+    agent: str | None,
+    milliseconds: int,
+) -> None:
+    fmt = " ".join(f"%({key})s" for key in keys if key not in ("t",))
+    environ = {"PATH_INFO": path, "QUERY_STRING": "a=1"} | (
+        {} if agent is None else {"HTTP_USER_AGENT": agent}
+    )
+    base = {"REQUEST_METHOD": "POST", "RAW_URI": path, "SERVER_PROTOCOL": "HTTP/1.1"}
+    elapsed = timedelta(milliseconds=milliseconds)
+    resp = _Response([("X-Request-ID", "abc"), ("Content-Type", "text/plain")])
+    expected = fmt % _Atoms(
+        _reference_atoms(resp, _Request(request_headers), base | environ, elapsed)
+    )
+    cfg = Config()
+    cfg.set("access_log_format", fmt)
+    logger = gunicorn_logger("text")(cfg)
+    atoms = logger.atoms(resp, _Request(request_headers), base | environ, elapsed)
+    assert fmt % _Atoms(atoms) == expected
