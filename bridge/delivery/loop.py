@@ -23,7 +23,7 @@ from bridge.delivery.outcomes import Outcomes
 from bridge.delivery.turn import TurnHandler
 from bridge.errors import GraphError, LeaseLost, NotAnswered, RetryLater
 from bridge.messenger.thread_control import ThreadSignal
-from bridge.obs import metrics
+from bridge.obs import metrics, stages
 from bridge.obs.logs import hash_id, log_context
 from bridge.queue import Claim, DeliveryQueue, Job, NewJob, PutResult
 
@@ -191,7 +191,7 @@ class Delivery:
             owner=owner, process=self.process, now=self._clock(), lease=self._limits.lease
         )
         if job is not None:
-            metrics.TURN_STAGE.labels("claim").observe(time.perf_counter() - started)
+            stages.observe_stage("claim", time.perf_counter() - started)
         return job
 
     def _handle(self, owner: str, job: Job, *, take_next: bool) -> Job | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from bridge.errors import GraphError, NotAnswered
 from bridge.messenger.graph_policy import Action, Decision, classify, retry_delay, throttle_delay
-from bridge.obs import metrics
+from bridge.obs import metrics, stages
 from bridge.obs.logs import hash_id, log_context
 from bridge.queue import Claim, DeliveryQueue, Job
 
@@ -49,7 +49,7 @@ class Outcomes:
         taken, if any."""
         now = self._clock()
         taken = None
-        with metrics.stage("ack"):
+        with stages.stage("ack"):
             if claim is None:
                 acked = self._queue.ack(job, now=now, sent=sent)
             else:

@@ -26,7 +26,7 @@ from bridge.delivery.page_routes import PageRoute, Routes
 from bridge.delivery.sending import Sender
 from bridge.errors import LeaseLost
 from bridge.messenger.graph import GraphClient
-from bridge.obs import metrics
+from bridge.obs import stages
 from bridge.queue import DeliveryQueue, Job
 
 
@@ -84,7 +84,7 @@ class TurnHandler:
         if job.reply is not None:
             answer = Answer(job.reply, job.sent, stored=True)
         else:
-            with metrics.stage("ask"):
+            with stages.stage("ask"):
                 answer = self._asker.ask(turn)
         stored = None if answer.stored else self.queue.store_reply(job, answer.messages)
         try:
@@ -101,10 +101,10 @@ class TurnHandler:
         for index in range(answer.sent, len(messages)):
             if not self.queue.still_holds(job):
                 raise LeaseLost("lost the job's lease before a send")
-            with metrics.stage("send"):
+            with stages.stage("send"):
                 self._sender.send(turn, messages[index])
             if index + 1 < len(messages):
-                with metrics.stage("ledger"):
+                with stages.stage("ledger"):
                     kept = (stored is None or stored()) and self.queue.mark_sent(job, index + 1)
                 if not kept:
                     raise LeaseLost("lost the job's lease while sending")

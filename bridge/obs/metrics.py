@@ -47,7 +47,7 @@ HANDOVER_OWNERS = ("bridge", "page_inbox", "other_app", "unknown")
 HANDOVER_RESULTS = ("ok", "not_owner", "error")
 POLICY_ACTIONS = ("warning", "block", "unblock", "other")
 
-_FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _REMOTE = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0)
 _TURN = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 30.0, 60.0, 120.0, 300.0)
 
@@ -72,7 +72,7 @@ WEBHOOK_REQUESTS = Counter(
 WEBHOOK_DURATION = Histogram(
     "bridge_webhook_duration_seconds",
     "Time to answer a webhook POST (verify, parse, durable commit).",
-    buckets=_FAST,
+    buckets=FAST_BUCKETS,
 )
 WEBHOOK_VERIFICATIONS = Counter(
     "bridge_webhook_verifications",
@@ -164,23 +164,6 @@ TURN_DURATION = Histogram(
     "Time to handle one claimed job that was delivered (bot and sends).",
     buckets=_TURN,
 )
-TURN_STAGES = ("claim", "ask", "send", "ledger", "ack")
-TURN_STAGE = Histogram(
-    "bridge_turn_stage_seconds",
-    "Where a turn's time goes: claiming it from the queue (none when the webhook's commit"
-    " claimed it), asking the bot (seen and typing included), each send, each ledger write,"
-    " the ack (with the next claim).",
-    ["stage"],
-    buckets=_FAST,
-)
-QUEUE_WRITES = ("enqueue", "claim", "update", "ack", "retry", "drop", "bury", "threads", "other")
-QUEUE_WRITE = Histogram(
-    "bridge_queue_write_seconds",
-    "Each queue change in the embedded queue: waiting for this process's writer thread"
-    " (phase wait), then the transaction it is committed in (phase commit).",
-    ["change", "phase"],
-    buckets=_FAST,
-)
 ANSWER_LATENCY = Histogram(
     "bridge_answer_latency_seconds",
     "From the event's Messenger timestamp to the whole reply sent (Meta wants under 30 s).",
@@ -262,11 +245,6 @@ def _initialise() -> None:
         POLICY_ENFORCEMENTS.labels(action)
     for cause in ("shutdown", "stale_worker"):
         RELEASED.labels(cause)
-    for stage in TURN_STAGES:
-        TURN_STAGE.labels(stage)
-    for change in QUEUE_WRITES:
-        for phase in ("wait", "commit"):
-            QUEUE_WRITE.labels(change, phase)
 
 
 _initialise()
@@ -282,16 +260,6 @@ def graph_error_code(error: GraphError) -> str:
     if error.subcode is not None:
         return f"?/{error.subcode}"
     return "unreachable" if error.status is None else f"http_{error.status}"
-
-
-@contextmanager
-def stage(name: str) -> Iterator[None]:
-    """Time one stage of a turn (``TURN_STAGES``)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        TURN_STAGE.labels(name).observe(time.perf_counter() - started)
 
 
 @contextmanager

@@ -616,8 +616,8 @@ def test_the_default_metrics_folder_is_private_to_one_server_start(tmp_path: Pat
 
 @pytest.mark.e2e
 def test_a_bad_configuration_leaves_no_metrics_folder(tmp_path: Path) -> None:
-    temp = Path(tempfile.gettempdir())
-    before = set(temp.glob("messenger-lex-bridge-metrics-*"))
+    temp = tmp_path / "tmp"  # the server's own temporary folder: other servers stay out of it
+    temp.mkdir()
     environment = server_environment(
         "AWS_",
         "PROMETHEUS_",
@@ -626,8 +626,9 @@ def test_a_bad_configuration_leaves_no_metrics_folder(tmp_path: Path) -> None:
         LEX_BOT_ID="ABCDE12345",
         LEX_BOT_ALIAS_ID="TSTALIASID",
         AWS_CONFIG_FILE=str(tmp_path / "none"),
+        TMPDIR=str(temp),
     )
     result = run_gunicorn(environment)
     assert result.returncode == 2, result.stderr
     assert "AWS_REGION" in result.stderr  # the bot's own check, after the folder was made
-    assert set(temp.glob("messenger-lex-bridge-metrics-*")) == before
+    assert list(temp.iterdir()) == []

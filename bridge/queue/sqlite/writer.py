@@ -194,10 +194,8 @@ def _observe(batch: list[_Change[object]], began: float, ended: float) -> None:
     waited them)."""
     # Imported here: gunicorn.conf.py imports the queue before prometheus_client may be
     # imported (it prepares the multi-process metrics folder first).
-    from bridge.obs import metrics
+    from bridge.obs.stages import observe_queue_write
 
     took = ended - began
     for change in batch:
-        label = change.what if change.what in metrics.QUEUE_WRITES else "other"
-        metrics.QUEUE_WRITE.labels(label, "wait").observe(max(0.0, began - change.handed))
-        metrics.QUEUE_WRITE.labels(label, "commit").observe(took)
+        observe_queue_write(change.what, max(0.0, began - change.handed), took)
