@@ -19,7 +19,15 @@ from bench.fakes import Fake
 from bench.figures import Figures, percentile
 from bench.load import LoadResult, make_messages, run_load, run_open_loop
 from bench.procs import cpu_seconds, pss_mb
-from bench.servers import PAGE_ID, SECRET, Server, baseline_env, bridge_env, start_server
+from bench.servers import (
+    PAGE_ID,
+    SECRET,
+    Server,
+    baseline_env,
+    bridge_env,
+    lex_env,
+    start_server,
+)
 from bench.stages import read_stages, stage_table
 
 
@@ -77,7 +85,8 @@ def scenario(
     name: str = "saturation",
     label: str = "",
 ) -> Figures:
-    """Start the fakes and ``target`` (bare, naive, bridge), load it, account, stop it all.
+    """Start the fakes and ``target`` (bare, naive, naive_lex, bridge), load it, account, stop
+    it all.
 
     ``senders``: per connection in a closed loop; in an open loop, the people who write in
     turn (each message from the next), None: each message from a new person."""
@@ -135,10 +144,14 @@ def _start_graph(folder: Path, error_rate: float, latency: float) -> Fake:
 def _start_target(
     target: str, folder: Path, upstreams: _Upstreams, env: dict[str, str], lex_latency: float
 ) -> Server:
-    """The bridge in production mode (starting its Lex fake, and moto for SQS), or a baseline."""
+    """The bridge in production mode (starting its Lex fake, and moto for SQS), or a baseline
+    (``naive_lex`` with a Lex fake of its own)."""
     if target != "bridge":
         app = f"bench.baselines:{target}"
         environment = baseline_env(upstreams.graph)
+        if target == "naive_lex":
+            upstreams.lex = Fake("lex", "--latency", str(lex_latency))
+            environment |= lex_env(upstreams.lex)
         return start_server(app, "bench/gunicorn_baseline.py", environment, folder, target)
     upstreams.lex = Fake("lex", "--latency", str(lex_latency))
     if env.get("BRIDGE_QUEUE") == "sqs":

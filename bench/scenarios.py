@@ -1,9 +1,10 @@
 """The scenarios of a bench run (``SCENARIOS``), in the order they run, and their names.
 
-Each ``Scenario`` is one load against one target (bare, naive or bridge) with fresh fakes and
-a fresh server; several with the same name make one table, a column each (``label``, else the
-target). capacity sweeps open-loop rates (``sweep``); the others run once, closed loop unless
-they set a ``rate``. ``LEAN`` is the column of the bridge with ``BRIDGE_SENDER_ACTIONS=false``.
+Each ``Scenario`` is one load against one target (bare, naive, naive_lex or bridge) with fresh
+fakes and a fresh server; several with the same name make one table, a column each
+(``label``, else the target; ``NAIVE_LEX`` is the naive bridge that asks Lex inline).
+capacity sweeps open-loop rates (``sweep``); the others run once, closed loop unless they set
+a ``rate``. ``LEAN`` is the column of the bridge with ``BRIDGE_SENDER_ACTIONS=false``.
 ``run_scenario`` runs one of them through ``bench.runner.scenario``; ``sweep`` is the open
 loop at rising rates, each with fresh fakes and server, until reply p99 is far over 1 s.
 """
@@ -18,6 +19,8 @@ from bench.figures import Figures
 from bench.runner import scenario
 
 LEAN = "bridge, sender actions off"  # the column of the lean setting, beside the defaults
+# The naive bridge that asks Lex inline: the same work per message as the bridge, no queue.
+NAIVE_LEX = "naive inline + Lex"
 _LEAN_ENV = (("BRIDGE_SENDER_ACTIONS", "false"),)
 
 
@@ -26,7 +29,7 @@ class Scenario:
     """One load run against one target."""
 
     name: str
-    target: str  # bare, naive or bridge
+    target: str  # bare, naive, naive_lex or bridge
     lex_latency: float = 0.0
     graph_error_rate: float = 0.0
     graph_latency: float = 0.0  # seconds each Send API call takes at the Graph fake
@@ -57,6 +60,13 @@ _SQS = (("BRIDGE_QUEUE", "sqs"),)
 SCENARIOS = (
     # Open loop at rising rates: the highest rate at which replies still arrive within 1 s (p99).
     Scenario(CAPACITY, "naive", sweep=CAPACITY_RATES, drain_timeout=CAPACITY_DRAIN),
+    Scenario(
+        CAPACITY,
+        "naive_lex",
+        sweep=CAPACITY_RATES,
+        drain_timeout=CAPACITY_DRAIN,
+        label=NAIVE_LEX,
+    ),
     Scenario(CAPACITY, "bridge", sweep=CAPACITY_RATES, drain_timeout=CAPACITY_DRAIN),
     Scenario(
         CAPACITY,
@@ -68,6 +78,7 @@ SCENARIOS = (
     ),
     Scenario(SATURATION, "bare"),
     Scenario(SATURATION, "naive"),
+    Scenario(SATURATION, "naive_lex", label=NAIVE_LEX),
     Scenario(SATURATION, "bridge"),
     Scenario(SATURATION, "bridge", env=_LEAN_ENV, label=LEAN),
     # The webhook alone (delivery threads off): what acking costs, beside the bare app.

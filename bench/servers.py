@@ -136,6 +136,14 @@ def bridge_env(graph: Fake, lex: Fake, folder: Path) -> dict[str, str]:
         "FB_GRAPH_API_URL": f"https://127.0.0.1:{graph.port}",
         "REQUESTS_CA_BUNDLE": graph.cert,
         "BRIDGE_BOT": "lexv2",
+        **lex_env(lex),
+        "BRIDGE_DB": str(folder / "bridge.db"),
+    }
+
+
+def lex_env(lex: Fake) -> dict[str, str]:
+    """The Lex V2 bot at the Lex fake, for the bridge and the inline baseline that asks it."""
+    return {
         "LEX_BOT_ID": "BENCHBOT01",
         "LEX_BOT_ALIAS_ID": "TSTALIASID",
         "AWS_REGION": "us-east-1",
@@ -146,7 +154,6 @@ def bridge_env(graph: Fake, lex: Fake, folder: Path) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ENDPOINT_URL_LEX_RUNTIME_V2": f"http://127.0.0.1:{lex.port}",
-        "BRIDGE_DB": str(folder / "bridge.db"),
     }
 
 

@@ -1,7 +1,8 @@
 """The issue's targets, as ratios of a run's own figures: one line each, "met" or "missed".
 
 Capacity (bridge ÷ naive, reply p99 under 1 s), saturation (replies/s against the naive
-bridge and against its own acks, reply p50, PSS), light load (ack p99, Send API calls per
+bridge and against its own acks, reply p50, PSS), both also against the naive bridge that asks
+Lex inline (context: the issue sets no target against it), light load (ack p99, Send API calls per
 message), realistic upstream latency (reply p50 against one Lex and one Graph round trip plus
 25 ms), the ack path's CPU against the bare app, and replies/s against the senders' bound.
 Each target is stated only when the run has the figures it needs.
@@ -16,6 +17,7 @@ from bench.scenarios import (
     CAPACITY,
     LEAN,
     LIGHT,
+    NAIVE_LEX,
     REALISTIC,
     REALISTIC_SLACK_MS,
     SATURATION,
@@ -49,8 +51,18 @@ def summary(results: list[Figures]) -> list[str]:
 
 
 def _capacity_lines(results: list[Figures]) -> list[str]:
+    lines = _capacity_against(results, "naive")
+    return lines + _context(_capacity_against(results, NAIVE_LEX))
+
+
+def _context(lines: list[str]) -> list[str]:
+    """Lines against the inline bridge that asks Lex: no target of the issue, context."""
+    return [line.split(" (target", 1)[0] + " (context, no target)" for line in lines]
+
+
+def _capacity_against(results: list[Figures], baseline: str) -> list[str]:
     swept = [r for r in results if r.scenario == CAPACITY]
-    naive_cap, naive_top = highest_rate(swept, "naive")
+    naive_cap, naive_top = highest_rate(swept, baseline)
     lines = []
     for column in _BRIDGES:
         if not naive_cap or not any(r.column == column for r in swept):
@@ -66,7 +78,7 @@ def _capacity_lines(results: list[Figures]) -> list[str]:
         else:
             verdict = _verdict(ratio >= 1.0)
         lines.append(
-            f"capacity (reply p99 < 1 s), {column}: {bridge_shown} ÷ naive {shown} req/s = "
+            f"capacity (reply p99 < 1 s), {column}: {bridge_shown} ÷ {baseline} {shown} req/s = "
             f"{ratio:.2f}× (target ≥ 1.0×: {verdict})"
         )
     return lines
@@ -87,6 +99,10 @@ def _saturation_lines(by: _By, column: str) -> list[str]:
             f"saturation, {column}: ÷ naive replies/s {ratio:.2f}× "
             f"(target ≥ 1.0×: {_verdict(ratio >= 1.0)})"
         )
+    with_lex = by.get((SATURATION, NAIVE_LEX))
+    if bridge.replies_per_s is not None and with_lex and with_lex.replies_per_s:
+        ratio = bridge.replies_per_s / with_lex.replies_per_s
+        lines += _context([f"saturation, {column}: ÷ {NAIVE_LEX} replies/s {ratio:.2f}×"])
     return lines + _saturation_targets(bridge, column)
 
 

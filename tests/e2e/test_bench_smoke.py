@@ -19,7 +19,7 @@ from bench.fakes import Fake, graph_records
 from bench.lexfake import lex_turns
 from bench.report import capacity_table, highest_rate
 from bench.runner import scenario
-from bench.scenarios import LEAN, REALISTIC, sweep
+from bench.scenarios import LEAN, NAIVE_LEX, REALISTIC, sweep
 from bench.summary import summary
 from bridge.bots.lexclient import to_bot_error
 from bridge.errors import BotErrorKind, GraphError
@@ -95,6 +95,25 @@ def test_bench_counts_send_api_calls_by_kind_at_default_and_lean_settings(tmp_pa
     assert lean.sender_action_calls == 0
     assert lean.sends_per_message == 1.0
     assert lean.column == LEAN
+
+
+def test_the_inline_baseline_with_lex_answers_each_message_with_the_bots_reply(
+    tmp_path: Path,
+) -> None:
+    figures = scenario(
+        "naive_lex",
+        tmp_path,
+        seconds=1.0,
+        connections=2,
+        per_connection=100,
+        drain_timeout=10,
+        label=NAIVE_LEX,
+    )
+    assert figures.column == NAIVE_LEX
+    assert figures.acked > 0 and figures.non_200 == 0
+    # the Lex fake's "echo: <text>" is what reaches Graph, one send per message
+    assert figures.delivered_share == 1.0 and figures.duplicates == 0
+    assert figures.sends_per_message == 1.0
 
 
 def test_bench_capacity_sweeps_rates_and_finds_the_highest_under_one_second(
