@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 from bridge.messenger.render import render, ssml_to_text
 from bridge.messenger.replies import Button, Card, Fallback, Reply, Ssml, Text
@@ -49,10 +50,24 @@ def to_card(card: Mapping[str, object], *, subtitle_key: str, text: object = Non
     title, subtitle = text_or_none(card.get("title")), text_or_none(card.get(subtitle_key))
     if title is None:
         title, subtitle = subtitle or text_or_none(text), None
-    image_url, buttons = text_or_none(card.get("imageUrl")), tuple(to_buttons(card.get("buttons")))
+    image_url = web_url_or_none(card.get("imageUrl"))
+    buttons = tuple(to_buttons(card.get("buttons")))
     if title is None and image_url is None and not buttons:
         return None
     return Card(title or "", subtitle, image_url, buttons)
+
+
+def web_url_or_none(value: object) -> str | None:
+    """An absolute http(s) URL, else None: Graph refuses a card whose ``image_url`` is not
+    one (error 100), and the whole card would be lost with it."""
+    text = text_or_none(value)
+    if text is None or any(char.isspace() for char in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unbalanced [ in the host, say
+        return None
+    return text if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def ssml_or_none(content: str) -> Ssml | None:

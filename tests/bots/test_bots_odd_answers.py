@@ -52,6 +52,12 @@ def card(fields: dict[str, Any], **message: Any) -> dict[str, Any]:
         # Nothing to title it: rendering's placeholder title, with what there is.
         (card({"buttons": BUTTONS}), Card("", buttons=CHOICES)),
         (card({"imageUrl": IMAGE, "title": None}), Card("", image_url=IMAGE)),
+        # An image that is no web address: Graph would refuse the whole card, so it is left out.
+        (card({"title": "Day", "imageUrl": "day.png"}), Card("Day")),
+        (card({"title": "Day", "imageUrl": "javascript:alert(1)"}), Card("Day")),
+        (card({"title": "Day", "imageUrl": "https://exa mple.com/a.png"}), Card("Day")),
+        (card({"title": "Day", "imageUrl": "http://[::1"}), Card("Day")),
+        (card({"imageUrl": "not a url", "buttons": BUTTONS}), Card("", buttons=CHOICES)),
         # A card with nothing of its own, but the message's text.
         (card({}, content="Which day?"), Card("Which day?")),
         # A missing or future content type: words are shown.
