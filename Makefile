@@ -3,6 +3,7 @@
 #   make chat   chat with it from a second terminal
 #   make test   lint, type-check and run every test
 #   make bench  the bridge under load beside its baselines (about 8 min; bench/results/)
+#   make fuzz   100,000 mutated signed webhooks at a real server: no 5xx, no traceback
 #   make golden rewrite the webhook replay expectations and show what changed
 
 PYTHON ?= python3
@@ -10,7 +11,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install demo chat serve worker lint docker-lint format test golden bench screenshot clean
+.PHONY: install demo chat serve worker lint docker-lint format test golden bench fuzz screenshot clean
 
 install: $(STAMP)
 
@@ -60,6 +61,10 @@ golden: install
 # Saturation load on loopback: the bridge, a bare WSGI app and a naive inline bridge (bench/run.py).
 bench: install
 	$(BIN)/python -m bench.run
+
+# Mutated signed webhooks at a real server on loopback, its statuses and its log (bench/fuzz/).
+fuzz: install
+	$(BIN)/python -m bench.fuzz
 
 # Refresh the README's picture of the emulator (needs Debian's chromium).
 screenshot: install
