@@ -7,8 +7,9 @@ parses after a mutation is fresh enough for delivery to answer. In ``FRESH_SHARE
 cases the sender and the mids are the case's own, so that what parses is a new event in a
 conversation nobody holds (the corpus has handovers), not a redelivery. Each case draws a
 kind (by ``WEIGHTS``, per thousand) and a corpus body, mutates it and says which statuses it
-may get: a signed body 200 or 400 (413 past the body limit), a signed body that is not JSON
-400, an unsigned or wrongly signed one 403. Anything else (a 5xx above all) is a failure.
+may get: a signed body 200 or 400 (413 past the body limit; a corpus body padded up to the
+limit 200), a signed body that is not JSON 400, an unsigned or wrongly signed one 403.
+Anything else (a 5xx above all) is a failure.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ WEIGHTS: dict[str, int] = {
 FRESH_SHARE = 0.3
 FRESH_PSIDS = 9_100_000_000_000_000  # the PSID of case i of a fresh share is this + i
 SIGNED = frozenset({200, 400})
+ACCEPTED = frozenset({200})  # a corpus body padded up to the limit: whole, signed, JSON
 NOT_JSON = frozenset({400})
 REFUSED = frozenset({403})
 TOO_LARGE = frozenset({413})
@@ -140,7 +142,7 @@ def _freshen_item(item: object, page: object, index: int) -> None:
 def _statuses(kind: str) -> frozenset[int]:
     if kind in ("unsigned", "bad_signature"):
         return REFUSED
-    return NOT_JSON if kind == "not_json" else SIGNED
+    return {"not_json": NOT_JSON, "limit": ACCEPTED}.get(kind, SIGNED)
 
 
 def _structural(rng: random.Random, kind: str, base: bytes) -> tuple[bytes, str]:
