@@ -5,6 +5,7 @@
 #   make bench  the bridge under load beside its baselines (about 8 min; bench/results/)
 #   make soak   4 min of load through Graph and Lex faults, a kill -9 and a SIGTERM restart;
 #               prints lost, duplicated, out of order and webhook 5xx (DURATION=seconds)
+#   make fuzz   100,000 mutated signed webhooks at a real server: no 5xx, no traceback
 #   make golden rewrite the webhook replay expectations and show what changed
 #   make lock   rewrite requirements.lock (the image's hashed pins) from requirements.txt
 #   make audit  look the locked releases up in a vulnerability database (needs the network)
@@ -15,7 +16,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 .PHONY: install demo chat serve worker lint docker-lint format test golden lock audit bench \
-	soak screenshot clean
+	soak fuzz screenshot clean
 
 install: $(STAMP)
 
@@ -85,6 +86,10 @@ bench: install
 # killed and restarted (bench/soak/); not part of `make test`. Exits 1 when a target is missed.
 soak: install
 	$(BIN)/python -m bench.soak$(if $(DURATION), --duration $(DURATION))
+
+# Mutated signed webhooks at a real server on loopback, its statuses and its log (bench/fuzz/).
+fuzz: install
+	$(BIN)/python -m bench.fuzz
 
 # Refresh the README's picture of the emulator (needs Debian's chromium).
 screenshot: install

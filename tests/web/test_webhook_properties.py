@@ -53,6 +53,14 @@ def field(proper: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 ids = field(st.from_regex(r"[1-9][0-9]{0,16}", fullmatch=True))
 millis = field(st.integers(min_value=0, max_value=2**64))
+# Where a person came from: an ad's context data is a map whose keys are Meta's to choose.
+referral = st.fixed_dictionaries(
+    {"source": field(st.sampled_from(["ADS", "SHORTLINK"])), "type": field(odd_text)},
+    optional={
+        "ref": field(odd_text),
+        "ads_context_data": field(st.dictionaries(odd_text, scalars)),
+    },
+)
 message = st.fixed_dictionaries(
     {"mid": field(st.text(min_size=1, max_size=20)), "text": field(odd_text)},
     optional={
@@ -67,11 +75,13 @@ message = st.fixed_dictionaries(
             )
         ),
         "is_echo": field(st.booleans()),
+        "referral": field(referral),
     },
 )
 event = st.one_of(
     st.fixed_dictionaries({"message": field(message)}),
     st.fixed_dictionaries({"postback": field(st.fixed_dictionaries({"payload": field(odd_text)}))}),
+    st.fixed_dictionaries({"referral": field(referral)}),
     st.dictionaries(odd_text, json_values, max_size=2),  # an event kind nobody knows
 )
 item = st.tuples(
@@ -113,6 +123,7 @@ def test_the_parser_takes_anything_and_gives_storable_events(value: Any) -> None
         assert 0 <= found.timestamp < MILLIS_MAX
         job = to_new_job(found, now=1_700_000_000.0)
         assert 0 < job.order_ts < MILLIS_MAX  # fits SQLite's integers
+        job.payload.encode("utf-8")  # SQLite stores text as UTF-8: no lone surrogate left
         assert events.from_json(job.payload) == found or _has_nan(found)
 
 
@@ -168,3 +179,17 @@ def test_odd_timestamps_are_taken_as_absent(client: FlaskClient, timestamp: str)
     assert client.post("/webhook", data=body, headers=signed_headers(body)).status_code == 200
     queue = client.application.extensions["bridge"].queue
     assert queue.state_of(mid) == "queued"  # ordered by its arrival instead
+
+
+@pytest.mark.parametrize("key", ["\ud800", "ad_title\udfff", "a\ud83db"])
+def test_a_lone_surrogate_in_an_ad_context_key_is_stored_not_a_500(
+    client: FlaskClient, key: str
+) -> None:
+    # The ad's context data is kept as (key, value) pairs: the keys are read as text too.
+    mid = f"m_ad_key_{len(key)}_{key.isascii()}"
+    referral = {"source": "ADS", "type": "OPEN_THREAD", "ads_context_data": {key: "Flu shots"}}
+    message = {"mid": mid, "text": "hi", "referral": referral}
+    item = {"sender": {"id": "7"}, "recipient": {"id": PAGE_ID}, "timestamp": 1, "message": message}
+    body = encode({"object": "page", "entry": [{"id": PAGE_ID, "time": 1, "messaging": [item]}]})
+    assert client.post("/webhook", data=body, headers=signed_headers(body)).status_code == 200
+    assert client.application.extensions["bridge"].queue.state_of(mid) == "queued"

@@ -3,7 +3,7 @@ replied to, and where they came from (a referral)."""
 
 from __future__ import annotations
 
-from bridge.messenger.events.fields import read_number, read_optional, read_str
+from bridge.messenger.events.fields import read_number, read_optional, read_str, read_text
 from bridge.messenger.events.types import Media, ReferralData, ReplyTo
 
 _MAX_TYPE = 40  # an attachment type longer than this is not one Meta sends
@@ -81,7 +81,7 @@ def to_referral(value: object) -> ReferralData | None:
         ad_id=read_str(value.get("ad_id")) or None,
         referer_uri=read_optional(value.get("referer_uri")),
         ads_context=tuple(
-            (str(key), text)
+            (read_text(key), text)  # a JSON key may hold a lone surrogate too
             for key, item in (context.items() if isinstance(context, dict) else [])
             if (text := read_str(item))
         ),
