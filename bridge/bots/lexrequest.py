@@ -46,10 +46,14 @@ def lex_text(event: Event, inputs: Mapping[str, str]) -> str:
 
 
 def check_session_id(value: str, name: str) -> None:
-    """Refuse a session id Lex would refuse as a session (V2) or user (V1) id."""
+    """Refuse a session id Lex would refuse as a session (V2) or user (V1) id.
+
+    The id comes from the event (Messenger's PSIDs, and Page ids, are digits, so it always
+    fits): an odd sender id in a delivery is odd input, not the operator's configuration, so
+    the person gets the fallback text and the log a warning, not an error to act on."""
     if not _SESSION_ID.fullmatch(value):
         raise BotError(
-            BotErrorKind.CONFIG,
+            BotErrorKind.FALLBACK,
             f"the conversation's id is not a valid Lex {name} (2-100 characters of"
             " [0-9a-zA-Z._:-])",
         )

@@ -167,7 +167,7 @@ def test_a_session_id_lex_would_refuse_is_refused_before_the_call() -> None:
     odd = TextMessage("1" * 60, "2" * 60, 1, "m_2", "hi")
     with pytest.raises(BotError) as caught:
         v2_bot(client, session_id="page_psid").respond(odd)
-    assert caught.value.kind is BotErrorKind.CONFIG and client.calls == []
+    assert caught.value.kind is BotErrorKind.FALLBACK and client.calls == []
 
 
 def test_the_page_scoped_session_id_passes_botocores_validation() -> None:

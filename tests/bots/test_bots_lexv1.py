@@ -179,7 +179,7 @@ def test_reply_kinds_are_answered_without_a_call(lex: LexServer) -> None:
 def test_a_sender_id_lex_would_refuse_never_leaves(lex: LexServer, sender_id: str) -> None:
     with pytest.raises(BotError) as caught:
         v1_bot().respond(text_event("hi", sender_id))
-    assert caught.value.kind is BotErrorKind.CONFIG and "userId" in caught.value.reason
+    assert caught.value.kind is BotErrorKind.FALLBACK and "userId" in caught.value.reason
     assert lex.calls == []
 
 

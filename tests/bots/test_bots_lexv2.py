@@ -241,12 +241,12 @@ def test_blank_input_never_reaches_lex(event: Event) -> None:
 
 
 @pytest.mark.parametrize("sender_id", ["7", "12 34", "a/b", "x" * 101, "ü1234"])
-def test_sender_id_that_is_not_a_valid_session_id_is_a_config_error(sender_id: str) -> None:
+def test_sender_id_that_is_not_a_valid_session_id_gets_the_fallback(sender_id: str) -> None:
     client = RecordingClient()
     bot = LexV2Bot(client, bot_id=BOT_ID, alias_id=ALIAS_ID, locale_id=LOCALE_ID)
     with pytest.raises(BotError) as caught:
         bot.respond(text_event("hello", sender_id=sender_id))
-    assert caught.value.kind is BotErrorKind.CONFIG
+    assert caught.value.kind is BotErrorKind.FALLBACK  # odd input, not configuration
     assert client.calls == []
 
 
