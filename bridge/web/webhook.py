@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 log = logging.getLogger(__name__)
+# What the log lines of one delivery show at most: ids each (Meta's mids are ~90 characters),
+# and ids in all (the counts are there too).
+_LOGGED_ID_CHARS = 120
+_LOGGED_IDS = 100
+_PAGE_ID_DIGITS = 20
 
 bp = Blueprint("webhook", __name__)
 
@@ -193,7 +198,7 @@ def _enqueue(services: Services, parsed: events.ParseResult, delivery_id: str) -
             "events": len(jobs),
             "added": result.added,
             "duplicates": result.duplicates,
-            "mids": [job.key for job in jobs],
+            "mids": [_short(job.key) for job in jobs[:_LOGGED_IDS]],
             "thread_signals": len(signals),
         },
     )
@@ -211,12 +216,25 @@ def _count(parsed: events.ParseResult, own_app_id: str | None) -> None:
     for notice in parsed.policy:
         _warn_policy(notice)
     for page, count in parsed.other_pages.items():
-        metrics.UNKNOWN_PAGES.labels(page).inc(count)
+        metrics.UNKNOWN_PAGES.labels(_page_label(page)).inc(count)
     if parsed.other_pages:
+        pages = sorted(parsed.other_pages)[:_LOGGED_IDS]
         log.warning(
             "webhook items for a Page the bridge does not serve were ignored",
-            extra={"pages": sorted(parsed.other_pages)},
+            extra={"pages": [_short(page) for page in pages]},
         )
+
+
+def _page_label(page: str) -> str:
+    """A Page id as a metric label; anything but a Page id (digits) reads ``invalid``, so an
+    odd body cannot add series without end."""
+    return page if page.isascii() and page.isdigit() and len(page) <= _PAGE_ID_DIGITS else "invalid"
+
+
+def _short(value: str) -> str:
+    """An id as a log line shows it: Meta's ids are under 100 characters; an odd one longer
+    is cut, so one body cannot make a log line of megabytes."""
+    return value if len(value) <= _LOGGED_ID_CHARS else f"{value[:_LOGGED_ID_CHARS]}…"
 
 
 def _warn_policy(notice: events.PolicyEnforcement) -> None:

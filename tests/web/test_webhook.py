@@ -235,6 +235,45 @@ def test_events_for_other_pages_are_ignored_when_a_page_is_set(
     assert queue.state_of("m_other") is None and queue.state_of("m_ours") == "queued"
 
 
+@pytest.mark.parametrize(
+    ("page", "label"), [("999", "999"), ("x" * 5000, "invalid"), ("٣٣٣", "invalid")]
+)
+def test_items_for_other_pages_count_under_a_bounded_label(
+    settings: Settings,
+    queue: SqliteQueue,
+    graph: GraphClient,
+    caplog: pytest.LogCaptureFixture,
+    page: str,
+    label: str,
+) -> None:
+    client = create_app(
+        replace(settings, graph=replace(settings.graph, page_id=PAGE_ID)),
+        queue=queue,
+        bot=ScriptedBot(),
+        graph=graph,
+    ).test_client()
+    metric = "bridge_webhook_unknown_page_items_total"
+    before = REGISTRY.get_sample_value(metric, {"page": label}) or 0
+    body = delivery(text_item("7", "x", "m_elsewhere", page_id=page), page_id=page)
+    assert post(client, body).status_code == 200
+    assert (REGISTRY.get_sample_value(metric, {"page": label}) or 0) - before == 1
+    assert REGISTRY.get_sample_value(metric, {"page": page}) is None or page == label
+    [warning] = [r for r in caplog.records if "does not serve" in r.getMessage()]
+    assert all(len(shown) <= 121 for shown in warning.__dict__["pages"])
+
+
+def test_the_accepted_line_shows_odd_ids_cut_short(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    items = [text_item("7", "x", f"m_{i}_" + "y" * 5000) for i in range(150)]
+    assert post(client, delivery(*items)).status_code == 200
+    [accepted] = [r for r in caplog.records if r.getMessage() == "webhook accepted"]
+    mids = accepted.__dict__["mids"]
+    assert accepted.__dict__["events"] == 150 and len(mids) == 100
+    assert all(len(mid) == 121 and mid.endswith("…") for mid in mids)
+
+
 def test_a_body_over_the_limit_is_413(
     settings: Settings, queue: SqliteQueue, graph: GraphClient
 ) -> None:
