@@ -4,10 +4,9 @@
 - ``bench.baselines:naive`` — a naive Flask bridge: verifies the signature, then sends
   ``echo: <text>`` for each message inline to the Send API before answering (what most
   connectors do). Reads ``FB_APP_SECRET``, ``FB_PAGE_ACCESS_TOKEN`` and ``FB_GRAPH_API_URL``.
-- ``bench.baselines:naive_lex`` — the same, but it asks the Lex V2 bot for each message
-  inline (one boto3 ``RecognizeText``, retries off) and sends its first message: the same
-  work per message as the bridge, without its queue, order or guarantees. Reads also
-  ``LEX_BOT_ID``, ``LEX_BOT_ALIAS_ID`` and boto3's own variables (the endpoint, credentials).
+
+The naive bridge that asks Lex is ``bench.baseline_lex:naive_lex`` (its own module, so these
+two do not import boto3).
 """
 
 from __future__ import annotations
@@ -18,9 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import boto3
 import requests
-from botocore.config import Config
 from flask import Flask, Response, request
 
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature
@@ -34,10 +31,7 @@ def bare(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterabl
 
 
 naive = Flask("naive")
-naive_lex = Flask("naive_lex")
 _local = threading.local()
-_lex: list[Any] = []  # one client per process (boto3 clients are thread-safe), made lazily
-_lex_made = threading.Lock()
 
 
 def _session() -> requests.Session:
@@ -47,32 +41,13 @@ def _session() -> requests.Session:
     return session
 
 
-def _lex_client() -> Any:
-    with _lex_made:
-        if not _lex:
-            config = Config(retries={"total_max_attempts": 1}, parameter_validation=False)
-            _lex.append(boto3.client("lexv2-runtime", config=config))
-        return _lex[0]
-
-
-def _echo(sender: str, text: str) -> str | None:
+def _echo(sender: str, text: str) -> str | None:  # noqa: ARG001 - the answer's signature
     return f"echo: {text}"
 
 
-def _ask_lex(sender: str, text: str) -> str | None:
-    answer = _lex_client().recognize_text(
-        botId=os.environ["LEX_BOT_ID"],
-        botAliasId=os.environ["LEX_BOT_ALIAS_ID"],
-        localeId="en_US",
-        sessionId=sender,
-        text=text,
-    )
-    messages = answer.get("messages") or [{}]
-    content = messages[0].get("content")
-    return content if isinstance(content, str) else None
-
-
-def _answer_inline(answer: Callable[[str, str], str | None]) -> Response | tuple[str, int]:
+def answer_inline(answer: Callable[[str, str], str | None]) -> Response | tuple[str, int]:
+    """The webhook: check the signature, then for each text message send ``answer(sender,
+    text)`` inline to the Send API, then answer 200."""
     raw = request.get_data()
     if not is_valid_signature(
         os.environ["FB_APP_SECRET"], raw, request.headers.get(SIGNATURE_HEADER)
@@ -96,15 +71,9 @@ def _answer_inline(answer: Callable[[str, str], str | None]) -> Response | tuple
 
 @naive.post("/webhook")
 def _webhook() -> Response | tuple[str, int]:
-    return _answer_inline(_echo)
-
-
-@naive_lex.post("/webhook")
-def _webhook_lex() -> Response | tuple[str, int]:
-    return _answer_inline(_ask_lex)
+    return answer_inline(_echo)
 
 
 @naive.get("/webhook")
-@naive_lex.get("/webhook")
-def _verify() -> tuple[str, int]:
+def verify() -> tuple[str, int]:
     return "forbidden", 403

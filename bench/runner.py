@@ -147,7 +147,8 @@ def _start_target(
     """The bridge in production mode (starting its Lex fake, and moto for SQS), or a baseline
     (``naive_lex`` with a Lex fake of its own)."""
     if target != "bridge":
-        app = f"bench.baselines:{target}"
+        module = "bench.baseline_lex" if target == "naive_lex" else "bench.baselines"
+        app = f"{module}:{target}"
         environment = baseline_env(upstreams.graph)
         if target == "naive_lex":
             upstreams.lex = Fake("lex", "--latency", str(lex_latency))
