@@ -21,10 +21,12 @@ class DeliverySettings:
     typing_delay: float = 0.5
     typing_refresh: float = 15.0
     probe_interval: float = 30.0
+    ack_hold: float = 0.5
 
 
 def read_delivery(env: EnvReader) -> DeliverySettings:
-    """BRIDGE_DELIVERY_THREADS, BRIDGE_POLL_INTERVAL, BRIDGE_MAX_ATTEMPTS and the deadlines."""
+    """BRIDGE_DELIVERY_THREADS, BRIDGE_POLL_INTERVAL, BRIDGE_MAX_ATTEMPTS, the deadlines and
+    BRIDGE_ACK_HOLD."""
     return DeliverySettings(
         threads=env.integer("BRIDGE_DELIVERY_THREADS", 8, low=0, high=256),
         poll_interval=env.number("BRIDGE_POLL_INTERVAL", 0.2, low=0.01, high=10),
@@ -34,4 +36,5 @@ def read_delivery(env: EnvReader) -> DeliverySettings:
         typing_delay=env.number("BRIDGE_TYPING_DELAY", 0.5, low=0, high=10),
         typing_refresh=env.number("BRIDGE_TYPING_REFRESH", 15.0, low=1, high=19),
         probe_interval=env.number("BRIDGE_PROBE_INTERVAL", 30.0, low=1, high=3600),
+        ack_hold=env.number("BRIDGE_ACK_HOLD", 0.5, low=0, high=5),
     )

@@ -52,7 +52,11 @@ class Limits:
 
 
 class Delivery:
-    """Threads that claim and handle jobs until stopped, and one that keeps house."""
+    """Threads that claim and handle jobs until stopped, and one that keeps house.
+
+    ``ack_hold`` (``BRIDGE_ACK_HOLD``): while every thread here is busy, a webhook whose jobs
+    were committed behind them waits up to that many seconds for a turn here to end before
+    its 200 (``accept``); 0: never."""
 
     def __init__(
         self,
@@ -63,8 +67,10 @@ class Delivery:
         poll_interval: float,
         limits: Limits,
         clock: Callable[[], float] = time.time,
+        ack_hold: float = 0.0,
     ) -> None:
         self._queue = queue
+        self._ack_hold = ack_hold
         self._handler = handler
         self._thread_count = threads
         self._poll_interval = poll_interval
@@ -79,7 +85,10 @@ class Delivery:
             clock=clock,
         )
         self._stopping = threading.Event()
-        self._wakeup = threading.Condition()
+        lock = threading.RLock()
+        self._wakeup = threading.Condition(lock)
+        self._finished = threading.Condition(lock)  # a turn here ended: a held ack may go
+        self._credits = 0  # turns ended here that no held ack has been matched with yet
         self._pending_wakeups = 0
         self._idle_threads = 0  # threads waiting for work, for ``accept``
         self._handoff: deque[Job] = deque()  # jobs ``accept`` claimed for this process
@@ -119,6 +128,7 @@ class Delivery:
             result = self._queue.put(jobs, now=now, signals=signals)
             if result.added:
                 self.wake()
+                self._pace()
             return result
         claim = Claim(f"{self.process}:accepted", self.process, self._limits.lease)
         result, taken = self._queue.put_and_claim(
@@ -129,6 +139,27 @@ class Delivery:
             self._pending_wakeups += max(len(taken), 1 if result.added else 0)
             self._wakeup.notify(self._pending_wakeups)
         return result
+
+    def _pace(self) -> None:
+        """Every thread here is busy and new work was queued behind them: hold this
+        webhook's 200 (its jobs are committed) until a turn here ends, at most ``ack_hold``
+        seconds, so under saturation acks go at the pace answers do and the delivery threads
+        get the CPU, rather than acks running ahead and answers falling seconds behind."""
+        if self._ack_hold <= 0:
+            return
+        deadline = time.monotonic() + self._ack_hold
+        with self._wakeup:
+            while not self._credits and not self._idle_threads and not self._stopping.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._finished.wait(remaining)
+            self._credits = max(0, self._credits - 1)
+
+    def _turn_ended(self) -> None:
+        with self._wakeup:
+            self._credits = min(self._credits + 1, self._thread_count)
+            self._finished.notify()
 
     def wake(self) -> None:
         """New work was committed in this process: wake an idle thread now."""
@@ -205,6 +236,7 @@ class Delivery:
             if taken is not None:
                 self._current[owner] = taken
         finally:
+            self._turn_ended()
             if self._current.get(owner) is job:
                 self._current.pop(owner, None)
         return taken

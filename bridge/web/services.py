@@ -76,6 +76,7 @@ class Services:
             threads=count,
             poll_interval=self.settings.delivery.poll_interval,
             limits=self.limits(),
+            ack_hold=self.settings.delivery.ack_hold,
         )
         self.delivery.start()
         return self.delivery

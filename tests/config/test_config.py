@@ -119,6 +119,8 @@ def test_config_error_text_lists_each_problem_on_its_own_line() -> None:
         ("FB_GRAPH_TIMEOUT", "0"),
         ("BRIDGE_MAX_ATTEMPTS", "0"),
         ("BRIDGE_DELIVERY_THREADS", "-1"),
+        ("BRIDGE_ACK_HOLD", "-0.1"),
+        ("BRIDGE_ACK_HOLD", "half"),
     ],
 )
 def test_malformed_value_is_one_problem_naming_the_variable(name: str, value: str) -> None:
@@ -416,3 +418,8 @@ def test_local_mode_leaves_the_metrics_port_unused_but_still_checks_it() -> None
     assert same.web.port == 9464 and same.metrics_listener is None
     [problem] = problems_of({"BRIDGE_MODE": "local", "BRIDGE_METRICS_BIND": "everywhere"})
     assert problem.startswith("BRIDGE_METRICS_BIND='everywhere' is malformed")
+
+
+def test_the_ack_hold_is_half_a_second_unless_set() -> None:
+    assert Settings.from_env(PRODUCTION_ENV).delivery.ack_hold == 0.5
+    assert Settings.from_env({**PRODUCTION_ENV, "BRIDGE_ACK_HOLD": "0"}).delivery.ack_hold == 0

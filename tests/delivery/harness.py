@@ -92,6 +92,7 @@ def delivery(
     threads: int = 1,
     clock: Clock | None = None,
     poll_interval: float = 0.01,
+    ack_hold: float = 0.0,
     **limits: Any,
 ) -> Delivery:
     limits.setdefault("max_attempts", 3)
@@ -103,6 +104,7 @@ def delivery(
         poll_interval=poll_interval,
         limits=Limits(**limits),
         clock=clock or Clock(),
+        ack_hold=ack_hold,
     )
 
 

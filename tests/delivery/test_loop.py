@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import responses
 
+from bridge.delivery.loop import Delivery
 from bridge.messenger import events
 from bridge.messenger.events import Event
 from bridge.messenger.graph import GraphClient
@@ -168,3 +170,96 @@ def test_a_busy_process_leaves_new_jobs_to_its_threads_next_claim(
     assert result.added == 1 and queue.state_of("m1") == "queued"  # no idle thread here
     assert worker.run_once("w") and queue.claimed == 1
     assert queue.state_of("m1") == "done"
+
+
+# --- acks at the pace of answers while every thread is busy ------------------------------------
+
+
+def _busy_worker(
+    queue: SqliteQueue, graph: GraphClient, ack_hold: float
+) -> tuple[Delivery, threading.Event, threading.Event]:
+    """A one-thread delivery whose thread is held inside a turn until ``release`` is set."""
+    release, entered = threading.Event(), threading.Event()
+
+    def held(event: Event) -> list[Reply]:
+        entered.set()
+        release.wait(10)
+        return [Text("answered")]
+
+    turn = handler(queue, ScriptedBot(held), graph, actions=False)
+    worker = delivery(queue, turn, ack_hold=ack_hold)
+    enqueue(queue, text("7", "first", "m1"))
+    worker.start()
+    assert entered.wait(10)
+    return worker, release, entered
+
+
+def _accept_in_thread(worker: Delivery, mid: str) -> threading.Event:
+    accepted = threading.Event()
+
+    def webhook() -> None:
+        worker.accept([to_new_job(text("8", "next", mid), 0)], now=NOW_MS / 1000)
+        accepted.set()
+
+    threading.Thread(target=webhook, daemon=True).start()
+    return accepted
+
+
+def test_a_webhook_behind_busy_threads_is_acked_when_a_turn_ends(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api, 2)
+    worker, release, _ = _busy_worker(queue, graph, ack_hold=10)
+    try:
+        accepted = _accept_in_thread(worker, "m2")
+        wait_for(lambda: queue.state_of("m2") == "queued", what="m2 committed")
+        assert not accepted.wait(0.2)  # committed, its 200 held while the one thread is busy
+        release.set()
+        assert accepted.wait(10)
+        wait_for(lambda: queue.state_of("m2") == "done", what="m2 answered")
+    finally:
+        release.set()
+        assert worker.stop(timeout=5)
+
+
+def test_the_hold_ends_after_ack_hold_even_if_no_turn_ends(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api, 2)
+    worker, release, _ = _busy_worker(queue, graph, ack_hold=0.05)
+    try:
+        started = time.monotonic()
+        accepted = _accept_in_thread(worker, "m2")
+        assert accepted.wait(10)
+        assert time.monotonic() - started >= 0.05
+        assert queue.state_of("m1") == "running"  # the turn is still in flight
+    finally:
+        release.set()
+        assert worker.stop(timeout=5)
+
+
+def test_no_hold_with_ack_hold_0(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api, 2)
+    worker, release, _ = _busy_worker(queue, graph, ack_hold=0)
+    try:
+        assert _accept_in_thread(worker, "m2").wait(10)  # the one thread is busy: not held
+    finally:
+        release.set()
+        worker.stop(timeout=5)
+
+
+def test_no_hold_while_a_thread_is_idle(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api, 1)
+    turn = handler(queue, ScriptedBot(), graph, actions=False)
+    idle = delivery(queue, turn, poll_interval=60, ack_hold=10)
+    idle.start()
+    try:
+        wait_for(lambda: idle.idle_threads == 1, what="an idle thread")
+        assert _accept_in_thread(idle, "m3").wait(10)
+        wait_for(lambda: queue.state_of("m3") == "done", what="m3 answered")
+    finally:
+        assert idle.stop(timeout=5)
