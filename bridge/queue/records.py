@@ -97,3 +97,29 @@ class Worker:
     host: str
     pid: int
     heartbeat: float
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationToken:
+    """A person's opt-in to a Page's notification messages (Marketing Messages), as the latest
+    ``messaging_optins`` event of type ``notification_messages`` for its token left it.
+
+    ``token`` is a credential for messaging the person: it is stored to send with, and never
+    logged or shown. ``status`` is ``"active"`` or ``"stopped"`` (``STOP NOTIFICATIONS``;
+    ``RESUME NOTIFICATIONS`` makes it active again); ``expires_at`` is Meta's
+    ``token_expiry_timestamp`` in epoch ms (None: Meta gave none); ``topic`` is the opt-in's
+    ``payload``; ``updated_at`` the Meta time (ms) of the event that last changed it."""
+
+    page: str
+    user: str
+    token: str
+    topic: str
+    frequency: str | None
+    timezone: str | None
+    expires_at: int | None
+    status: str
+    updated_at: int
+
+    def usable(self, now_ms: int) -> bool:
+        """Whether a notification message may be sent with it now."""
+        return self.status == "active" and (self.expires_at is None or now_ms < self.expires_at)

@@ -20,6 +20,7 @@ from bridge.queue.records import (
     Job,
     Message,
     NewJob,
+    NotificationToken,
     PageState,
     PutResult,
     Worker,
@@ -84,6 +85,17 @@ class Threads(Protocol):
     def record_threads(self, signals: Sequence[ThreadSignal], *, now: float) -> None: ...
 
     def thread(self, page: str, user: str) -> ThreadState | None: ...
+
+
+class Notifications(Protocol):
+    """Each person's notification-messages tokens per Page (``NotificationToken``), recorded
+    from ``messaging_optins`` in the webhook's commit; read to send with and to list."""
+
+    def notification_token(self, page: str, token: str) -> NotificationToken | None: ...
+
+    def notification_tokens(
+        self, *, page: str | None = None, limit: int = 1000
+    ) -> list[NotificationToken]: ...
 
 
 class Pages(Protocol):
