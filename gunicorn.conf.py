@@ -11,10 +11,11 @@ Sizing. The defaults, 2 worker processes (``WEB_CONCURRENCY``) of 8 threads
   holds the GIL, so a second process is what puts the second core to work. gunicorn's usual
   ``2 × cores + 1`` is for sync workers that block on each request; gthread workers do not,
   and every extra process here also runs ``BRIDGE_DELIVERY_THREADS`` delivery threads, a
-  heartbeat and a queue writer thread, and takes its turn at SQLite's one write lock.
+  heartbeat and (under load) a queue writer thread, and takes its turn at SQLite's one write lock.
 - 8 threads per process. A webhook request mostly waits for the commit of its job (the GIL
-  is released meanwhile; the process's writer thread commits the jobs of every request waiting
-  at that moment in one transaction and one fsync, see ``bridge.queue.sqlite.writer``), so a few
+  is released meanwhile; a request that finds nobody committing commits its own job, and the
+  process's writer thread commits the jobs of every request that arrived meanwhile in one
+  transaction and one fsync, see ``bridge.queue.sqlite.writer``), so a few
   threads keep accepting while a commit is under way; 8 also absorbs
   Meta's bursts and, in local mode, the calls delivery makes to the local Lex and Graph
   endpoints served by these same processes (a hanging-bot fault holds one for 35 s).

@@ -3,7 +3,7 @@
 Two histograms beside the others of bridge/obs/metrics.py, observed several times per turn
 (``make bench`` prints them after each bridge load). Each label's series is made once, at
 import, and observed directly: ``labels()`` on every observation cost about a third of it,
-and the queue's writer thread observes two per change.
+and the queue's writer observes two per change.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ TURN_STAGE = Histogram(
 QUEUE_WRITES = ("enqueue", "claim", "update", "ack", "retry", "drop", "bury", "threads", "other")
 QUEUE_WRITE = Histogram(
     "bridge_queue_write_seconds",
-    "Each queue change in the embedded queue: waiting for this process's writer thread"
-    " (phase wait), then the transaction it is committed in (phase commit).",
+    "Each queue change in the embedded queue: waiting for this process's transaction in"
+    " progress to end (phase wait), then the transaction it is committed in (phase commit).",
     ["change", "phase"],
     buckets=FAST_BUCKETS,
 )
@@ -58,7 +58,7 @@ def stage(name: str) -> Iterator[None]:
 
 def observe_queue_write(change: str, wait: float, commit: float) -> None:
     """A queue change (``QUEUE_WRITES``; any other counts as ``other``) waited ``wait`` for
-    the writer thread, then ``commit`` for its transaction."""
+    the transaction in progress, then ``commit`` for its transaction."""
     waited, committed = _WRITES.get(change) or _WRITES["other"]
     waited.observe(wait)
     committed.observe(commit)

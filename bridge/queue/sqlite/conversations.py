@@ -40,8 +40,14 @@ SET busy = excluded.busy, head_ts = excluded.head_ts, head_id = excluded.head_id
 _FORGET_IDLE = "DELETE FROM conversations WHERE conversation = ? AND busy = 0 AND head_ts IS NULL"
 
 
-def settle(connection: sqlite3.Connection, conversations: dict[str, str]) -> None:
-    """Recompute the rows of ``conversations`` (conversation → Page) from their jobs."""
+def settle(
+    connection: sqlite3.Connection, conversations: dict[str, str], *, queued: bool = False
+) -> None:
+    """Recompute the rows of ``conversations`` (conversation → Page) from their jobs.
+
+    ``queued``: each of them just got a queued job, so none can have become idle (the
+    webhook's put skips the statement that forgets idle rows)."""
     for conversation, page in conversations.items():
         connection.execute(_SETTLE, {"conversation": conversation, "page": page})
-        connection.execute(_FORGET_IDLE, (conversation,))
+        if not queued:
+            connection.execute(_FORGET_IDLE, (conversation,))

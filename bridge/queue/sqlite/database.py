@@ -1,8 +1,9 @@
 """What every part of ``SqliteQueue`` stands on: the file, its connections and its writer.
 
 Reads use this thread's own connection (WAL readers never wait for the writer); writes go to
-the process's one writer thread (``bridge.queue.sqlite.writer``), which commits many callers'
-changes together. SQLite errors become ``QueueError`` here, so no part handles them itself.
+the process's writer (``bridge.queue.sqlite.writer``): one transaction at a time, committed by
+its caller when nobody else is committing, else together with every change waiting meanwhile.
+SQLite errors become ``QueueError`` here, so no part handles them itself.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ class Database:
             raise QueueError(f"queue read failed: {exc}") from exc
 
     def close(self) -> None:
-        """Commit what is pending and stop the writer thread; close this thread's connection
+        """Commit what is pending, stop the writer's thread and close its connection; close this
+        thread's connection
         and those of threads that ended (see ``PerThread.close``). The queue stays usable."""
         self._writer.close()
         self._connections.close()

@@ -210,7 +210,7 @@ def _insert(
         ).rowcount:
             added += 1
             touched[job.conversation] = job.page
-    settle(connection, touched)
+    settle(connection, touched, queued=True)
     if signals:
         record_threads(connection, signals, now)
     return PutResult(added, len(jobs) - added), touched

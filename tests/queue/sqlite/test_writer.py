@@ -54,7 +54,7 @@ def queue(tmp_path: Path) -> Iterator[SqliteQueue]:
 
 def test_concurrent_puts_share_transactions(queue: SqliteQueue) -> None:
     writer = queue._writer
-    queue.put([job("first")], now=0)  # the writer thread runs
+    queue.put([job("first")], now=0)
     before, taken = writer.transactions, writer.taken
     held = HeldLock(queue)
     blocker = threading.Thread(target=queue.put, args=([job("blocker")],), kwargs={"now": 1})
@@ -131,7 +131,7 @@ def test_a_forked_child_uses_its_own_connections(queue: SqliteQueue) -> None:
     queue.put([job("parent")], now=0)
     assert queue.stats(now=0)["queued"] == 1  # this thread's read connection is now open
     pid = os.fork()
-    if pid == 0:  # the child: new connections and its own writer thread
+    if pid == 0:  # the child: new connections and its own writer
         code = 1
         try:
             if queue.put([job("child", "p:2")], now=1).added == 1:
@@ -226,3 +226,79 @@ def test_a_busy_conversations_backlog_does_not_hide_another_conversations_head(
     assert first is not None and first.key == "a0000"
     assert second is not None and second.key == "b"
     assert queue.claim(owner="w3", process="proc", now=1, lease=30) is None
+
+
+# --- who commits -----------------------------------------------------------------------------
+
+
+def test_a_lone_change_is_committed_on_its_callers_thread(tmp_path: Path) -> None:
+    queue = SqliteQueue(tmp_path / "queue.db")
+    ran_on: list[int] = []
+
+    def count(connection: sqlite3.Connection) -> int:
+        ran_on.append(threading.get_ident())
+        return int(connection.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+    try:
+        assert queue.put([job("m1")], now=0).added == 1
+        assert queue._writer.run("count", count) == 1
+        assert ran_on == [threading.get_ident()]
+        assert queue._writer._thread is None  # nothing was handed over: no writer thread
+        assert queue._writer.transactions == 2
+    finally:
+        queue.close()
+
+
+def test_changes_handed_over_during_a_commit_follow_it_in_order(queue: SqliteQueue) -> None:
+    writer = queue._writer
+    order: list[str] = []
+
+    def note(name: str) -> Callable[[sqlite3.Connection], str]:
+        def operation(connection: sqlite3.Connection) -> str:
+            connection.execute("SELECT 1")
+            order.append(name)
+            return name
+
+        return operation
+
+    held = HeldLock(queue)
+    taken = writer.taken
+    leader = threading.Thread(target=writer.run, args=("lead", note("lead")))
+    leader.start()
+    poll(lambda: writer.taken == taken + 1)  # the leader commits on its thread, blocked
+    later = [writer.submit("later", note(f"later{n}")) for n in range(5)]
+    held.release()
+    leader.join()
+    assert [wait() for wait in later] == [f"later{n}" for n in range(5)]
+    assert order == ["lead", *(f"later{n}" for n in range(5))]
+
+
+def test_close_waits_for_a_callers_commit_in_progress(queue: SqliteQueue) -> None:
+    writer = queue._writer
+    held = HeldLock(queue)
+    taken = writer.taken
+    putter = threading.Thread(target=queue.put, args=([job("m1")],), kwargs={"now": 0})
+    putter.start()
+    poll(lambda: writer.taken == taken + 1)
+    closer = threading.Thread(target=queue.close)
+    closer.start()
+    closer.join(timeout=0.2)
+    assert closer.is_alive()  # still waiting for the put's commit
+    held.release()
+    closer.join()
+    putter.join()
+    assert queue.state_of("m1") == "queued"
+    assert queue.put([job("m2")], now=1).added == 1  # reopened on next use
+
+
+def test_an_operation_that_fails_alone_leaves_the_writer_usable(queue: SqliteQueue) -> None:
+    queue.put([job("m0")], now=0)
+
+    def broken(connection: sqlite3.Connection) -> None:
+        connection.execute("DELETE FROM jobs")
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError):
+        queue._writer.run("broken", broken)
+    assert queue.put([job("m1")], now=0).added == 1
+    assert queue.state_of("m0") == queue.state_of("m1") == "queued"
