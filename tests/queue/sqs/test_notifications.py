@@ -1,0 +1,46 @@
+"""Notification-messages tokens in the SQS backend's table (bridge/queue/sqs/notifications.py),
+through real boto3 calls against the local AWS-compatible server."""
+
+from __future__ import annotations
+
+import time
+
+from bridge.queue import forget_token_at, token_of
+from bridge.queue.sqs.notifications import notify_pk, person_sk, token_sk
+from bridge.queue.sqs.queue import SqsQueue
+from tests.queue import notifications_contract as contract
+
+
+def test_put_records_tokens_with_the_jobs(queue: SqsQueue) -> None:
+    contract.check_put_records_tokens_with_the_jobs(queue)
+
+
+def test_an_older_update_is_ignored(queue: SqsQueue, other: SqsQueue) -> None:
+    contract.check_an_older_update_is_ignored(queue)
+    stored = other.notification_token("p1", "tok1")  # another process reads the same
+    assert stored is not None and stored.updated_at == contract.NOW_MS + 20
+    mine = other.person_notification_tokens("p1", "u1")
+    assert {t.token: t.status for t in mine} == {"tok1": "active", "tok3": "stopped"}
+
+
+def test_listing_by_page_and_by_person(queue: SqsQueue) -> None:
+    contract.check_listing_by_page_and_by_person(queue)
+
+
+def test_tokens_past_retention_are_forgotten(queue: SqsQueue) -> None:
+    contract.check_tokens_past_retention_are_forgotten(queue)
+
+
+def test_both_items_carry_the_ttl_of_their_retention(queue: SqsQueue) -> None:
+    update = contract.update(status="stopped")
+    queue.put([contract.job("m_1")], now=time.time(), tokens=[update])
+    forget = forget_token_at(token_of(update))
+    assert forget is not None
+    for sk in (token_sk("tok1"), person_sk("u1", "tok1")):
+        item = queue.table.get(notify_pk("p1"), sk)
+        assert item is not None and item["expires"] == -(-forget // 1000)
+        assert item["token"] == "tok1" and item["status"] == "stopped"
+    forever = contract.update("tok2", expires_at=None)
+    queue.record_notification_tokens([forever], now=time.time())
+    item = queue.table.get(notify_pk("p1"), token_sk("tok2"))
+    assert item is not None and "expires" not in item
