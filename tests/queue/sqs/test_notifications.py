@@ -3,8 +3,15 @@ through real boto3 calls against the local AWS-compatible server."""
 
 from __future__ import annotations
 
+import json
 import time
 
+import pytest
+from click.testing import CliRunner
+
+from bridge.cli import main
+from bridge.config.queue import AwsQueueSettings
+from bridge.obs.logs import hash_id
 from bridge.queue import forget_token_at, token_of
 from bridge.queue.sqs.notifications import notify_pk, person_sk, token_sk
 from bridge.queue.sqs.queue import SqsQueue
@@ -44,3 +51,23 @@ def test_both_items_carry_the_ttl_of_their_retention(queue: SqsQueue) -> None:
     queue.record_notification_tokens([forever], now=time.time())
     item = queue.table.get(notify_pk("p1"), token_sk("tok2"))
     assert item is not None and "expires" not in item
+
+
+def test_the_cli_lists_the_tables_tokens(
+    queue: SqsQueue, settings: AwsQueueSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue.record_notification_tokens(
+        [contract.update("NMsecret1", user="701"), contract.update("NMsecret2", page="p2")],
+        now=time.time(),
+    )
+    monkeypatch.setenv("BRIDGE_QUEUE", "sqs")
+    monkeypatch.setenv("BRIDGE_SQS_QUEUE_URL", settings.queue_url)
+    monkeypatch.setenv("BRIDGE_DYNAMODB_TABLE", settings.table)
+    result = CliRunner().invoke(main, ["notifications", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [(r["page"], r["person"]) for r in rows] == [
+        ("p1", hash_id("701")),
+        ("p2", hash_id("u1")),
+    ]
+    assert "NMsecret" not in result.output
