@@ -1,4 +1,4 @@
-"""``python -m bridge``: serve, demo, worker, chat, replay, queue, setup, check.
+"""``python -m bridge``: serve, demo, worker, chat, replay, queue, notifications, setup, check.
 
 Each command parses its arguments and calls what the service itself uses. The commands that
 run the bridge are here; the operations commands live in ``bridge/ops/commands/``, one module
@@ -22,6 +22,7 @@ from bridge.errors import ConfigError
 from bridge.ops.commands.chat import chat
 from bridge.ops.commands.check import check
 from bridge.ops.commands.init_aws import init_aws
+from bridge.ops.commands.notifications import notifications_group
 from bridge.ops.commands.queue import queue_group
 from bridge.ops.commands.replay import replay
 from bridge.ops.commands.settings import settings_or_exit
@@ -130,6 +131,7 @@ def worker(threads: int | None) -> None:
 main.add_command(chat)
 main.add_command(replay)
 main.add_command(queue_group)
+main.add_command(notifications_group)
 main.add_command(init_aws)
 main.add_command(setup)
 main.add_command(check)

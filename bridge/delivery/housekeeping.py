@@ -1,5 +1,5 @@
 """Housekeeping: this process's heartbeat, recovery of jobs whose process died, probes of
-paused Pages, purge of finished jobs.
+paused Pages, purge of finished jobs and of notification-messages tokens past their retention.
 
 Every delivery process reports a heartbeat under an identity of its own (host and pid
 namespace, pid, a random tag: a restarted process is a new one); the heartbeat is the lease of
@@ -88,6 +88,9 @@ class Housekeeper:
             purged = self._queue.purge(before=now - DONE_RETENTION)
             if purged:
                 log.info("purged finished jobs", extra={"count": purged})
+            forgotten = self._queue.purge_notification_tokens(now=now)
+            if forgotten:
+                log.info("forgot notification-messages tokens", extra={"count": forgotten})
 
     def forget(self) -> None:
         """Forget this process, so nobody waits for its heartbeat to go stale."""

@@ -22,6 +22,7 @@ from bridge.delivery.housekeeping import Housekeeper
 from bridge.delivery.outcomes import Outcomes
 from bridge.delivery.turn import TurnHandler
 from bridge.errors import GraphError, LeaseLost, NotAnswered, RetryLater
+from bridge.messenger.events import TokenUpdate
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.obs import metrics, stages
 from bridge.obs.logs import hash_id, log_context
@@ -117,22 +118,27 @@ class Delivery:
         )
 
     def accept(
-        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+        self,
+        jobs: list[NewJob],
+        *,
+        now: float,
+        signals: Sequence[ThreadSignal] = (),
+        tokens: Sequence[TokenUpdate] = (),
     ) -> PutResult:
-        """Commit a webhook's jobs (and thread signals). While threads here are idle, the same
-        commit claims the new jobs for them (no claim of their own, no wait for a wake-up);
-        otherwise the threads find the new jobs when they claim next."""
+        """Commit a webhook's jobs (and thread signals and tokens). While threads here are
+        idle, the same commit claims the new jobs for them (no claim of their own, no wait for
+        a wake-up); otherwise the threads find the new jobs when they claim next."""
         with self._wakeup:
             room = self._idle_threads - len(self._handoff)
         if room <= 0 or self._stopping.is_set():
-            result = self._queue.put(jobs, now=now, signals=signals)
+            result = self._queue.put(jobs, now=now, signals=signals, tokens=tokens)
             if result.added:
                 self.wake()
                 self._pace()
             return result
         claim = Claim(f"{self.process}:accepted", self.process, self._limits.lease)
         result, taken = self._queue.put_and_claim(
-            jobs, now=now, signals=signals, claim=claim, limit=room
+            jobs, now=now, signals=signals, tokens=tokens, claim=claim, limit=room
         )
         with self._wakeup:
             self._handoff.extend(taken)

@@ -90,6 +90,12 @@ SKIPPED = Counter(
     "Webhook items not sent to the bot, by reason (echo, read, delivery, standby, attachment...).",
     ["reason"],
 )
+NOTIFICATION_TOKENS = Counter(
+    "bridge_notification_token_updates",
+    "Notification-messages tokens given or changed by opt-ins in accepted webhook POSTs, by the"
+    " status they leave (redeliveries and updates older than the stored one included).",
+    ["status"],
+)
 DUPLICATES = Counter(
     "bridge_webhook_duplicates",
     "Events already in the queue (Meta's redeliveries), absorbed by the mid dedupe.",

@@ -18,7 +18,7 @@ def _when(moment: float | None) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
+def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [
         max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
     ]
@@ -50,13 +50,13 @@ def stats_report(
     parts = [_jobs_table(stats)]
     if stats["pages"]:
         rows = [[page, str(n)] for page, n in sorted(stats["pages"].items())]
-        parts.append(_table(["page", "unfinished"], rows))
+        parts.append(table(["page", "unfinished"], rows))
     held = [p for p in pages if p.paused or p.blocked_until > now]
     if held:
         parts.append(_holds_table(held, now))
     if workers:
         rows = [[w.process, f"{max(0.0, now - w.heartbeat):.0f} s ago"] for w in workers]
-        parts.append(_table(["worker", "last heartbeat"], rows))
+        parts.append(table(["worker", "last heartbeat"], rows))
     return "\n\n".join(parts)
 
 
@@ -71,7 +71,7 @@ def _jobs_table(stats: dict[str, Any]) -> str:
         ["dead letters", str(stats["dead"])],
         ["oldest unfinished", f"{stats['oldest_age']:.1f} s"],
     ]
-    return _table(["jobs", "count"], rows)
+    return table(["jobs", "count"], rows)
 
 
 def _holds_table(held: list[PageState], now: float) -> str:
@@ -85,7 +85,7 @@ def _holds_table(held: list[PageState], now: float) -> str:
         ]
         for p in held
     ]
-    return _table(["page", "state", "since", "reason"], rows)
+    return table(["page", "state", "since", "reason"], rows)
 
 
 def dead_report(
@@ -101,7 +101,7 @@ def dead_report(
     if show_text:
         headers.append("text")
     rows = [[str(r[h]) for h in headers] for r in records]
-    return _table(headers, rows)
+    return table(headers, rows)
 
 
 def _letter_record(letter: DeadLetter, show_text: bool) -> dict[str, Any]:

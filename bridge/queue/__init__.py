@@ -7,11 +7,14 @@ container a complete bridge; ``sqs`` the shared one for several containers.
 Beside the jobs, the queue keeps each thread's state (``bridge.messenger.thread_control``): the
 person's latest event (Messenger's 24-hour window) and who holds the conversation. The webhook
 records what a delivery says about its threads in the same commit as its jobs (``put(...,
-signals=...)``), so delivery never sees a job without what came with it.
+signals=...)``), so delivery never sees a job without what came with it; and so are the
+notification-messages tokens its opt-ins gave (``put(..., tokens=...)``), kept per Page and
+read through ``Notifications``.
 """
 
 from bridge.queue.records import (
     STATES,
+    TOKEN_RETENTION_MS,
     Claim,
     DeadLetter,
     Job,
@@ -21,6 +24,8 @@ from bridge.queue.records import (
     PageState,
     PutResult,
     Worker,
+    forget_token_at,
+    token_of,
 )
 from bridge.queue.roles import (
     Admin,
@@ -37,6 +42,7 @@ from bridge.queue.roles import (
 
 __all__ = [
     "STATES",
+    "TOKEN_RETENTION_MS",
     "Admin",
     "Claim",
     "DeadLetter",
@@ -56,4 +62,6 @@ __all__ = [
     "Stats",
     "Threads",
     "Worker",
+    "forget_token_at",
+    "token_of",
 ]

@@ -4,16 +4,24 @@ A job's life: ``queued`` → ``running`` (claimed, with a lease) → ``done`` (a
 ``dropped`` (deliberately not answered: too old, or the person cannot be messaged) or
 ``dead`` (a dead letter: attempts exhausted; ``requeue`` brings it back). ``STATES`` lists
 them in that order, for whoever reports counts by state.
+
+A notification-messages token (``NotificationToken``) is kept while it may be sent with, and
+forgotten ``TOKEN_RETENTION_MS`` (30 days) after it expired, or after it was stopped and
+nothing changed it since (a person who resumes later opts in again, with the whole token):
+``forget_token_at``. A token without an expiry that is active is kept.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from bridge.messenger.events import TokenUpdate
 
 Message = dict[str, Any]  # one Send API message of a stored reply
 
 STATES = ("queued", "running", "done", "dropped", "dead")
+TOKEN_RETENTION_MS = 30 * 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +120,7 @@ class NotificationToken:
 
     page: str
     user: str
-    token: str
+    token: str = field(repr=False)
     topic: str
     frequency: str | None
     timezone: str | None
@@ -123,3 +131,29 @@ class NotificationToken:
     def usable(self, now_ms: int) -> bool:
         """Whether a notification message may be sent with it now."""
         return self.status == "active" and (self.expires_at is None or now_ms < self.expires_at)
+
+
+def token_of(update: TokenUpdate) -> NotificationToken:
+    """The stored token an update leaves."""
+    return NotificationToken(
+        page=update.page_id,
+        user=update.user_id,
+        token=update.token,
+        topic=update.topic,
+        frequency=update.frequency,
+        timezone=update.timezone,
+        expires_at=update.expires_at,
+        status=update.status,
+        updated_at=update.updated_at,
+    )
+
+
+def forget_token_at(token: NotificationToken) -> int | None:
+    """When (epoch ms) a token is forgotten: ``TOKEN_RETENTION_MS`` after it expired, or after
+    it was stopped (whichever comes first); None: kept while it is active and never expires."""
+    moments = []
+    if token.expires_at is not None:
+        moments.append(token.expires_at + TOKEN_RETENTION_MS)
+    if token.status == "stopped":
+        moments.append(token.updated_at + TOKEN_RETENTION_MS)
+    return min(moments) if moments else None

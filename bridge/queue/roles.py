@@ -1,10 +1,12 @@
 """The queue's roles: one Protocol per kind of caller, and ``Queue``, all of them at once.
 
 Each caller depends only on what it does with the queue: the webhook puts jobs
-(``JobSink``); delivery claims and finishes them (``Jobs``), reads and records thread state
-(``Threads``), throttles, pauses and probes Pages (``Pages``) and keeps house (``Housekeeping``);
-health, metrics and ``queue stats`` read ``Stats``; ``queue dead`` and ``requeue`` use
-``Admin``. Only the composition root holds a whole ``Queue``; every backend
+(``JobSink``, with the notification-messages tokens its opt-ins gave); delivery claims and
+finishes them (``Jobs``), reads and records thread state (``Threads``), throttles, pauses and
+probes Pages (``Pages``) and keeps house (``Housekeeping``); health, metrics and ``queue
+stats`` read ``Stats``; ``queue dead`` and ``requeue`` use ``Admin``; the tokens are read
+through ``Notifications`` (to send with, to list). Only the composition root holds a whole
+``Queue``; every backend
 (``bridge.queue.sqlite.store.SqliteQueue``, ``bridge.queue.sqs.queue.SqsQueue``) is one.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from bridge.messenger.events import TokenUpdate
 from bridge.messenger.thread_control import ThreadSignal, ThreadState
 from bridge.queue.records import (
     Claim,
@@ -28,11 +31,17 @@ from bridge.queue.records import (
 
 
 class JobSink(Protocol):
-    """The webhook's side: new jobs and what their delivery said about threads, in one commit,
-    so delivery never sees a job without what came with it."""
+    """The webhook's side: new jobs and what their delivery said about threads and
+    notification-messages tokens, in one commit, so delivery never sees a job without what
+    came with it. A token update older than the stored one of its (Page, token) is ignored."""
 
     def put(
-        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+        self,
+        jobs: list[NewJob],
+        *,
+        now: float,
+        signals: Sequence[ThreadSignal] = (),
+        tokens: Sequence[TokenUpdate] = (),
     ) -> PutResult: ...
 
 
@@ -53,6 +62,7 @@ class Jobs(Protocol):
         *,
         now: float,
         signals: Sequence[ThreadSignal] = (),
+        tokens: Sequence[TokenUpdate] = (),
         claim: Claim,
         limit: int,
     ) -> tuple[PutResult, list[Job]]: ...
@@ -89,13 +99,20 @@ class Threads(Protocol):
 
 class Notifications(Protocol):
     """Each person's notification-messages tokens per Page (``NotificationToken``), recorded
-    from ``messaging_optins`` in the webhook's commit; read to send with and to list."""
+    from ``messaging_optins`` in the webhook's commit (``JobSink.put``, or
+    ``record_notification_tokens``: an update older than the stored one of its (Page, token)
+    is ignored); read to send with and to list. Tokens past ``forget_token_at`` are not
+    given back (``Housekeeping.purge_notification_tokens`` forgets them)."""
+
+    def record_notification_tokens(self, updates: Sequence[TokenUpdate], *, now: float) -> None: ...
 
     def notification_token(self, page: str, token: str) -> NotificationToken | None: ...
 
     def notification_tokens(
         self, *, page: str | None = None, limit: int = 1000
     ) -> list[NotificationToken]: ...
+
+    def person_notification_tokens(self, page: str, user: str) -> list[NotificationToken]: ...
 
 
 class Pages(Protocol):
@@ -114,7 +131,7 @@ class Housekeeping(Protocol):
     """The queue's upkeep, done by every delivery process: report itself alive, release the
     jobs of processes gone (which ones are gone is for the caller to judge: see
     ``bridge.delivery.housekeeping``), forget finished jobs (``queue purge`` does that last by
-    hand)."""
+    hand), and forget notification-messages tokens past their retention."""
 
     def heartbeat(self, worker: Worker) -> None: ...
 
@@ -123,6 +140,8 @@ class Housekeeping(Protocol):
     def release_stale(self, *, dead: list[str]) -> int: ...
 
     def purge(self, *, before: float) -> int: ...
+
+    def purge_notification_tokens(self, *, now: float) -> int: ...
 
 
 class DeliveryQueue(JobSink, Jobs, Threads, Pages, Housekeeping, Protocol):
@@ -157,7 +176,7 @@ class Admin(Protocol):
     ) -> int: ...
 
 
-class Queue(DeliveryQueue, Stats, Admin, Protocol):
+class Queue(DeliveryQueue, Notifications, Stats, Admin, Protocol):
     """Every role, for the composition root, which also closes it."""
 
     def close(self) -> None: ...

@@ -4,7 +4,9 @@ With ``BRIDGE_RECORD_DIR`` set, every delivery whose signature checked out is wr
 one file each, plus a line in ``index.jsonl``. By default (``BRIDGE_RECORD_REDACT=true``)
 what people wrote and their page-scoped ids are replaced first (bridge/web/redaction.py), so
 a recording can be shared; the body is then serialised the way Meta does (escaped, compact)
-and replay signs it anew. With redaction off the raw bytes are written unchanged.
+and replay signs it anew. With redaction off the raw bytes are written unchanged, but for a
+delivery holding a notification-messages token, a credential: it is blanked, and the body
+serialised anew.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from bridge.config.private import FILE_MODE, private_file, private_folder
 from bridge.messenger.events import meta_bytes
-from bridge.web.redaction import redact
+from bridge.web.redaction import redact, withhold_tokens
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class Recorder:
 
     def _prepare(self, body: bytes) -> bytes:
         if self._key is None:
-            return body
+            return _without_tokens(body)
         return meta_bytes(redact(json.loads(body), self._key))
 
     def _index(self, record: dict[str, Any]) -> None:
@@ -80,6 +82,18 @@ class Recorder:
             os.write(descriptor, line)
         finally:
             os.close(descriptor)
+
+
+def _without_tokens(body: bytes) -> bytes:
+    """The raw body, or, if it holds a notification-messages token, the body without it. (A
+    key may be written with ``\\u`` escapes: such a body is decoded to look.)"""
+    if b"notification_messages_token" not in body and b"\\u" not in body:
+        return body
+    try:
+        withheld, found = withhold_tokens(json.loads(body))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return body  # not JSON (or too deep): the webhook reads no token from it either
+    return meta_bytes(withheld) if found else body
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -19,6 +19,9 @@ requests are what the Page's own buttons and links say (a postback's title is it
 so a redacted recording asks the bot the same things. A message's ``text`` is replaced even
 when it is a quick reply's title: from the text alone it cannot be told apart from typing.
 Redacting a redacted body again changes only the PSIDs: stand-ins of text are kept as they are.
+
+A notification-messages token is a credential: redacted, it gets a stand-in like any text;
+unredacted, ``withhold_tokens`` blanks it (a blank token is none, so a replay records none).
 """
 
 from __future__ import annotations
@@ -266,3 +269,26 @@ def _replaced(value: str, name: str, key: bytes) -> str:
     if name == "url" or name.endswith(("_url", "_uri")):
         return pseudonym_url(key, value)
     return pseudonym_text(key, value)
+
+
+TOKEN_KEY = "notification_messages_token"
+
+
+def withhold_tokens(body: object) -> tuple[object, bool]:
+    """A copy of a decoded body with every notification-messages token blanked, and whether
+    there was one (a body without one is given back as it is)."""
+    if isinstance(body, dict):
+        found = False
+        copy: dict[object, object] = {}
+        for key, value in body.items():
+            if key == TOKEN_KEY and isinstance(value, str) and value:
+                copy[key], found = "", True
+            else:
+                copy[key], inner = withhold_tokens(value)
+                found = found or inner
+        return (copy, True) if found else (body, False)
+    if isinstance(body, list):
+        items = [withhold_tokens(value) for value in body]
+        if any(inner for _, inner in items):
+            return [value for value, _ in items], True
+    return body, False

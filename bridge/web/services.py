@@ -15,6 +15,7 @@ from bridge.config.settings import Settings
 from bridge.delivery.loop import Delivery, Limits
 from bridge.delivery.page_routes import Routes
 from bridge.delivery.turn import TurnHandler
+from bridge.messenger.events import TokenUpdate
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.queue import NewJob, PutResult, Queue
 from bridge.web.recording import Recorder
@@ -34,13 +35,18 @@ class Services:
     delivery: Delivery | None = field(default=None)
 
     def enqueue(
-        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+        self,
+        jobs: list[NewJob],
+        *,
+        now: float,
+        signals: Sequence[ThreadSignal] = (),
+        tokens: Sequence[TokenUpdate] = (),
     ) -> PutResult:
-        """Commit a webhook's jobs and thread signals; this process's delivery (if it runs
-        here) takes the new work at once."""
+        """Commit a webhook's jobs, thread signals and notification-messages tokens; this
+        process's delivery (if it runs here) takes the new work at once."""
         if self.delivery is not None:
-            return self.delivery.accept(jobs, now=now, signals=signals)
-        return self.queue.put(jobs, now=now, signals=signals)
+            return self.delivery.accept(jobs, now=now, signals=signals, tokens=tokens)
+        return self.queue.put(jobs, now=now, signals=signals, tokens=tokens)
 
     def turn_handler(self, threads: int) -> TurnHandler:
         """What delivery threads use to answer one job, for every served Page."""

@@ -21,6 +21,7 @@ from bridge.config.settings import Settings
 from bridge.errors import PayloadError, QueueError
 from bridge.messenger import events
 from bridge.messenger import thread_control as threads
+from bridge.messenger.events.notifications import dated
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, tokens_match
 from bridge.obs import metrics
 from bridge.obs.logs import log_context, new_request_id
@@ -180,16 +181,21 @@ def _parse(body: bytes, settings: Settings) -> events.ParseResult:
 
 
 def _enqueue(services: Services, parsed: events.ParseResult, delivery_id: str) -> None:
-    """Commit the events and thread signals (if any) in one put; QueueError if it failed."""
+    """Commit the events, thread signals and notification-messages tokens (if any) in one
+    put; QueueError if it failed. The tokens are counted, never logged."""
     now = time.time()
+    now_ms = int(now * 1000)
     settings = services.settings
-    signals = threads.signals_from(parsed, own_app_id=settings.graph.app_id, now_ms=int(now * 1000))
+    signals = threads.signals_from(parsed, own_app_id=settings.graph.app_id, now_ms=now_ms)
     if not (parsed.events or signals):
         return
     jobs = [to_new_job(event, now, delivery_id) for event in parsed.events]
-    result = services.enqueue(jobs, now=now, signals=signals)
+    tokens = dated(parsed.tokens, now_ms) if parsed.tokens else []
+    result = services.enqueue(jobs, now=now, signals=signals, tokens=tokens)
     for event in parsed.events:
         metrics.EVENTS.labels(event.kind).inc()
+    for token in tokens:
+        metrics.NOTIFICATION_TOKENS.labels(token.status).inc()
     if result.duplicates:
         metrics.DUPLICATES.inc(result.duplicates)
     log.info(
@@ -200,6 +206,7 @@ def _enqueue(services: Services, parsed: events.ParseResult, delivery_id: str) -
             "duplicates": result.duplicates,
             "mids": [_short(job.key) for job in jobs[:_LOGGED_IDS]],
             "thread_signals": len(signals),
+            "notification_tokens": len(tokens),
         },
     )
 

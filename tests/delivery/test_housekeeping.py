@@ -135,3 +135,19 @@ def test_a_paused_page_is_probed_with_its_own_token(
     assert [(page.page, page.paused) for page in queue.pages()] == [("A", True)]
     probes = [c for c in graph_api.calls if c.request.method == "GET"]
     assert probes and all(c.request.headers["Authorization"] == "Bearer token-A" for c in probes)
+
+
+# --- notification-messages tokens ------------------------------------------------------------
+
+
+def test_housekeeping_forgets_tokens_past_their_retention(
+    queue: SqliteQueue, graph: GraphClient
+) -> None:
+    from tests.queue.notifications_contract import DAY_MS, update
+
+    old = update("old", expires_at=NOW_MS - 40 * DAY_MS, at=NOW_MS - 100 * DAY_MS)
+    new = update("new", expires_at=NOW_MS + DAY_MS, at=NOW_MS)
+    queue.record_notification_tokens([old, new], now=NOW_MS / 1000)
+    delivery(queue, handler(queue, ScriptedBot(), graph, actions=False)).keep_house()
+    rows = queue._read("SELECT token FROM notification_tokens")
+    assert [row[0] for row in rows] == ["new"]

@@ -27,6 +27,7 @@ from bridge.messenger.events import (
     Skipped,
     StandbyItem,
     TextMessage,
+    TokenUpdate,
     bot_input,
     conversation_key,
     dedupe_key,
@@ -361,20 +362,36 @@ EXPECTED: dict[str, ParseResult] = {
     ),
     "referral.json": events_only(Referral(PAGE, PSID, 1717174000100, MME)),
     "referral_ads.json": events_only(Referral(PAGE, PSID_2, 1795073504544, ADS)),
-    # The notification_messages_token is a credential: it is not kept.
-    "optin.json": events_only(
-        Optin(
-            PAGE,
-            PSID,
-            1717175000100,
-            optin_type="notification_messages",
-            payload="FLU_ALERTS",
-            title="Flu alerts",
-            status="RESUME NOTIFICATIONS",
-            frequency="WEEKLY",
-            timezone="Asia/Seoul",
-            token_expiry=1732727000000,
-        )
+    # The notification_messages_token is a credential: not in the event, only in its update.
+    "optin.json": ParseResult(
+        [
+            Optin(
+                PAGE,
+                PSID,
+                1717175000100,
+                optin_type="notification_messages",
+                payload="FLU_ALERTS",
+                title="Flu alerts",
+                status="RESUME NOTIFICATIONS",
+                frequency="WEEKLY",
+                timezone="Asia/Seoul",
+                token_expiry=1732727000000,
+            )
+        ],
+        [],
+        tokens=[
+            TokenUpdate(
+                PAGE,
+                PSID,
+                "7385628101237754021",
+                topic="FLU_ALERTS",
+                frequency="WEEKLY",
+                timezone="Asia/Seoul",
+                expires_at=1732727000000,
+                status="active",
+                updated_at=1717175000100,
+            )
+        ],
     ),
     "unknown_event.json": skipped_only("unknown"),
     "batch.json": ParseResult(

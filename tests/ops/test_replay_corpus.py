@@ -55,7 +55,7 @@ from bridge.app import create_app
 from bridge.config.settings import Settings
 from bridge.delivery.loop import Delivery
 from bridge.messenger import events
-from bridge.messenger.events import Event, ParseResult, bot_input, conversation_key
+from bridge.messenger.events import Event, ParseResult, TokenUpdate, bot_input, conversation_key
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.replies import Button, Card, Handover, Reply, Text
 from bridge.messenger.thread_control import ThreadSignal
@@ -125,9 +125,14 @@ class RecordingQueue(SqliteQueue):
         self.puts: list[PutResult] = []
 
     def put(
-        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+        self,
+        jobs: list[NewJob],
+        *,
+        now: float,
+        signals: Sequence[ThreadSignal] = (),
+        tokens: Sequence[TokenUpdate] = (),
     ) -> PutResult:
-        result = super().put(jobs, now=now, signals=signals)
+        result = super().put(jobs, now=now, signals=signals, tokens=tokens)
         self.puts.append(result)
         return result
 

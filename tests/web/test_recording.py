@@ -87,3 +87,33 @@ def test_recording_is_off_unless_a_folder_is_set(
         {"BRIDGE_MODE": "local", "BRIDGE_RECORD_DIR": "/tmp/r", "BRIDGE_RECORD_REDACT": "false"}
     )
     assert configured.web.record_dir == Path("/tmp/r") and configured.web.record_redact is False
+
+
+def test_a_raw_recording_blanks_notification_tokens_and_nothing_else(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path, redact_with=None)
+    item = {
+        "sender": {"id": "701"},
+        "recipient": {"id": "42"},
+        "timestamp": 1717175000100,
+        "optin": {
+            "type": "notification_messages",
+            "payload": "FLU_ALERTS é",
+            "notification_messages_token": "NMsecret0042",
+        },
+    }
+    body = json.dumps({"object": "page", "entry": [{"id": "42", "messaging": [item]}]}).encode()
+    path = recorder.record(body)
+    assert path is not None
+    written = path.read_bytes()
+    assert b"NMsecret0042" not in written
+    recorded = json.loads(written)
+    optin = recorded["entry"][0]["messaging"][0]["optin"]
+    assert optin["notification_messages_token"] == ""
+    assert optin["payload"] == "FLU_ALERTS é" and recorded["entry"][0]["id"] == "42"
+    # Escaped keys are found too; a body without a token keeps its exact bytes.
+    escaped = body.replace(b"notification_messages_token", b"notification\\u005fmessages_token")
+    again = recorder.record(escaped)
+    assert again is not None and b"NMsecret0042" not in again.read_bytes()
+    plain = b'{"object":"page","entry":[{"id":"42","time":1,"messaging":[]}],"x":"\\u00e9"}'
+    kept = recorder.record(plain)
+    assert kept is not None and kept.read_bytes() == plain

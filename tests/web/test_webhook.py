@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 from bridge.app import create_app
 from bridge.config.settings import Settings
 from bridge.errors import QueueError
+from bridge.messenger.events import TokenUpdate
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.signature import sign
 from bridge.messenger.thread_control import ThreadSignal
@@ -291,7 +292,12 @@ def test_a_body_over_the_limit_is_413(
 
 class BrokenQueue(SqliteQueue):
     def put(
-        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+        self,
+        jobs: list[NewJob],
+        *,
+        now: float,
+        signals: Sequence[ThreadSignal] = (),
+        tokens: Sequence[TokenUpdate] = (),
     ) -> PutResult:
         raise QueueError("disk full")
 

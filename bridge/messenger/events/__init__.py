@@ -27,6 +27,7 @@ from bridge.messenger.events.types import (
     Skipped,
     StandbyItem,
     TextMessage,
+    TokenUpdate,
 )
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Skipped",
     "StandbyItem",
     "TextMessage",
+    "TokenUpdate",
     "bot_input",
     "conversation_key",
     "dedupe_key",

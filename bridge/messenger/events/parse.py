@@ -7,7 +7,8 @@ Echoes of what the Page sent are classified by the app that sent them (the bridg
 app, the Page Inbox) and are never events for the bot; nor are changes of thread control
 (``messaging_handovers``), which are read into ``Handover`` records, nor Meta's policy
 actions on the app (``policy_enforcement``, also spelt ``policy-enforcement``), read into
-``PolicyEnforcement`` records. Deliveries, reads,
+``PolicyEnforcement`` records. A notification-messages opt-in also gives a ``TokenUpdate``
+(``notifications``), under ``messaging`` or ``standby``. Deliveries, reads,
 reactions and everything under ``standby`` (a thread the bridge does not own) are skipped
 with a named reason; what a person did under ``standby`` is kept as a ``StandbyItem`` (someone
 else answers them). Unknown keys and event types are tolerated.
@@ -21,6 +22,7 @@ from typing import Any
 
 from bridge.messenger.events.fields import read_id, read_millis, read_optional, read_str
 from bridge.messenger.events.inbound import BUILDERS
+from bridge.messenger.events.notifications import has_token, to_token_update
 from bridge.messenger.events.thread import is_echo, to_echo, to_handover
 from bridge.messenger.events.types import (
     HANDOVER_KEYS,
@@ -30,6 +32,7 @@ from bridge.messenger.events.types import (
     Echo,
     Event,
     Handover,
+    Optin,
     ParseResult,
     PolicyEnforcement,
     Skipped,
@@ -66,8 +69,18 @@ def parse_webhook(
     result = ParseResult([], [])
     for entry in entries:
         for item in _entry_items(entry, served, result, app_id):
-            _add(result, to_event(item, entry, app_id=app_id))
+            parsed = to_event(item, entry, app_id=app_id)
+            _add(result, parsed)
+            if has_token(parsed):
+                _add_token(result, item, parsed)
     return result
+
+
+def _add_token(result: ParseResult, item: dict[str, Any], optin: Optin) -> None:
+    """The token update of a notification-messages opt-in (``optin``, read from ``item``)."""
+    update = to_token_update(item["optin"], optin)
+    if update is not None:
+        result.tokens.append(update)
 
 
 def _add(
@@ -152,6 +165,8 @@ def _read_standby(
         result.policy.append(parsed)  # Meta acts on the app, whoever owns the thread
     elif not isinstance(parsed, Skipped | Echo):
         result.standby.append(StandbyItem(parsed.page_id, parsed.sender_id, parsed.timestamp))
+        if has_token(parsed):
+            _add_token(result, item, parsed)
 
 
 def to_event(

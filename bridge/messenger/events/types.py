@@ -2,8 +2,9 @@
 
 ``Event`` is what a person did in the conversation (sent to the bot); ``Echo``, ``Handover``
 and ``StandbyItem`` tell who is talking in a thread; ``PolicyEnforcement`` is Meta acting on
-the app; ``Skipped`` names why an item is not an event; ``ParseResult`` holds them all for
-one body.
+the app; ``TokenUpdate`` is a notification-messages token an opt-in gave or changed (kept
+apart from its ``Optin`` event); ``Skipped`` names why an item is not an event;
+``ParseResult`` holds them all for one body.
 https://developers.facebook.com/docs/messenger-platform/webhooks
 """
 
@@ -220,6 +221,29 @@ class StandbyItem:
     timestamp: int
 
 
+TokenStatus = Literal["active", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUpdate:
+    """What a ``messaging_optins`` item of type ``notification_messages`` says about one
+    notification-messages token (messenger.md §4.4): the person opted in (``active``), stopped
+    (``STOP_NOTIFICATIONS``: ``stopped``) or resumed. ``token`` is a credential for messaging
+    the person: never in a repr, a log line or an event. ``topic`` is the opt-in's
+    ``payload``; ``expires_at`` Meta's ``token_expiry_timestamp`` and ``updated_at`` the item's
+    timestamp, both epoch ms (``updated_at`` 0: Meta gave none)."""
+
+    page_id: str
+    user_id: str
+    token: str = field(repr=False)
+    topic: str = ""
+    frequency: str | None = None
+    timezone: str | None = None
+    expires_at: int | None = None
+    status: TokenStatus = "active"
+    updated_at: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """A messaging item that is not sent to the bot, and why (for logs and metrics)."""
@@ -231,7 +255,8 @@ class Skipped:
 class ParseResult:
     """The events to hand to the bot, the items skipped, whether the body had our shape, and
     what tells who is talking in a thread: echoes and handovers (also counted as skipped) and
-    standby items; Meta's policy actions on the app (counted as skipped too).
+    standby items; Meta's policy actions on the app (counted as skipped too); the
+    notification-messages tokens its opt-ins gave or changed (``tokens``).
     ``other_pages``: Page id → items of entries for Pages not served."""
 
     events: list[Event]
@@ -241,4 +266,5 @@ class ParseResult:
     handovers: list[Handover] = field(default_factory=list)
     standby: list[StandbyItem] = field(default_factory=list)
     policy: list[PolicyEnforcement] = field(default_factory=list)
+    tokens: list[TokenUpdate] = field(default_factory=list)
     other_pages: dict[str, int] = field(default_factory=dict)

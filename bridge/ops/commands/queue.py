@@ -13,7 +13,7 @@ import click
 from bridge.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bridge.queue import Admin, Housekeeping, Stats
+    from bridge.queue import Admin, Housekeeping, Queue, Stats
 
 
 @click.group("queue")
@@ -32,6 +32,13 @@ def queue_group(ctx: click.Context, db: Path) -> None:
     With BRIDGE_QUEUE=sqs: the SQS queue, its dead-letter queue and the DynamoDB table
     (BRIDGE_SQS_QUEUE_URL, BRIDGE_DYNAMODB_TABLE); --db does not apply.
     """
+    ctx.obj = open_queue(db)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def open_queue(db: Path) -> Queue:
+    """The configured queue: SQS and DynamoDB with BRIDGE_QUEUE=sqs, else the database ``db``
+    (which must exist); ClickException if it cannot be opened."""
     from bridge.config.queue import aws_queue_settings
 
     try:
@@ -39,16 +46,14 @@ def queue_group(ctx: click.Context, db: Path) -> None:
         if aws is not None:
             from bridge.queue.sqs.queue import SqsQueue
 
-            ctx.obj = SqsQueue(aws)
+            return SqsQueue(aws)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    if aws is None:
-        if not db.exists():
-            raise click.ClickException(f"no queue database at {db} (set BRIDGE_DB or --db)")
-        from bridge.queue.sqlite.store import SqliteQueue
+    if not db.exists():
+        raise click.ClickException(f"no queue database at {db} (set BRIDGE_DB or --db)")
+    from bridge.queue.sqlite.store import SqliteQueue
 
-        ctx.obj = SqliteQueue(db)
-    ctx.call_on_close(ctx.obj.close)
+    return SqliteQueue(db)
 
 
 @queue_group.command()

@@ -1,5 +1,6 @@
 """The queue's upkeep in SQLite: processes' heartbeats, releasing the jobs of those gone, and
-forgetting finished jobs and idle threads."""
+forgetting finished jobs, idle threads and notification-messages tokens past their retention
+(``SqliteNotifications.purge_notification_tokens``)."""
 
 from __future__ import annotations
 

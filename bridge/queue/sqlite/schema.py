@@ -76,6 +76,24 @@ CREATE TABLE IF NOT EXISTS threads (
     PRIMARY KEY (page, user)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS threads_updated ON threads (updated_at);
+-- One row per (Page, notification-messages token): bridge.queue.records.NotificationToken
+-- (times in epoch ms, Meta's clock; written_at: the bridge's, epoch seconds). A database
+-- from before it gets it here, empty: tokens are recorded from the next opt-in on.
+CREATE TABLE IF NOT EXISTS notification_tokens (
+    page       TEXT NOT NULL,
+    token      TEXT NOT NULL,
+    user       TEXT NOT NULL,
+    topic      TEXT NOT NULL DEFAULT '',
+    frequency  TEXT,
+    timezone   TEXT,
+    expires_at INTEGER,
+    status     TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    written_at REAL NOT NULL,
+    PRIMARY KEY (page, token)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS notification_tokens_page ON notification_tokens (page, updated_at);
+CREATE INDEX IF NOT EXISTS notification_tokens_person ON notification_tokens (page, user);
 """
 
 # Columns added after the first release, for databases created before them.

@@ -11,7 +11,8 @@ of a process known gone (``release_stale``: delivery's housekeeping judges who i
 The webhook's put may claim new jobs for idle delivery threads, and an ack the next job, in the
 same transaction (``put_and_claim``, ``ack_and_claim``). The ``threads``
 table holds each (Page, person)'s ``bridge.messenger.thread_control.ThreadState``, changed by the
-pure ``bridge.messenger.thread_control.apply`` inside the same write transactions.
+pure ``bridge.messenger.thread_control.apply`` inside the same write transactions, and the
+``notification_tokens`` table the notification-messages tokens of opt-ins (notifications.py).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bridge.messenger.events import TokenUpdate
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.queue.records import Claim, Job, Message, NewJob, PutResult
 from bridge.queue.sqlite.admin import SqliteAdmin
 from bridge.queue.sqlite.conversations import CLAIMABLE, CLAIMABLE_IN, settle
 from bridge.queue.sqlite.housekeeping import SqliteHousekeeping
+from bridge.queue.sqlite.notifications import SqliteNotifications, record_tokens
 from bridge.queue.sqlite.pages import SqlitePages
 from bridge.queue.sqlite.stats import SqliteStats
 from bridge.queue.sqlite.threads import SqliteThreads, record_threads
@@ -35,7 +38,9 @@ _JOB_COLUMNS = (
 )
 
 
-class SqliteQueue(SqliteThreads, SqlitePages, SqliteHousekeeping, SqliteStats, SqliteAdmin):
+class SqliteQueue(
+    SqliteThreads, SqliteNotifications, SqlitePages, SqliteHousekeeping, SqliteStats, SqliteAdmin
+):
     """Durable FIFO-per-conversation queue on one SQLite file; safe across threads and processes.
 
     Every role of ``bridge.queue.Queue``: the jobs here, the other roles in their parts (all on
@@ -44,13 +49,18 @@ class SqliteQueue(SqliteThreads, SqlitePages, SqliteHousekeeping, SqliteStats, S
     # --- the webhook's side ----------------------------------------------------------------
 
     def put(
-        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+        self,
+        jobs: list[NewJob],
+        *,
+        now: float,
+        signals: Sequence[ThreadSignal] = (),
+        tokens: Sequence[TokenUpdate] = (),
     ) -> PutResult:
-        """Commit new jobs and what the delivery said about their threads, in one transaction;
-        a key already present counts as a duplicate."""
-        if not jobs and not signals:
+        """Commit new jobs and what the delivery said about their threads and tokens, in one
+        transaction; a key already present counts as a duplicate."""
+        if not jobs and not signals and not tokens:
             return PutResult(0, 0)
-        return self._transaction("enqueue", lambda c: _insert(c, jobs, now, signals)[0])
+        return self._transaction("enqueue", lambda c: _insert(c, jobs, now, signals, tokens)[0])
 
     def put_and_claim(
         self,
@@ -58,16 +68,17 @@ class SqliteQueue(SqliteThreads, SqlitePages, SqliteHousekeeping, SqliteStats, S
         *,
         now: float,
         signals: Sequence[ThreadSignal] = (),
+        tokens: Sequence[TokenUpdate] = (),
         claim: Claim,
         limit: int,
     ) -> tuple[PutResult, list[Job]]:
         """``put``, and in the same transaction claim up to ``limit`` of the new jobs that are
         the claimable heads of their conversations (for idle delivery threads)."""
-        if not jobs and not signals:
+        if not jobs and not signals and not tokens:
             return PutResult(0, 0), []
 
         def insert_and_take(connection: sqlite3.Connection) -> tuple[PutResult, list[Job]]:
-            result, touched = _insert(connection, jobs, now, signals)
+            result, touched = _insert(connection, jobs, now, signals, tokens)
             taken: list[Job] = []
             for conversation in list(touched)[:limit]:
                 row = connection.execute(
@@ -197,9 +208,10 @@ def _insert(
     jobs: list[NewJob],
     now: float,
     signals: Sequence[ThreadSignal],
+    tokens: Sequence[TokenUpdate] = (),
 ) -> tuple[PutResult, dict[str, str]]:
-    """Insert the new jobs (a known key is a duplicate) and record the signals; returns the
-    counts and the conversations (→ Page) that got a new job."""
+    """Insert the new jobs (a known key is a duplicate) and record the signals and tokens;
+    returns the counts and the conversations (→ Page) that got a new job."""
     added = 0
     touched: dict[str, str] = {}
     for job in jobs:
@@ -213,6 +225,8 @@ def _insert(
     settle(connection, touched, queued=True)
     if signals:
         record_threads(connection, signals, now)
+    if tokens:
+        record_tokens(connection, tokens, now)
     return PutResult(added, len(jobs) - added), touched
 
 

@@ -1,7 +1,8 @@
 """The queue's upkeep in the SQS backend: heartbeats in the table, forgetting processes gone.
 
 Jobs need no releasing here (a dead holder's messages reappear by themselves after their
-visibility timeout) and none purging (the table's TTL forgets finished jobs).
+visibility timeout) and none purging (the table's TTL forgets finished jobs, and
+notification-messages tokens past their retention).
 """
 
 from __future__ import annotations

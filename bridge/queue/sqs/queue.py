@@ -32,13 +32,15 @@ also holds the jobs delivery gave up on (``bury``). ``python -m bridge queue dea
 ``requeue`` read it (bridge/queue/sqs/dead.py).
 
 **Parts.** ``SqsQueue`` is one class per concern on one ``SqsBase``: claims.py (receive and
-claim), running.py (a claimed job's reply, ledger and end), threads.py, pages.py,
+claim), running.py (a claimed job's reply, ledger and end), threads.py, notifications.py, pages.py,
 housekeeping.py, stats.py and admin.py; held.py keeps what this process holds, without I/O.
 
 **Crash windows** (each ends with the event answered once, or recorded as a dead letter):
 
-- Webhook, after the thread signals are written, before the job item: no 200, Meta redelivers;
-  the signals apply again harmlessly (``bridge.messenger.thread_control.apply`` takes maxima).
+- Webhook, after the thread signals (or notification-messages tokens) are written, before the
+  job item: no 200, Meta redelivers; the signals apply again harmlessly
+  (``bridge.messenger.thread_control.apply`` takes maxima), the tokens are written again
+  (notifications.py).
 - Webhook, after the job item, before SendMessage (or after it, before the 200): Meta
   redelivers; the item exists but was never claimed, so its ticket is sent again. Within 5
   minutes SQS drops the copy; later it is a second ticket, behind the first in its
@@ -80,12 +82,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bridge.messenger.events import TokenUpdate
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.queue.records import Claim, Job, NewJob, PutResult
 from bridge.queue.sqs import jobitems as items
 from bridge.queue.sqs.admin import SqsAdmin
 from bridge.queue.sqs.claims import SqsClaims
 from bridge.queue.sqs.housekeeping import SqsHousekeeping
+from bridge.queue.sqs.notifications import SqsNotifications
 from bridge.queue.sqs.pages import SqsPages
 from bridge.queue.sqs.running import SqsRunning
 from bridge.queue.sqs.stats import SqsStats
@@ -94,20 +98,37 @@ from bridge.queue.sqs.threads import SqsThreads
 from bridge.queue.sqs.tickets import send_tickets
 
 
-class SqsQueue(SqsClaims, SqsRunning, SqsThreads, SqsPages, SqsHousekeeping, SqsStats, SqsAdmin):
+class SqsQueue(
+    SqsClaims,
+    SqsRunning,
+    SqsThreads,
+    SqsNotifications,
+    SqsPages,
+    SqsHousekeeping,
+    SqsStats,
+    SqsAdmin,
+):
     """``bridge.queue.Queue`` on an SQS FIFO queue and a DynamoDB table (see the module doc)."""
 
     # --- the webhook's side ----------------------------------------------------------------
 
     def put(
-        self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
+        self,
+        jobs: list[NewJob],
+        *,
+        now: float,
+        signals: Sequence[ThreadSignal] = (),
+        tokens: Sequence[TokenUpdate] = (),
     ) -> PutResult:
-        """Record the threads' signals, then each new job's item, then its message.
+        """Record the threads' signals and the tokens, then each new job's item, then its
+        message.
 
         A key whose item exists is a duplicate; its message is sent again while the job was
         never claimed (an earlier attempt may have failed before sending it)."""
         if signals:
             self.record_threads(signals, now=now)
+        if tokens:
+            self.record_notification_tokens(tokens, now=now)
         added = duplicates = 0
         to_send: list[NewJob] = []
         seen: set[str] = set()
@@ -137,11 +158,12 @@ class SqsQueue(SqsClaims, SqsRunning, SqsThreads, SqsPages, SqsHousekeeping, Sqs
         *,
         now: float,
         signals: Sequence[ThreadSignal] = (),
+        tokens: Sequence[TokenUpdate] = (),
         claim: Claim,
         limit: int,
     ) -> tuple[PutResult, list[Job]]:
         """``put``; nothing is claimed with it (a job is claimed by receiving its message)."""
-        return self.put(jobs, now=now, signals=signals), []
+        return self.put(jobs, now=now, signals=signals, tokens=tokens), []
 
     def ack_and_claim(
         self, job: Job, *, now: float, sent: int, claim: Claim

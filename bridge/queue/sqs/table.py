@@ -11,8 +11,10 @@ pk                     sk          what
                                    attempts, the claim's owner token, the stored reply and the
                                    send ledger (see bridge/queue/sqs/queue.py)
 ``thread#<page>#<u>``  ``thread``  ``bridge.messenger.thread_control.ThreadState`` of one (Page,
-person), with a
-                                   version for optimistic updates
+                                   person), with a version for optimistic updates
+``notify#<page>``      ``token#<t>`` a notification-messages token (``NotificationToken``);
+                       ``user#<u>#<t>`` the same, under its person (see notifications.py)
+``notify``             page id     a Page that has notification-messages tokens
 ``pages``              page id     a Page's throttle (``blocked_until``) and pause
 ``workers``            process     a delivery process's latest heartbeat
 ``health``             ``check``   written by ``/readyz`` (the table takes writes)
@@ -263,9 +265,16 @@ class Table:
         )
 
     def query(
-        self, pk: str, *, index: str | None = None, newest_first: bool = False, limit: int = 0
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        newest_first: bool = False,
+        limit: int = 0,
+        prefix: str = "",
     ) -> Iterator[Item]:
-        """Every item of one partition (of the table, or of ``index`` by its hash key)."""
+        """Every item of one partition (of the table, or of ``index`` by its hash key); with
+        ``prefix``, those of the table whose ``sk`` begins with it."""
         attribute = "dl" if index == DROPPED_INDEX else PK
         request: dict[str, Any] = {
             "TableName": self.name,
@@ -274,6 +283,10 @@ class Table:
             "ExpressionAttributeValues": {":k": {"S": pk}},
             "ScanIndexForward": not newest_first,
         }
+        if prefix:
+            request["KeyConditionExpression"] += " AND begins_with(#s, :s)"
+            request["ExpressionAttributeNames"]["#s"] = SK
+            request["ExpressionAttributeValues"][":s"] = {"S": prefix}
         if index is not None:
             request["IndexName"] = index
         else:
