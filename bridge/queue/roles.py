@@ -21,6 +21,7 @@ from bridge.queue.records import (
     Message,
     NewJob,
     NotificationToken,
+    OutboundRecord,
     PageState,
     PutResult,
     Worker,
@@ -87,11 +88,31 @@ class Threads(Protocol):
     def thread(self, page: str, user: str) -> ThreadState | None: ...
 
 
+class OutboundLedger(Protocol):
+    """Delivery's side of outbound messages: each part's Graph message id, recorded with the
+    send ledger as Graph accepts it (outbound jobs only: a reply's turn costs no more)."""
+
+    def record_sent(self, job: Job, count: int, message_id: str | None) -> bool: ...
+
+
+class OutboundReads(Protocol):
+    """The outbound API's read: an outbound job by its key (its id), None if unknown."""
+
+    def outbound(self, key: str) -> OutboundRecord | None: ...
+
+
+class OutboundSink(JobSink, Threads, OutboundReads, Protocol):
+    """What queueing an outbound message needs: the thread's state to check it against, the
+    put, and the read of a job already queued under the same key."""
+
+
 class Notifications(Protocol):
     """Each person's notification-messages tokens per Page (``NotificationToken``), recorded
     from ``messaging_optins`` in the webhook's commit; read to send with and to list."""
 
     def notification_token(self, page: str, token: str) -> NotificationToken | None: ...
+
+    def person_notification_tokens(self, page: str, user: str) -> list[NotificationToken]: ...
 
     def notification_tokens(
         self, *, page: str | None = None, limit: int = 1000
@@ -125,7 +146,7 @@ class Housekeeping(Protocol):
     def purge(self, *, before: float) -> int: ...
 
 
-class DeliveryQueue(JobSink, Jobs, Threads, Pages, Housekeeping, Protocol):
+class DeliveryQueue(JobSink, Jobs, Threads, Pages, Housekeeping, OutboundLedger, Protocol):
     """Delivery's side: what the webhook hands it, its turns, its loop and its housekeeping."""
 
 
@@ -157,7 +178,7 @@ class Admin(Protocol):
     ) -> int: ...
 
 
-class Queue(DeliveryQueue, Stats, Admin, Protocol):
+class Queue(DeliveryQueue, Stats, Admin, OutboundReads, Protocol):
     """Every role, for the composition root, which also closes it."""
 
     def close(self) -> None: ...

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bridge.config.localmode import LOCAL_PAGE_ID
 from bridge.config.settings import Settings
 from bridge.delivery.loop import Delivery, Limits
 from bridge.delivery.page_routes import Routes
 from bridge.delivery.turn import TurnHandler
 from bridge.messenger.thread_control import ThreadSignal
-from bridge.queue import NewJob, PutResult, Queue
+from bridge.outbound.enqueue import Outbox
+from bridge.queue import NewJob, Notifications, PutResult, Queue
 from bridge.web.recording import Recorder
 
 # A claimed job's lease covers the longest Lex call plus the sends that follow it.
@@ -32,6 +34,16 @@ class Services:
     routes: Routes
     recorder: Recorder | None = None
     delivery: Delivery | None = field(default=None)
+    notifications: Notifications | None = None
+
+    def outbox(self) -> Outbox:
+        """Where the outbound API and ``bridge send`` queue messages."""
+        return Outbox(
+            queue=self.queue,
+            notifications=self.notifications,
+            pages=served_pages(self.settings),
+            idle_ms=int(self.settings.conversation.human_idle * 1000),
+        )
 
     def enqueue(
         self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
@@ -54,6 +66,7 @@ class Services:
             typing_refresh=settings.delivery.typing_refresh,
             bot_threads=threads,
             human_idle=settings.conversation.human_idle,
+            notifications=self.notifications,
         )
 
     def limits(self) -> Limits:
@@ -86,3 +99,11 @@ class Services:
         if self.delivery is None:
             return True
         return self.delivery.stop(timeout)
+
+
+def served_pages(settings: Settings) -> list[str]:
+    """The Pages an outbound message may be sent as (empty: one Page, its id not configured)."""
+    pages = sorted(settings.served_pages or ())
+    if not pages and settings.is_local:
+        return [LOCAL_PAGE_ID]  # the emulator's Page
+    return pages

@@ -26,6 +26,7 @@ from bridge.queue.records import Claim, Job, Message, NewJob, PutResult
 from bridge.queue.sqlite.admin import SqliteAdmin
 from bridge.queue.sqlite.conversations import CLAIMABLE, CLAIMABLE_IN, settle
 from bridge.queue.sqlite.housekeeping import SqliteHousekeeping
+from bridge.queue.sqlite.outbox import SqliteOutbox
 from bridge.queue.sqlite.pages import SqlitePages
 from bridge.queue.sqlite.stats import SqliteStats
 from bridge.queue.sqlite.threads import SqliteThreads, record_threads
@@ -35,7 +36,9 @@ _JOB_COLUMNS = (
 )
 
 
-class SqliteQueue(SqliteThreads, SqlitePages, SqliteHousekeeping, SqliteStats, SqliteAdmin):
+class SqliteQueue(
+    SqliteThreads, SqlitePages, SqliteHousekeeping, SqliteStats, SqliteAdmin, SqliteOutbox
+):
     """Durable FIFO-per-conversation queue on one SQLite file; safe across threads and processes.
 
     Every role of ``bridge.queue.Queue``: the jobs here, the other roles in their parts (all on
