@@ -18,7 +18,7 @@ from bridge.delivery.page_routes import Routes
 from bridge.delivery.turn import TurnHandler
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.outbound.enqueue import Outbox
-from bridge.queue import NewJob, Notifications, PutResult, Queue
+from bridge.queue import NewJob, Notifications, OutboundSink, PutResult, Queue
 from bridge.web.recording import Recorder
 
 # A claimed job's lease covers the longest Lex call plus the sends that follow it.
@@ -37,13 +37,8 @@ class Services:
     notifications: Notifications | None = None
 
     def outbox(self) -> Outbox:
-        """Where the outbound API and ``bridge send`` queue messages."""
-        return Outbox(
-            queue=self.queue,
-            notifications=self.notifications,
-            pages=served_pages(self.settings),
-            idle_ms=int(self.settings.conversation.human_idle * 1000),
-        )
+        """Where the outbound API queues messages."""
+        return make_outbox(self.settings, self.queue, self.notifications)
 
     def enqueue(
         self, jobs: list[NewJob], *, now: float, signals: Sequence[ThreadSignal] = ()
@@ -99,6 +94,19 @@ class Services:
         if self.delivery is None:
             return True
         return self.delivery.stop(timeout)
+
+
+def make_outbox(
+    settings: Settings, queue: OutboundSink, notifications: Notifications | None
+) -> Outbox:
+    """Where outbound messages are queued: by the API, and by ``bridge send`` without
+    ``--url`` (the same checks, the same jobs)."""
+    return Outbox(
+        queue=queue,
+        notifications=notifications,
+        pages=served_pages(settings),
+        idle_ms=int(settings.conversation.human_idle * 1000),
+    )
 
 
 def served_pages(settings: Settings) -> list[str]:
