@@ -133,3 +133,20 @@ def test_with_url_it_posts_to_the_running_bridge(served: tuple[LiveServer, Sqlit
     assert missing.exit_code == 2 and "BRIDGE_API_TOKEN" in missing.stderr
     gone = run(env, "--psid", PSID, "--text", "x", "--url", "http://127.0.0.1:9")
     assert gone.exit_code == 3 and "could not be reached" in gone.stderr
+
+
+def test_a_dropped_outbound_message_shows_in_queue_dead(env: dict[str, str]) -> None:
+    sent = run(env, "--psid", PSID, "--text", "Your results are in")
+    message_id = sent.stdout.split()[0]
+    queue = SqliteQueue(Path(env["BRIDGE_DB"]))
+    job = queue.claim(owner="w", process="p", now=time.time(), lease=30)
+    assert job is not None and job.key == message_id
+    queue.drop(job, reason="outside Messenger's 24-hour window", now=time.time())
+    queue.close()
+    listed = CliRunner().invoke(
+        main, ["queue", "--db", env["BRIDGE_DB"], "dead", "--dropped", "--show-text", "--json"]
+    )
+    assert listed.exit_code == 0, listed.output
+    [record] = json.loads(listed.stdout)
+    assert (record["mid"], record["text"]) == (message_id, "Your results are in")
+    assert record["state"] == "dropped" and "24-hour" in record["reason"]
