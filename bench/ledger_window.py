@@ -55,8 +55,8 @@ class _TimedGraph(GraphClient):
 
     accepted = threading.local()
 
-    def send_message(self, recipient_id: str, message: dict[str, Any]) -> str | None:
-        result = super().send_message(recipient_id, message)
+    def send_message(self, recipient_id: str, message: dict[str, Any], **how: Any) -> str | None:
+        result = super().send_message(recipient_id, message, **how)
         _TimedGraph.accepted.at = time.perf_counter()
         return result
 

@@ -13,6 +13,7 @@ Delivery threads are started by the server after fork (see gunicorn.conf.py) or 
 from __future__ import annotations
 
 import os
+from typing import cast
 
 from flask import Flask
 
@@ -21,9 +22,9 @@ from bridge.config.settings import Settings
 from bridge.delivery.page_routes import build_routes
 from bridge.messenger.graph import GraphClient
 from bridge.obs.logs import configure_logging, set_secrets
-from bridge.queue import Queue
+from bridge.queue import Notifications, Queue
 from bridge.queue.sqlite.store import SqliteQueue
-from bridge.web import health, hooks, webhook
+from bridge.web import health, hooks, outbound_api, webhook
 from bridge.web.fastpath import WebhookFastPath
 from bridge.web.listeners import ListenerSplit
 from bridge.web.recording import Recorder
@@ -45,12 +46,22 @@ def build_services(
     if settings.web.record_dir is not None:
         key = redaction_key(settings.graph.app_secret) if settings.web.record_redact else None
         recorder = Recorder(settings.web.record_dir, redact_with=key)
+    queue = queue or make_queue(settings)
     return Services(
         settings=settings,
         recorder=recorder,
-        queue=queue or make_queue(settings),
+        queue=queue,
         routes=build_routes(settings, bot=bot, graph=graph),
+        notifications=notifications_of(queue),
     )
+
+
+def notifications_of(queue: Queue) -> Notifications | None:
+    """The queue's store of notification-messages tokens, if this backend keeps them (None:
+    no token is known, so a message to one is refused as ``unknown_recipient``)."""
+    if hasattr(queue, "notification_token") and hasattr(queue, "person_notification_tokens"):
+        return cast(Notifications, queue)
+    return None
 
 
 def make_queue(settings: Settings) -> Queue:
@@ -80,6 +91,7 @@ def create_app(
     hooks.init_app(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(outbound_api.bp)
     if settings.is_local:
         # Imported only here: a production server never loads the local endpoints.
         from bridge.local import emulator, routes

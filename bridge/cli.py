@@ -1,4 +1,5 @@
-"""``python -m bridge``: serve, demo, worker, chat, replay, queue, notifications, setup, check.
+"""``python -m bridge``: serve, demo, worker, chat, replay, queue, notifications, setup, check,
+send.
 
 Each command parses its arguments and calls what the service itself uses. The commands that
 run the bridge are here; the operations commands live in ``bridge/ops/commands/``, one module
@@ -25,6 +26,7 @@ from bridge.ops.commands.init_aws import init_aws
 from bridge.ops.commands.notifications import notifications_group
 from bridge.ops.commands.queue import queue_group
 from bridge.ops.commands.replay import replay
+from bridge.ops.commands.send import send
 from bridge.ops.commands.settings import settings_or_exit
 from bridge.ops.commands.setup import setup
 
@@ -135,3 +137,4 @@ main.add_command(notifications_group)
 main.add_command(init_aws)
 main.add_command(setup)
 main.add_command(check)
+main.add_command(send)

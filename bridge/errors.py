@@ -4,7 +4,9 @@ BridgeError
 ├── ConfigError        settings missing or malformed; carries every problem at once
 │   └── PagesFileKeyError  a key given twice in the pages file
 ├── PayloadError       a webhook body that is not usable
-│   └── NotAWebhookBody    a file ``bridge replay`` cannot send; the message says why
+│   ├── NotAWebhookBody    a file ``bridge replay`` cannot send; the message says why
+│   └── InvalidRequest     an outbound API request that breaks a rule; names the field
+├── OutboundRefused    a valid outbound request that cannot be sent (window, hold, token...)
 ├── BotError           the bot backend failed; ``kind`` says what to do about it
 ├── GraphError         the Graph API refused a call or could not be reached
 ├── QueueError         the durable queue could not be read or written
@@ -19,7 +21,7 @@ BridgeError
     └── ReplayError        ``bridge replay`` cannot reach the bridge at all
 
 Classes that callers may also catch as ``ValueError`` (``PagesFileKeyError``,
-``NotAWebhookBody``, ``FaultError``) derive from it too.
+``NotAWebhookBody``, ``InvalidRequest``, ``FaultError``) derive from it too.
 """
 
 from __future__ import annotations
@@ -54,6 +56,26 @@ class PayloadError(BridgeError):
 
 class NotAWebhookBody(PayloadError, ValueError):
     """A file that cannot be a Messenger webhook delivery; the message says why."""
+
+
+class InvalidRequest(PayloadError, ValueError):
+    """An outbound API request (``POST /v1/messages``, ``bridge send``) that breaks a rule:
+    ``field`` names the part of the body (dotted: ``recipient.id``), ``message`` says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+class OutboundRefused(BridgeError):
+    """A valid outbound message that cannot be sent: ``code`` is ``outside_window``,
+    ``held``, ``unknown_recipient``, ``token_expired`` or ``idempotency_conflict``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class BotErrorKind(Enum):

@@ -2,10 +2,10 @@
 or from layers below it (README, "Layout").
 
 From the top: the click group, the operations commands, the composition root, local mode,
-HTTP in, delivery, the bot backends, the queue, the Messenger Platform, configuration and
-the error tree. ``obs`` (logs, metrics) may be imported by anyone and itself imports nothing
-above ``messenger``. Every import counts: at module level, inside functions and under
-``TYPE_CHECKING``.
+HTTP in, delivery, the bot backends, the outbound API's rules, the queue, the Messenger
+Platform, configuration and the error tree. ``obs`` (logs, metrics) may be imported by anyone
+and itself imports nothing above ``messenger``. Every import counts: at module level, inside
+functions and under ``TYPE_CHECKING``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ LAYERS = (
     ("bridge.config",),
     ("bridge.messenger",),
     ("bridge.queue",),
+    ("bridge.outbound",),
     ("bridge.bots",),
     ("bridge.delivery",),
     ("bridge.web",),

@@ -62,7 +62,11 @@ class Settings:
         """The configured values that must never appear in a log line."""
         graph = self.graph
         values: list[str | None] = [graph.app_secret, graph.verify_token, graph.page_access_token]
-        values += [self.web.metrics_token, *(page.access_token for page in self.pages)]
+        values += [
+            self.web.metrics_token,
+            self.web.api_token,
+            *(page.access_token for page in self.pages),
+        ]
         return [value for value in values if value]
 
     @property

@@ -21,6 +21,11 @@ _BIND_HINT = (
     " in a container or pod whose metrics port is not published)"
 )
 _TOKEN = re.compile(r"^[\x21-\x7e]{16,}$")  # printable, no spaces: fits an Authorization header
+_API_TOKEN = re.compile(r"^[\x21-\x7e]{32,}$")  # the outbound API's: longer, it can send
+_API_TOKEN_HINT = (
+    "at least 32 printable characters without spaces, e.g. from `openssl rand -hex 32`"
+    " (unset: the outbound API is off)"
+)
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,8 @@ class WebSettings:
     """``workers`` and ``threads`` size gunicorn; ``metrics_bind`` and ``metrics_port``: where
     the metrics listener listens (production mode only; see bridge/web/listeners.py);
     ``metrics_token`` None: /metrics is open on that listener (and in local mode) and not
-    served on ``port``; ``record_dir`` None: deliveries are not recorded."""
+    served on ``port``; ``api_token`` None: the outbound API (``/v1/``) is off and answers 404;
+    ``record_dir`` None: deliveries are not recorded."""
 
     port: int = 8000
     metrics_port: int = DEFAULT_METRICS_PORT
@@ -37,6 +43,7 @@ class WebSettings:
     threads: int = 8
     forwarded_allow_ips: str = DEFAULT_FORWARDED_ALLOW_IPS
     metrics_token: str | None = field(default=None, repr=False)
+    api_token: str | None = field(default=None, repr=False)
     max_body_bytes: int = 1024 * 1024
     request_read_timeout: float = 5.0
     record_dir: Path | None = None
@@ -64,6 +71,7 @@ def read_web(env: EnvReader, port: int, *, local: bool) -> WebSettings:
             "at least 16 printable characters without spaces, e.g. from `openssl rand -hex 32`",
             None,
         ),
+        api_token=env.matching("BRIDGE_API_TOKEN", _API_TOKEN, _API_TOKEN_HINT, None),
         max_body_bytes=env.integer(
             "BRIDGE_MAX_BODY_BYTES", 1024 * 1024, low=1024, high=64 * 1024 * 1024
         ),

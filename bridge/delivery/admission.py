@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bridge.delivery.page_routes import PageRoute
 from bridge.errors import NotAnswered
@@ -34,6 +35,10 @@ class Turn:
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    def send_message(self, message: dict[str, Any]) -> str | None:
+        """Send one message of this turn with its Page's Graph client; Graph's message id."""
+        return self.route.graph.send_message(self.user, message)
 
     def check_window(self) -> None:
         """Raise ``NotAnswered`` if a reply sent now would be outside the 24-hour window."""

@@ -17,6 +17,7 @@ from bridge.errors import GraphError, NotAnswered
 from bridge.messenger.graph_policy import Action, Decision, classify, retry_delay, throttle_delay
 from bridge.obs import metrics, stages
 from bridge.obs.logs import hash_id, log_context
+from bridge.outbound.jobs import is_outbound
 from bridge.queue import Claim, DeliveryQueue, Job
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ _NOT_ANSWERED = {
     "not_thread_owner": "another app owns the conversation",
     "outside_window": "a reply would be outside Messenger's 24-hour window",
     "page_not_configured": "its Page is not served",
+    "unknown_recipient": "no event of this person (or no such token) is known",
+    "token_expired": "the notification-messages token expired or was stopped",
 }
 _DROPPED = {Action.DROP: "undeliverable", Action.NOT_OWNER: "not_thread_owner"}
 
@@ -58,6 +61,7 @@ class Outcomes:
             self.lease_lost(job, "lost the job's lease before the ack")
             return taken
         self._throttles.pop(job.page, None)
+        _count_outbound(job, "sent")
         metrics.TURNS.inc()
         metrics.TURN_DURATION.observe(time.perf_counter() - started)
         metrics.ANSWER_LATENCY.observe(max(0.0, now - job.order_ts / 1000))
@@ -88,9 +92,11 @@ class Outcomes:
             reason = f"too old after {job.attempts - 1} attempts; last error: {job.last_error}"
             self._queue.bury(job, reason=reason, now=now)
             metrics.DEAD_LETTERS.labels("too_old").inc()
+            _count_outbound(job, "dead")
         else:
             self._queue.drop(job, reason=f"too old when first handled ({age:.0f} s)", now=now)
             metrics.DROPPED.labels("too_old").inc()
+            _count_outbound(job, "dropped")
         log.warning(
             "event too old to answer", extra={"job_id": job.id, "mid": job.key, "age_s": round(age)}
         )
@@ -98,6 +104,7 @@ class Outcomes:
     def not_answered(self, job: Job, reason: NotAnswered) -> None:
         self._queue.drop(job, reason=reason.reason, now=self._clock())
         metrics.DROPPED.labels(reason.label).inc()
+        _count_outbound(job, "dropped")
         level = logging.INFO if reason.label == "thread_held" else logging.WARNING
         log.log(
             level,
@@ -112,6 +119,7 @@ class Outcomes:
         if job.attempts >= self._max_attempts:
             self._queue.bury(job, reason=error, now=now)
             metrics.DEAD_LETTERS.labels("attempts").inc()
+            _count_outbound(job, "dead")
             log.error(
                 "job gave up after %d attempts",
                 job.attempts,
@@ -156,6 +164,7 @@ class Outcomes:
             self._drop(job, decision, context)
         elif decision.action is Action.ASSUME_SENT:
             self._queue.ack(job, now=self._clock())
+            _count_outbound(job, "sent")
         else:
             self.retry(job, decision.reason, cause="graph")
 
@@ -189,4 +198,11 @@ class Outcomes:
     def _drop(self, job: Job, decision: Decision, context: dict[str, object]) -> None:
         self._queue.drop(job, reason=decision.reason, now=self._clock())
         metrics.DROPPED.labels(_DROPPED.get(decision.action, "attachment_failed")).inc()
+        _count_outbound(job, "dropped")
         log.warning("message cannot be delivered to this person; not retrying", extra=context)
+
+
+def _count_outbound(job: Job, status: str) -> None:
+    """An outbound message's delivery ended (``sent``, ``dropped``, ``dead``)."""
+    if is_outbound(job):
+        metrics.OUTBOUND_MESSAGES.labels(status).inc()

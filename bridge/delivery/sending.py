@@ -31,16 +31,17 @@ class Sender:
 
     queue: Threads
 
-    def send(self, turn: Turn, message: Message) -> None:
-        """Send one stored message, or carry out the handover step it stands for."""
+    def send(self, turn: Turn, message: Message) -> str | None:
+        """Send one stored message, or carry out the handover step it stands for; Graph's
+        message id, if it gave one."""
         asked = handover.from_step(message)
         if asked is not None:
             self._pass_control(turn, asked)
-            return
+            return None
         turn.check_window()
         try:
             with metrics.graph_call("message"):
-                turn.route.graph.send_message(turn.user, message)
+                return turn.send_message(message)
         except GraphError as exc:
             decision = classify(exc)
             if decision.action is Action.NOT_OWNER:
@@ -57,6 +58,7 @@ class Sender:
                     "fbtrace_id": exc.fbtrace_id,
                 },
             )
+            return None
 
     def sender_action(self, turn: Turn, action: str) -> None:
         """Indicators are cosmetic: a failure is logged and the turn goes on."""

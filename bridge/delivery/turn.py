@@ -22,12 +22,14 @@ from bridge.bots import Bot
 from bridge.config.conversation import HUMAN_IDLE
 from bridge.delivery.admission import Turn, admit
 from bridge.delivery.asking import Answer, BotAsker
+from bridge.delivery.outbound import OutboundHandler
 from bridge.delivery.page_routes import PageRoute, Routes
 from bridge.delivery.sending import Sender
 from bridge.errors import LeaseLost
 from bridge.messenger.graph import GraphClient
 from bridge.obs import stages
-from bridge.queue import DeliveryQueue, Job
+from bridge.outbound.jobs import is_outbound
+from bridge.queue import DeliveryQueue, Job, Notifications
 
 
 @dataclass
@@ -51,8 +53,10 @@ class TurnHandler:
     bot_threads: int = 4
     routes: Routes | None = None
     human_idle: float = HUMAN_IDLE  # seconds after which a silent holder's hold lapses
+    notifications: Notifications | None = None  # tokens of notification messages (outbound)
     _sender: Sender = field(init=False, repr=False)
     _asker: BotAsker = field(init=False, repr=False)
+    _outbound: OutboundHandler = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.routes is None:
@@ -69,6 +73,19 @@ class TurnHandler:
             typing_refresh=self.typing_refresh,
             bot_threads=self.bot_threads,
         )
+        self._outbound = OutboundHandler(
+            self.queue,
+            self._sender,
+            BotAsker(
+                self.queue,
+                self._sender,
+                sender_actions=False,  # the person did not write: no seen, no typing
+                answer_deadline=self.answer_deadline,
+                bot_threads=self.bot_threads,
+            ),
+            self.notifications,
+            int(self.human_idle * 1000),
+        )
 
     def route(self, page: str) -> PageRoute | None:
         """The route of ``page`` (None: the Page is not served)."""
@@ -79,7 +96,10 @@ class TurnHandler:
         """Answer the job's event; returns how many reply messages have now been sent.
 
         Each part but the last is recorded in the send ledger as soon as Graph accepts it; the
-        last one is recorded by the ack that follows (one commit fewer per turn)."""
+        last one is recorded by the ack that follows (one commit fewer per turn). An outbound
+        message's job is sent by ``bridge.delivery.outbound`` instead."""
+        if is_outbound(job):
+            return self._outbound.handle(job, self.route(job.page), clock)
         turn = admit(self.queue, job, self.route(job.page), clock=clock, human_idle=self.human_idle)
         if job.reply is not None:
             answer = Answer(job.reply, job.sent, stored=True)
@@ -112,3 +132,4 @@ class TurnHandler:
     def close(self) -> None:
         """Stop the bot's helper threads (turns still waiting on them are not answered)."""
         self._asker.close()
+        self._outbound.asker.close()

@@ -8,6 +8,7 @@ valid call, as when Meta delivered a message but the answer was lost.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -16,6 +17,9 @@ from bridge.local import context
 from bridge.local.graph import caller, graph_error, graph_fault_error, page_call, with_headers
 from bridge.messenger.graph_requests import SENDER_ACTIONS
 from bridge.messenger.limits import message_problems
+from bridge.outbound.request import RETIRED_TAGS
+
+LIVE_TAGS = ("HUMAN_AGENT", "CUSTOMER_FEEDBACK")
 
 bp = Blueprint("inbox", __name__, url_prefix="/graph")
 
@@ -70,9 +74,8 @@ def _invalid_pass(body: object) -> str | None:
 def _send(body: object, page: str) -> Response:
     if not isinstance(body, dict):
         return graph_error(400, 100, "(#100) The request body must be a JSON object")
-    recipient = body.get("recipient")
-    psid = recipient.get("id") if isinstance(recipient, dict) else None
-    if not isinstance(psid, str) or not psid:
+    psid = _recipient(body.get("recipient"))
+    if psid is None:
         return graph_error(400, 100, "(#100) The parameter recipient is required")
     invalid = _invalid_send(body)
     if invalid:
@@ -80,7 +83,22 @@ def _send(body: object, page: str) -> Response:
     seq = context.local_store().record(psid, body, page)
     if "sender_action" in body:
         return jsonify({"recipient_id": psid})  # Graph gives no message id for an action
+    if psid.startswith("token:"):  # Graph names no recipient_id for a notification message
+        return jsonify({"message_id": f"m_local_{seq}"})
     return jsonify({"recipient_id": psid, "message_id": f"m_local_{seq}"})
+
+
+def _recipient(recipient: object) -> str | None:
+    """Whom a call is recorded for: the PSID, or for a notification message ``token:`` and a
+    digest of the token (the inbox never holds a token)."""
+    if not isinstance(recipient, dict):
+        return None
+    psid, token = recipient.get("id"), recipient.get("notification_messages_token")
+    if isinstance(psid, str) and psid:
+        return psid
+    if isinstance(token, str) and token:
+        return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+    return None
 
 
 def _invalid_send(body: dict[str, Any]) -> str | None:
@@ -89,10 +107,23 @@ def _invalid_send(body: dict[str, Any]) -> str | None:
         if "message" in body:
             return "sender_action cannot be sent with a message"
         return None if action in SENDER_ACTIONS else f"unknown sender_action {action!r}"
-    if body.get("messaging_type") != "RESPONSE":
-        return "messaging_type must be RESPONSE for a reply"
+    if "notification_messages_token" not in body["recipient"]:
+        invalid = _invalid_messaging(body.get("messaging_type"), body.get("tag"))
+        if invalid:
+            return invalid
     problems = message_problems(body.get("message"))
     return "; ".join(problems) if problems else None
+
+
+def _invalid_messaging(messaging_type: object, tag: object) -> str | None:
+    """Graph's rules for ``messaging_type`` and ``tag`` (messenger.md §5.2)."""
+    if messaging_type in ("RESPONSE", "UPDATE"):
+        return None if tag is None else "tag is only sent with messaging_type MESSAGE_TAG"
+    if messaging_type != "MESSAGE_TAG":
+        return "messaging_type must be RESPONSE, UPDATE or MESSAGE_TAG"
+    if tag in RETIRED_TAGS:
+        return f"the tag {tag} is no longer supported"
+    return None if tag in LIVE_TAGS else "MESSAGE_TAG needs a valid tag"
 
 
 @bp.get("/inbox")

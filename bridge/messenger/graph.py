@@ -39,6 +39,7 @@ from bridge.messenger.graph_requests import (
     build_subscribe_request,
     build_subscribed_apps_request,
     message_body,
+    notification_body,
 )
 
 log = logging.getLogger(__name__)
@@ -122,9 +123,23 @@ class GraphClient:
         }
         self._clock = clock
 
-    def send_message(self, recipient_id: str, message: dict[str, Any]) -> str | None:
-        """Send one message; return its ``message_id``."""
-        result = self._post(message_body(recipient_id, message))
+    def send_message(
+        self,
+        recipient_id: str,
+        message: dict[str, Any],
+        *,
+        messaging_type: str = "RESPONSE",
+        tag: str | None = None,
+        token: str | None = None,
+    ) -> str | None:
+        """Send one message; return its ``message_id``. A reply by default; ``messaging_type``
+        and ``tag`` as the outbound API asks; with ``token``, a notification message to the
+        person's opt-in token instead of their PSID."""
+        if token is not None:
+            body = notification_body(token, message)
+        else:
+            body = message_body(recipient_id, message, messaging_type=messaging_type, tag=tag)
+        result = self._post(body)
         message_id = result.get("message_id")
         return str(message_id) if message_id else None
 

@@ -163,9 +163,25 @@ def build_debug_token_request(auth: PageAuth, app_id: str) -> GraphRequest:
     )
 
 
-def message_body(recipient_id: str, message: dict[str, Any]) -> dict[str, Any]:
-    """A reply to a person who wrote to the Page (inside the 24-hour window)."""
-    return {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
+def message_body(
+    recipient_id: str,
+    message: dict[str, Any],
+    *,
+    messaging_type: str = "RESPONSE",
+    tag: str | None = None,
+) -> dict[str, Any]:
+    """A message to a person: by default a reply to one who wrote to the Page (inside the
+    24-hour window); ``UPDATE``, or ``MESSAGE_TAG`` with its ``tag``, for the outbound API."""
+    body = {"recipient": {"id": recipient_id}, "messaging_type": messaging_type, "message": message}
+    if tag is not None:
+        body["tag"] = tag
+    return body
+
+
+def notification_body(token: str, message: dict[str, Any]) -> dict[str, Any]:
+    """A notification message (Marketing Messages): to the person's opt-in token, which
+    needs no messaging type (it is the way to reach people outside the window)."""
+    return {"recipient": {"notification_messages_token": token}, "message": message}
 
 
 def action_body(recipient_id: str, action: str) -> dict[str, Any]:

@@ -38,8 +38,24 @@ DROP_REASONS = (
     "not_thread_owner",
     "outside_window",
     "page_not_configured",
+    "unknown_recipient",
+    "token_expired",
 )
 FALLBACK_REASONS = ("bot_error", "deadline", "unshowable")
+# What became of outbound API messages: at the request, then at the end of their delivery.
+OUTBOUND_STATUSES = (
+    "queued",
+    "duplicate",
+    "invalid",
+    "outside_window",
+    "held",
+    "unknown_recipient",
+    "token_expired",
+    "idempotency_conflict",
+    "sent",
+    "dropped",
+    "dead",
+)
 GRAPH_CALLS = ("message", "action", "probe", "handover")
 ECHO_ORIGINS = ("bridge", "page_inbox", "other_app", "unknown_app")
 HANDOVER_ACTIONS = ("pass", "take", "request")
@@ -195,6 +211,15 @@ DROPPED = Counter(
     " page_not_configured (its Page is no longer served).",
     ["reason"],
 )
+OUTBOUND_MESSAGES = Counter(
+    "bridge_outbound_messages",
+    "Messages of the outbound API (POST /v1/messages, bridge send), by status: at the request"
+    " queued, duplicate (a repeat of an idempotency_key), invalid (400), or refused (422:"
+    " outside_window, held, unknown_recipient, token_expired, idempotency_conflict); at the"
+    " end of delivery sent, dropped (the window closed, a hold began, the token expired...)"
+    " or dead (a dead letter).",
+    ["status"],
+)
 HANDOVER_REQUESTS = Counter(
     "bridge_handover_requests",
     "The bot asked for a person: passes of the conversation to the Page Inbox, by result (ok;"
@@ -240,6 +265,8 @@ def _initialise() -> None:
         DEAD_LETTERS.labels(cause)
     for reason in DROP_REASONS:
         DROPPED.labels(reason)
+    for status in OUTBOUND_STATUSES:
+        OUTBOUND_MESSAGES.labels(status)
     for origin in ECHO_ORIGINS:
         ECHOES.labels(origin)
     for action in HANDOVER_ACTIONS:

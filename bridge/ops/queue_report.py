@@ -9,6 +9,7 @@ from typing import Any
 
 from bridge.messenger import events
 from bridge.obs.logs import hash_id
+from bridge.outbound.jobs import from_payload, is_outbound_key
 from bridge.queue import DeadLetter, PageState, Worker
 
 
@@ -117,7 +118,17 @@ def _letter_record(letter: DeadLetter, show_text: bool) -> dict[str, Any]:
     }
     if show_text:
         try:
-            record["text"] = events.bot_input(events.from_json(letter.payload))
-        except (ValueError, TypeError, AttributeError):
+            record["text"] = _text_of(letter)
+        except (ValueError, TypeError, AttributeError, KeyError):
             record["text"] = "(unreadable)"
     return record
+
+
+def _text_of(letter: DeadLetter) -> str:
+    """What the person wrote; for an outbound API message, what it was to say (or ask)."""
+    if not is_outbound_key(letter.key):
+        return events.bot_input(events.from_json(letter.payload))
+    spec = from_payload(letter.payload)
+    if spec.lex_text is not None:
+        return f"(lex) {spec.lex_text}"
+    return " ".join(str(m.get("text", "<message>")) for m in spec.messages)

@@ -98,6 +98,19 @@ class DeadLetter:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundRecord:
+    """An outbound message's job as the outbound API reports it: its state, why it ended
+    unsent (``reason``), how many parts went out (``sent``) and Graph's ids of those parts."""
+
+    key: str
+    state: str
+    reason: str | None
+    sent: int
+    message_ids: tuple[str, ...]
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
 class Worker:
     """A process that claims jobs, as it last reported itself."""
 

@@ -24,6 +24,7 @@ from bridge.queue.records import (
     Message,
     NewJob,
     NotificationToken,
+    OutboundRecord,
     PageState,
     PutResult,
     Worker,
@@ -97,6 +98,24 @@ class Threads(Protocol):
     def thread(self, page: str, user: str) -> ThreadState | None: ...
 
 
+class OutboundLedger(Protocol):
+    """Delivery's side of outbound messages: each part's Graph message id, recorded with the
+    send ledger as Graph accepts it (outbound jobs only: a reply's turn costs no more)."""
+
+    def record_sent(self, job: Job, count: int, message_id: str | None) -> bool: ...
+
+
+class OutboundReads(Protocol):
+    """The outbound API's read: an outbound job by its key (its id), None if unknown."""
+
+    def outbound(self, key: str) -> OutboundRecord | None: ...
+
+
+class OutboundSink(JobSink, Threads, OutboundReads, Protocol):
+    """What queueing an outbound message needs: the thread's state to check it against, the
+    put, and the read of a job already queued under the same key."""
+
+
 class Notifications(Protocol):
     """Each person's notification-messages tokens per Page (``NotificationToken``), recorded
     from ``messaging_optins`` in the webhook's commit (``JobSink.put``, or
@@ -108,11 +127,11 @@ class Notifications(Protocol):
 
     def notification_token(self, page: str, token: str) -> NotificationToken | None: ...
 
+    def person_notification_tokens(self, page: str, user: str) -> list[NotificationToken]: ...
+
     def notification_tokens(
         self, *, page: str | None = None, limit: int = 1000
     ) -> list[NotificationToken]: ...
-
-    def person_notification_tokens(self, page: str, user: str) -> list[NotificationToken]: ...
 
 
 class Pages(Protocol):
@@ -144,7 +163,7 @@ class Housekeeping(Protocol):
     def purge_notification_tokens(self, *, now: float) -> int: ...
 
 
-class DeliveryQueue(JobSink, Jobs, Threads, Pages, Housekeeping, Protocol):
+class DeliveryQueue(JobSink, Jobs, Threads, Pages, Housekeeping, OutboundLedger, Protocol):
     """Delivery's side: what the webhook hands it, its turns, its loop and its housekeeping."""
 
 
@@ -176,7 +195,7 @@ class Admin(Protocol):
     ) -> int: ...
 
 
-class Queue(DeliveryQueue, Notifications, Stats, Admin, Protocol):
+class Queue(DeliveryQueue, Notifications, Stats, Admin, OutboundReads, Protocol):
     """Every role, for the composition root, which also closes it."""
 
     def close(self) -> None: ...

@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bridge.config.localmode import LOCAL_PAGE_ID
 from bridge.config.settings import Settings
 from bridge.delivery.loop import Delivery, Limits
 from bridge.delivery.page_routes import Routes
 from bridge.delivery.turn import TurnHandler
 from bridge.messenger.events import TokenUpdate
 from bridge.messenger.thread_control import ThreadSignal
-from bridge.queue import NewJob, PutResult, Queue
+from bridge.outbound.enqueue import Outbox
+from bridge.queue import NewJob, Notifications, OutboundSink, PutResult, Queue
 from bridge.web.recording import Recorder
 
 # A claimed job's lease covers the longest Lex call plus the sends that follow it.
@@ -33,6 +35,11 @@ class Services:
     routes: Routes
     recorder: Recorder | None = None
     delivery: Delivery | None = field(default=None)
+    notifications: Notifications | None = None
+
+    def outbox(self) -> Outbox:
+        """Where the outbound API queues messages."""
+        return make_outbox(self.settings, self.queue, self.notifications)
 
     def enqueue(
         self,
@@ -60,6 +67,7 @@ class Services:
             typing_refresh=settings.delivery.typing_refresh,
             bot_threads=threads,
             human_idle=settings.conversation.human_idle,
+            notifications=self.notifications,
         )
 
     def limits(self) -> Limits:
@@ -92,3 +100,24 @@ class Services:
         if self.delivery is None:
             return True
         return self.delivery.stop(timeout)
+
+
+def make_outbox(
+    settings: Settings, queue: OutboundSink, notifications: Notifications | None
+) -> Outbox:
+    """Where outbound messages are queued: by the API, and by ``bridge send`` without
+    ``--url`` (the same checks, the same jobs)."""
+    return Outbox(
+        queue=queue,
+        notifications=notifications,
+        pages=served_pages(settings),
+        idle_ms=int(settings.conversation.human_idle * 1000),
+    )
+
+
+def served_pages(settings: Settings) -> list[str]:
+    """The Pages an outbound message may be sent as (empty: one Page, its id not configured)."""
+    pages = sorted(settings.served_pages or ())
+    if not pages and settings.is_local:
+        return [LOCAL_PAGE_ID]  # the emulator's Page
+    return pages

@@ -200,8 +200,10 @@ def test_an_invalid_sender_action_is_error_100(client: FlaskClient, body: dict[s
     assert inbox(client)["entries"] == []
 
 
-@pytest.mark.parametrize("messaging_type", ["UPDATE", "MESSAGE_TAG", "response", None])
-def test_messaging_type_must_be_response(client: FlaskClient, messaging_type: str | None) -> None:
+@pytest.mark.parametrize("messaging_type", ["response", "MESSAGE", None])
+def test_messaging_type_must_be_one_graph_knows(
+    client: FlaskClient, messaging_type: str | None
+) -> None:
     body: dict[str, Any] = {"recipient": {"id": PSID}, "message": {"text": "hi"}}
     if messaging_type is not None:
         body["messaging_type"] = messaging_type
@@ -210,6 +212,36 @@ def test_messaging_type_must_be_response(client: FlaskClient, messaging_type: st
     assert graph_error(response)["code"] == 100
     assert "messaging_type" in graph_error(response)["message"]
     assert inbox(client)["entries"] == []
+
+
+@pytest.mark.parametrize(
+    ("how", "accepted"),
+    [
+        ({"messaging_type": "UPDATE"}, True),
+        ({"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}, True),
+        ({"messaging_type": "MESSAGE_TAG"}, False),
+        ({"messaging_type": "MESSAGE_TAG", "tag": "POST_PURCHASE_UPDATE"}, False),
+        ({"messaging_type": "RESPONSE", "tag": "HUMAN_AGENT"}, False),
+    ],
+)
+def test_update_and_human_agent_are_taken_and_retired_tags_refused(
+    client: FlaskClient, how: dict[str, str], accepted: bool
+) -> None:
+    body: dict[str, Any] = {"recipient": {"id": PSID}, "message": {"text": "hi"}, **how}
+    response = post_send(client, send_request(body))
+    assert response.status_code == (200 if accepted else 400)
+    assert len(inbox(client)["entries"]) == (1 if accepted else 0)
+
+
+def test_a_notification_message_is_recorded_under_a_digest_of_its_token(
+    client: FlaskClient,
+) -> None:
+    body = {"recipient": {"notification_messages_token": "tok-secret"}, "message": {"text": "hi"}}
+    response = post_send(client, send_request(body))
+    assert response.status_code == 200 and response.get_json()["message_id"].startswith("m_local_")
+    entries = inbox(client)["entries"]
+    assert len(entries) == 1 and entries[0]["recipient"].startswith("token:")
+    assert "tok-secret" not in entries[0]["recipient"]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ how they are stored. The names below are what the rest of the bridge uses.
 
 from bridge.messenger.events.codec import from_json, meta_bytes, to_json
 from bridge.messenger.events.inputs import bot_input, is_like, no_text_kind
-from bridge.messenger.events.keys import conversation_key, dedupe_key
+from bridge.messenger.events.keys import conversation_key, conversation_of, dedupe_key
 from bridge.messenger.events.parse import parse_webhook
 from bridge.messenger.events.types import (
     Attachment,
@@ -50,6 +50,7 @@ __all__ = [
     "TokenUpdate",
     "bot_input",
     "conversation_key",
+    "conversation_of",
     "dedupe_key",
     "from_json",
     "is_like",

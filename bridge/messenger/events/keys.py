@@ -36,4 +36,9 @@ def dedupe_key(event: Event) -> str:
 
 def conversation_key(event: Event) -> str:
     """One conversation per Page and person; turns within it run one at a time, in order."""
-    return f"{event.page_id}:{event.sender_id}"
+    return conversation_of(event.page_id, event.sender_id)
+
+
+def conversation_of(page_id: str, user_id: str) -> str:
+    """The conversation of a Page and a person (an outbound message joins the same one)."""
+    return f"{page_id}:{user_id}"

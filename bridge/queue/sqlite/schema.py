@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     last_error   TEXT,
     created_at   REAL NOT NULL,
     finished_at  REAL,
-    delivery     TEXT NOT NULL DEFAULT ''
+    delivery     TEXT NOT NULL DEFAULT '',
+    mids         TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (state, order_ts, id);
 CREATE INDEX IF NOT EXISTS jobs_conversation ON jobs (conversation, state, order_ts, id);
@@ -101,6 +102,7 @@ _ADDED_COLUMNS = {
     "page": "TEXT NOT NULL DEFAULT ''",
     "process": "TEXT",
     "delivery": "TEXT NOT NULL DEFAULT ''",  # the webhook POST's delivery id, for logs
+    "mids": "TEXT",  # an outbound job's Graph message ids, a JSON list (NULL: none yet)
 }
 
 

@@ -29,6 +29,7 @@ from bridge.queue.sqlite.admin import SqliteAdmin
 from bridge.queue.sqlite.conversations import CLAIMABLE, CLAIMABLE_IN, settle
 from bridge.queue.sqlite.housekeeping import SqliteHousekeeping
 from bridge.queue.sqlite.notifications import SqliteNotifications, record_tokens
+from bridge.queue.sqlite.outbox import SqliteOutbox
 from bridge.queue.sqlite.pages import SqlitePages
 from bridge.queue.sqlite.stats import SqliteStats
 from bridge.queue.sqlite.threads import SqliteThreads, record_threads
@@ -39,7 +40,13 @@ _JOB_COLUMNS = (
 
 
 class SqliteQueue(
-    SqliteThreads, SqliteNotifications, SqlitePages, SqliteHousekeeping, SqliteStats, SqliteAdmin
+    SqliteThreads,
+    SqliteNotifications,
+    SqlitePages,
+    SqliteHousekeeping,
+    SqliteStats,
+    SqliteAdmin,
+    SqliteOutbox,
 ):
     """Durable FIFO-per-conversation queue on one SQLite file; safe across threads and processes.
 

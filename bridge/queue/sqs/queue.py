@@ -32,7 +32,8 @@ also holds the jobs delivery gave up on (``bury``). ``python -m bridge queue dea
 ``requeue`` read it (bridge/queue/sqs/dead.py).
 
 **Parts.** ``SqsQueue`` is one class per concern on one ``SqsBase``: claims.py (receive and
-claim), running.py (a claimed job's reply, ledger and end), threads.py, notifications.py, pages.py,
+claim), running.py (a claimed job's reply, ledger and end), outbox.py (outbound messages'
+status and message ids), threads.py, notifications.py, pages.py,
 housekeeping.py, stats.py and admin.py; held.py keeps what this process holds, without I/O.
 
 **Crash windows** (each ends with the event answered once, or recorded as a dead letter):
@@ -90,8 +91,8 @@ from bridge.queue.sqs.admin import SqsAdmin
 from bridge.queue.sqs.claims import SqsClaims
 from bridge.queue.sqs.housekeeping import SqsHousekeeping
 from bridge.queue.sqs.notifications import SqsNotifications
+from bridge.queue.sqs.outbox import SqsOutbox
 from bridge.queue.sqs.pages import SqsPages
-from bridge.queue.sqs.running import SqsRunning
 from bridge.queue.sqs.stats import SqsStats
 from bridge.queue.sqs.table import PK, Expr
 from bridge.queue.sqs.threads import SqsThreads
@@ -100,7 +101,7 @@ from bridge.queue.sqs.tickets import send_tickets
 
 class SqsQueue(
     SqsClaims,
-    SqsRunning,
+    SqsOutbox,
     SqsThreads,
     SqsNotifications,
     SqsPages,
