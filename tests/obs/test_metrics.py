@@ -214,7 +214,7 @@ def test_a_failed_commit_counts_as_queue_error(
 ) -> None:
     delta = moved("bridge_webhook_")
 
-    def broken(jobs: list[NewJob], *, now: float, signals: Any = ()) -> Any:
+    def broken(jobs: list[NewJob], *, now: float, signals: Any = (), tokens: Any = ()) -> Any:
         raise QueueError("enqueue failed: disk full")
 
     monkeypatch.setattr(queue, "put", broken)
