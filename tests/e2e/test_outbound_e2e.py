@@ -5,6 +5,7 @@ bearer token, read back from the inbox and from ``GET /v1/messages/<id>``."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,11 @@ def wait_status(bridge: Bridge, message_id: str, wanted: str) -> dict[str, Any]:
     )
 
 
+def since_start() -> int:
+    """Now, in the milliseconds after START_MS that ``text`` takes."""
+    return int(time.time() * 1000) - START_MS
+
+
 def person_writes(bridge: Bridge, psid: str, words: str, mid: str, ts: int = 0) -> None:
     assert bridge.post(body_of(text(psid, words, mid, ts))).status_code == 200
 
@@ -115,7 +121,8 @@ def test_it_never_lands_inside_a_slow_multi_part_reply(bridge: Bridge) -> None:
     wait_for(lambda: bridge.state("m_o2_long") == "running", timeout=15, what="the reply in flight")
     response = send(bridge, {"recipient": {"id": psid}, "text": "A follow-up"})
     assert response.status_code == 202
-    person_writes(bridge, psid, "and then this", "m_o2_next", ts=5000)
+    # written after the follow-up was queued (Meta's timestamps order a conversation)
+    person_writes(bridge, psid, "and then this", "m_o2_next", ts=since_start() + 1000)
     bridge.wait_done("m_o2_long", "m_o2_next")
     wait_status(bridge, response.json()["id"], "sent")
     texts = [m.get("text", "") for m in bridge.messages(psid)]
