@@ -14,6 +14,7 @@ status.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +91,7 @@ class OutboundHandler:
     notifications: Notifications | None
     idle_ms: int
 
-    def handle(self, job: Job, route: PageRoute | None, clock: Any) -> int:
+    def handle(self, job: Job, route: PageRoute | None, clock: Callable[[], float]) -> int:
         """Send the job's message; how many parts have now been sent."""
         if route is None:
             raise NotAnswered("page_not_configured", "its Page is not served (BRIDGE_PAGES_FILE)")
@@ -105,7 +106,7 @@ class OutboundHandler:
                 raise LeaseLost("lost the job's lease while sending")
         return len(messages)
 
-    def _turn(self, job: Job, route: PageRoute, clock: Any) -> OutboundTurn:
+    def _turn(self, job: Job, route: PageRoute, clock: Callable[[], float]) -> OutboundTurn:
         spec = jobs.from_payload(job.payload)
         # The bot (lex) reads it as the person's own message; for the rest it names the person.
         event = TextMessage(job.page, spec.user, job.order_ts, job.key, spec.lex_text or "")

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bridge.errors import InvalidRequest, OutboundRefused
+from bridge.errors import InvalidRequest, OutboundRefused, QueueError
 from bridge.messenger.events import conversation_of
 from bridge.obs import metrics
 from bridge.outbound import jobs, rules
@@ -93,8 +93,8 @@ class Outbox:
         if self.queue.put([job], now=now).added:
             return Accepted(key, created=True)
         existing = self.queue.outbound(key)  # another request with this key came first
-        if existing is None:  # pragma: no cover - a put that kept nothing and stored nothing
-            raise OutboundRefused("idempotency_conflict", "the message could not be queued")
+        if existing is None:
+            raise QueueError(f"the queue kept no job for {key} and reported none added")
         return _repeat(existing, digest)
 
     def _recipient(

@@ -22,6 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from bridge.errors import InvalidRequest, OutboundRefused, QueueError
 from bridge.messenger.signature import tokens_match
+from bridge.obs import metrics
 from bridge.outbound import jobs
 from bridge.web.services import Services
 from bridge.web.webhook import read_body
@@ -68,6 +69,10 @@ def post_message() -> Response:
     services: Services = current_app.extensions["bridge"]
     try:
         body = _json_body(services.settings.web.max_body_bytes)
+    except InvalidRequest as exc:
+        metrics.OUTBOUND_MESSAGES.labels("invalid").inc()
+        return error(400, "invalid", exc.message, field=exc.field)
+    try:
         accepted = services.outbox().submit(
             body, now=time.time(), delivery_id=str(g.get("request_id") or "")
         )

@@ -423,3 +423,15 @@ def test_local_mode_leaves_the_metrics_port_unused_but_still_checks_it() -> None
 def test_the_ack_hold_is_half_a_second_unless_set() -> None:
     assert Settings.from_env(PRODUCTION_ENV).delivery.ack_hold == 0.5
     assert Settings.from_env({**PRODUCTION_ENV, "BRIDGE_ACK_HOLD": "0"}).delivery.ack_hold == 0
+
+
+def test_the_api_token_is_off_by_default_and_needs_32_characters() -> None:
+    assert Settings.from_env(PRODUCTION_ENV).web.api_token is None
+    token = "0123456789abcdef0123456789abcdef"
+    settings = Settings.from_env({**PRODUCTION_ENV, "BRIDGE_API_TOKEN": token})
+    assert settings.web.api_token == token and token in settings.secret_values
+    assert token not in repr(settings)
+    [problem] = problems_of({**PRODUCTION_ENV, "BRIDGE_API_TOKEN": "short-token"})
+    assert problem.startswith("BRIDGE_API_TOKEN is malformed") and "32" in problem
+    assert "short-token" not in problem
+    assert problems_of({**PRODUCTION_ENV, "BRIDGE_API_TOKEN": "x" * 31 + " y"})

@@ -146,12 +146,14 @@ def test_bad_input_is_400_naming_the_field(client: FlaskClient, body: Any, field
 
 
 def test_malformed_json_and_other_content_types_are_400(client: FlaskClient) -> None:
+    invalid = count("invalid")
     broken = client.post(
         "/v1/messages", data=b'{"recipient":', headers={**AUTH, "Content-Type": "application/json"}
     )
     assert broken.status_code == 400 and "JSON" in broken.get_json()["error"]["message"]
     form = client.post("/v1/messages", data={"text": "hi"}, headers=AUTH)
     assert form.status_code == 400 and "Content-Type" in form.get_json()["error"]["message"]
+    assert count("invalid") == invalid + 2
     deep = client.post(
         "/v1/messages",
         data=b"[" * 100_000 + b"]" * 100_000,
