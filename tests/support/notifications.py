@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bridge.messenger.events.types import TokenUpdate
 from bridge.queue import NotificationToken
+from bridge.queue.records import token_of
 
 
 @dataclass
@@ -47,19 +48,7 @@ class MemoryNotifications:
             self.tokens = [
                 t for t in self.tokens if (t.page, t.token) != (update.page_id, update.token)
             ]
-            self.tokens.append(
-                NotificationToken(
-                    page=update.page_id,
-                    user=update.user_id,
-                    token=update.token,
-                    topic=update.topic,
-                    frequency=update.frequency,
-                    timezone=update.timezone,
-                    expires_at=update.expires_at,
-                    status=update.status,
-                    updated_at=update.updated_at,
-                )
-            )
+            self.tokens.append(token_of(update))
 
     def notification_token(self, page: str, token: str) -> NotificationToken | None:
         return next((t for t in self.tokens if t.page == page and t.token == token), None)
