@@ -8,18 +8,11 @@ from pathlib import Path
 
 import click
 
-from bridge.ops.commands.queue import open_queue
+from bridge.ops.commands.queue import db_option, open_queue
 
 
 @click.group("notifications")
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="BRIDGE_DB",
-    default=Path("var/bridge.db"),
-    show_default="BRIDGE_DB or var/bridge.db",
-    help="The queue database.",
-)
+@db_option
 @click.pass_context
 def notifications_group(ctx: click.Context, db: Path) -> None:
     """Notification-messages tokens from people's opt-ins (Marketing Messages).

@@ -15,9 +15,8 @@ from bridge.errors import ConfigError
 if TYPE_CHECKING:
     from bridge.queue import Admin, Housekeeping, Queue, Stats
 
-
-@click.group("queue")
-@click.option(
+# The queue database, for every command that opens the queue (``queue``, ``notifications``).
+db_option = click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="BRIDGE_DB",
@@ -25,6 +24,10 @@ if TYPE_CHECKING:
     show_default="BRIDGE_DB or var/bridge.db",
     help="The queue database.",
 )
+
+
+@click.group("queue")
+@db_option
 @click.pass_context
 def queue_group(ctx: click.Context, db: Path) -> None:
     """Inspect and repair the delivery queue: stats, dead letters, requeue, purge.
