@@ -1,5 +1,5 @@
-"""What the local endpoints read from the running app: the local store, the settings, and the
-fault due for a call (after its delay).
+"""What the local endpoints read from the running app: the local store, the settings, the
+person a notification-messages token reaches, and the fault due for a call (after its delay).
 
 The store and the settings live in ``app.extensions`` (set by ``bridge.local.routes.init_app``
 and by the composition root), so the endpoints hold no module-level state of their own.
@@ -13,7 +13,9 @@ from typing import Any
 from flask import current_app
 
 from bridge.config.settings import Settings
+from bridge.errors import QueueError
 from bridge.local.store import LocalStore
+from bridge.queue import Notifications
 
 STORE_KEY = "bridge_local"  # app.extensions[STORE_KEY]: the LocalStore of the app
 _sleep = time.sleep  # a fault's delay; tests replace it
@@ -27,6 +29,19 @@ def local_store() -> LocalStore:
 def settings() -> Settings:
     current: Settings = current_app.extensions["bridge"].settings
     return current
+
+
+def token_owner(page: str, token: str) -> str | None:
+    """The PSID a notification-messages token of ``page`` was given for, if the bridge stored
+    it (its queue's token store; None without one, or if it cannot be read)."""
+    notifications: Notifications | None = current_app.extensions["bridge"].notifications
+    if notifications is None:
+        return None
+    try:
+        record = notifications.notification_token(page, token)
+    except QueueError:
+        return None
+    return None if record is None else record.user
 
 
 def take_fault(target: str, page: str | None = None) -> dict[str, Any] | None:

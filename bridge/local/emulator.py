@@ -6,7 +6,8 @@ HTML, CSS and JavaScript from ``bridge/local/static/emulator``; its traffic take
 path: it builds a messaging item as Messenger would, asks ``POST /local/emulator/sign`` to
 wrap and sign it exactly as Meta does (``bridge.messenger.deliveries.build_delivery``; the app
 secret never leaves the server), posts those bytes to ``/webhook`` itself, and reads the
-replies from the local Graph inbox (``/local/graph/inbox``).
+replies from the local Graph inbox (``/local/graph/inbox``). Its "send as the Page" panel
+queues outbound messages through ``bridge.local.pagesend``.
 
 What the page signed is kept beside the inbox, in the local-mode state file, so a
 conversation (both sides) can be shown again after a reload or a switch of user.
@@ -24,7 +25,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from bridge.config.localmode import LOCAL_PAGE_ID
 from bridge.config.settings import Settings
-from bridge.local import guard
+from bridge.local import guard, pagesend
 from bridge.local.graph import LOCAL_PAGE_NAME
 from bridge.local.store import local_store_path
 from bridge.messenger.deliveries import build_delivery
@@ -128,6 +129,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     """Register the emulator page and its endpoints on ``app`` (local mode only)."""
     app.extensions["bridge_emulator"] = SentLog(local_store_path(settings))
     app.register_blueprint(bp)
+    app.register_blueprint(pagesend.bp)
 
 
 def _log() -> SentLog:

@@ -74,7 +74,7 @@ def _invalid_pass(body: object) -> str | None:
 def _send(body: object, page: str) -> Response:
     if not isinstance(body, dict):
         return graph_error(400, 100, "(#100) The request body must be a JSON object")
-    psid = _recipient(body.get("recipient"))
+    psid = _recipient(body.get("recipient"), page)
     if psid is None:
         return graph_error(400, 100, "(#100) The parameter recipient is required")
     invalid = _invalid_send(body)
@@ -83,21 +83,24 @@ def _send(body: object, page: str) -> Response:
     seq = context.local_store().record(psid, body, page)
     if "sender_action" in body:
         return jsonify({"recipient_id": psid})  # Graph gives no message id for an action
-    if psid.startswith("token:"):  # Graph names no recipient_id for a notification message
+    if "notification_messages_token" in body["recipient"]:
+        # Graph names no recipient_id for a notification message
         return jsonify({"message_id": f"m_local_{seq}"})
     return jsonify({"recipient_id": psid, "message_id": f"m_local_{seq}"})
 
 
-def _recipient(recipient: object) -> str | None:
-    """Whom a call is recorded for: the PSID, or for a notification message ``token:`` and a
-    digest of the token (the inbox never holds a token)."""
+def _recipient(recipient: object, page: str) -> str | None:
+    """Whom a call is recorded for: the PSID; for a notification message the person the token
+    was given for, as Graph knows it (local mode asks the bridge's own token store), or for a
+    token the bridge does not know ``token:`` and a digest of it."""
     if not isinstance(recipient, dict):
         return None
     psid, token = recipient.get("id"), recipient.get("notification_messages_token")
     if isinstance(psid, str) and psid:
         return psid
     if isinstance(token, str) and token:
-        return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+        owner = context.token_owner(page, token)
+        return owner or "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
     return None
 
 

@@ -13,21 +13,18 @@ are in ``bridge.outbound``.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bridge.errors import InvalidRequest, OutboundRefused, QueueError
+from bridge.errors import InvalidRequest
 from bridge.messenger.signature import tokens_match
 from bridge.obs import metrics
-from bridge.outbound import jobs
+from bridge.outbound import answers
 from bridge.web.services import Services
 from bridge.web.webhook import read_body
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("outbound_api", __name__, url_prefix="/v1")
 
@@ -36,9 +33,16 @@ _BEARER = "Bearer "
 
 def error(status: int, code: str, message: str, **more: str) -> Response:
     """A JSON error answer: ``{"error": {"code", ...more, "message"}}``."""
-    response = jsonify({"error": {"code": code, **more, "message": message}})
-    response.status_code = status
+    return respond(answers.error(status, code, message, **more))
+
+
+def respond(answer: answers.Answer) -> Response:
+    """``answer`` as a JSON response, never cached."""
+    response = jsonify(answer.body)
+    response.status_code = answer.status
     response.headers["Cache-Control"] = "no-store"
+    if answer.location is not None:
+        response.headers["Location"] = answer.location
     return response
 
 
@@ -71,39 +75,17 @@ def post_message() -> Response:
         body = _json_body(services.settings.web.max_body_bytes)
     except InvalidRequest as exc:
         metrics.OUTBOUND_MESSAGES.labels("invalid").inc()
-        return error(400, "invalid", exc.message, field=exc.field)
-    try:
-        accepted = services.outbox().submit(
-            body, now=time.time(), delivery_id=str(g.get("request_id") or "")
-        )
-    except InvalidRequest as exc:
-        return error(400, "invalid", exc.message, field=exc.field)
-    except OutboundRefused as exc:
-        return error(422, exc.code, exc.message)
-    except QueueError:
-        log.exception("outbound message could not be queued")
-        return error(503, "unavailable", "the queue is not available; try again")
-    response = jsonify({"id": accepted.id, "status": "queued"})
-    response.status_code = 202 if accepted.created else 200
-    response.headers["Location"] = f"/v1/messages/{accepted.id}"
-    return response
+        return respond(answers.invalid(exc))
+    delivery_id = str(g.get("request_id") or "")
+    return respond(
+        answers.submitted(services.outbox(), body, now=time.time(), delivery_id=delivery_id)
+    )
 
 
 @bp.get("/messages/<message_id>")
 def get_message(message_id: str) -> Response:
     services: Services = current_app.extensions["bridge"]
-    record = None
-    if jobs.is_outbound_key(message_id):
-        try:
-            record = services.queue.outbound(message_id)
-        except QueueError:
-            log.exception("outbound message status could not be read")
-            return error(503, "unavailable", "the queue is not available; try again")
-    if record is None:
-        return error(404, "not_found", "no message with this id")
-    response = jsonify(jobs.status_of(record))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return respond(answers.status(services.queue, message_id))
 
 
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -12,15 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from bridge.config.localmode import LOCAL_PAGE_ID
 from bridge.obs.logs import hash_id
+from tests.conftest import wait_for
 from tests.support.servers import ROOT, START_MS, Bridge, body_of, start_bridge, stop_bridge
 
 pytestmark = pytest.mark.e2e
 
 PSID = "7300000000000001"
 TOKEN = "NmToKen4815162342e2eSecretValue"
+API_TOKEN = "e2e-notifications-api-token-0123456789ab"
+OLD_TOKEN = "NmToKenExpired2718281828e2eValue"
 
 
 def optin(ts: int, status: str | None = None, token: str = TOKEN) -> dict[str, Any]:
@@ -63,6 +67,26 @@ def status_of(db: Path) -> str:
     return str(rows[0]["status"])
 
 
+def post_message(bridge: Bridge, recipient: dict[str, str]) -> requests.Response:
+    return bridge.http.post(
+        f"{bridge.url}/v1/messages",
+        json={"recipient": recipient, "text": "Flu season is here: how to protect yourself."},
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+        timeout=10,
+    )
+
+
+def message_status(bridge: Bridge, message_id: str) -> dict[str, Any]:
+    response = bridge.http.get(
+        f"{bridge.url}/v1/messages/{message_id}",
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
 def test_opt_ins_are_stored_listed_hashed_and_never_leak(tmp_path: Path) -> None:
     records = tmp_path / "recorded"
     bridge: Bridge = start_bridge(
@@ -100,3 +124,55 @@ def test_opt_ins_are_stored_listed_hashed_and_never_leak(tmp_path: Path) -> None
     assert stored == [(TOKEN,)]  # stored to send with...
     assert all(TOKEN not in output for output in outputs)  # ...and nowhere else
     assert "webhook accepted" in outputs[3]
+
+
+def test_a_notification_message_reaches_the_token_and_a_stopped_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Opt in by webhook → ``POST /v1/messages`` to the token → sent to the token (no window
+    needed, no messaging type) and shown in its person's inbox; after STOP, 422 token_expired;
+    an opt-in already past its expiry is refused the same way."""
+    bridge: Bridge = start_bridge(tmp_path, BRIDGE_API_TOKEN=API_TOKEN)
+    try:
+        assert bridge.post(body_of(optin(0))).status_code == 200
+        queued = post_message(bridge, {"notification_messages_token": TOKEN})
+        assert queued.status_code == 202, queued.text
+        message_id = queued.json()["id"]
+        done = wait_for(
+            lambda: (s := message_status(bridge, message_id))["status"] == "sent" and s,
+            timeout=30,
+            what=f"{message_id} sent",
+        )
+        assert done["parts_sent"] == 1 and len(done["message_ids"]) == 1
+        # In the person's thread (the local Graph knows whose token it is), after the bot's
+        # answer to the opt-in itself.
+        sent = [
+            body
+            for body in bridge.inbox(PSID)
+            if "notification_messages_token" in body["recipient"]
+        ]
+        assert sent == [
+            {
+                "recipient": {"notification_messages_token": TOKEN},
+                "message": {"text": "Flu season is here: how to protect yourself."},
+            }
+        ]
+
+        assert bridge.post(body_of(optin(10, "STOP_NOTIFICATIONS"))).status_code == 200
+        stopped = post_message(bridge, {"notification_messages_token": TOKEN})
+        assert stopped.status_code == 422
+        assert stopped.json()["error"]["code"] == "token_expired"
+
+        expired = optin(20, token=OLD_TOKEN)
+        expired["optin"]["token_expiry_timestamp"] = START_MS - 1_000
+        assert bridge.post(body_of(expired)).status_code == 200
+        refused = post_message(bridge, {"notification_messages_token": OLD_TOKEN})
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "token_expired"
+        unknown = post_message(bridge, {"notification_messages_token": "NmNeverGivenOut"})
+        assert unknown.status_code == 422
+    finally:
+        assert stop_bridge(bridge) == 0
+    log = bridge.log.read_text()
+    assert TOKEN not in log and OLD_TOKEN not in log
+    assert "outbound message queued" in log

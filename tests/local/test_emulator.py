@@ -30,6 +30,7 @@ OTHER = "8000000000000002"
 STATIC = "/local/emulator/static"
 STATIC_FILES = {
     "emulator.js": "text/javascript",
+    "page-send.js": "text/javascript",
     "emulator.css": "text/css",
     "avatar.svg": "image/svg+xml",
 }
@@ -42,6 +43,8 @@ ENDPOINTS = [
     ("GET", "/local/emulator/config"),
     ("GET", f"/local/emulator/events?psid={PSID}"),
     ("POST", "/local/emulator/sign"),
+    ("POST", "/local/emulator/outbound"),
+    ("GET", "/local/emulator/outbound/out_0123456789abcdef0123456789abcdef"),
 ]
 
 
@@ -101,7 +104,7 @@ def test_the_page_is_served_in_local_mode(client: FlaskClient, path: str) -> Non
     assert response.mimetype == "text/html"
     html = response.get_data(as_text=True)
     assert "<title>" in html
-    for name in ("emulator.js", "emulator.css"):
+    for name in ("emulator.js", "page-send.js", "emulator.css"):
         assert f'"{STATIC}/{name}"' in html
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -115,9 +118,10 @@ def test_the_page_loads_nothing_from_elsewhere(client: FlaskClient) -> None:
         assert "//fonts." not in text and "@import" not in text
 
 
-def test_the_script_never_writes_markup() -> None:
+@pytest.mark.parametrize("name", ["emulator.js", "page-send.js"])
+def test_the_scripts_never_write_markup(name: str) -> None:
     script = (
-        Path(__file__).resolve().parents[2] / "bridge/local/static/emulator/emulator.js"
+        Path(__file__).resolve().parents[2] / "bridge/local/static/emulator" / name
     ).read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script.replace("never innerHTML", "")

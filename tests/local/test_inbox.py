@@ -12,7 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge.app import create_app
+from bridge.config.localmode import LOCAL_PAGE_ID
 from bridge.config.settings import Settings
+from bridge.messenger.events import TokenUpdate
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.graph_requests import action_body, message_body
 from bridge.queue.sqlite.store import SqliteQueue
@@ -242,6 +244,18 @@ def test_a_notification_message_is_recorded_under_a_digest_of_its_token(
     entries = inbox(client)["entries"]
     assert len(entries) == 1 and entries[0]["recipient"].startswith("token:")
     assert "tok-secret" not in entries[0]["recipient"]
+
+
+def test_a_notification_message_to_a_stored_token_is_recorded_for_its_person(
+    client: FlaskClient, queue: SqliteQueue, local_settings: Settings
+) -> None:
+    page = local_settings.graph.page_id or LOCAL_PAGE_ID
+    queue.record_notification_tokens([TokenUpdate(page, OTHER_PSID, "tok-known")], now=time.time())
+    body = {"recipient": {"notification_messages_token": "tok-known"}, "message": {"text": "hi"}}
+    response = post_send(client, send_request(body))
+    assert response.status_code == 200 and "recipient_id" not in response.get_json()
+    entries = inbox(client)["entries"]
+    assert [entry["recipient"] for entry in entries] == [OTHER_PSID]
 
 
 @pytest.mark.parametrize(

@@ -704,6 +704,7 @@
   }
 
   function setJsonOpen(open) {
+    if (open) document.dispatchEvent(new CustomEvent("emulator:panel", { detail: { name: "json" } }));
     state.jsonOpen = open;
     $("json-panel").hidden = !open;
     $("app").classList.toggle("json-open", open);
@@ -783,6 +784,9 @@
 
   async function select(psid) {
     state.current = psid;
+    // The "send as the Page" panel (page-send.js) writes to whoever is selected.
+    const user = currentUser();
+    document.dispatchEvent(new CustomEvent("emulator:select", { detail: { psid, name: user.name, pageId: state.config.page.id } }));
     try {
       localStorage.setItem(STORAGE_KEY, psid);
     } catch {
@@ -852,6 +856,9 @@
     $("close-json").addEventListener("click", () => setJsonOpen(false));
     document.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && state.jsonOpen) setJsonOpen(false);
+    });
+    document.addEventListener("emulator:panel", (event) => {
+      if (event.detail.name !== "json" && state.jsonOpen) setJsonOpen(false); // one side panel at a time
     });
     $("new-user").addEventListener("click", () => {
       const user = addUser(newPsid());
