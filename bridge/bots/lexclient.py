@@ -42,6 +42,7 @@ T = TypeVar("T")
 
 LOCAL_REGION = "us-east-1"
 CONNECT_TIMEOUT = 5
+REGION_MISSING = "AWS_REGION is missing: set it to the Region of your Lex bot, e.g. us-east-1"
 
 # Nothing ran on Lex's side (429), or another turn of this session was running (409).
 # V1 names: LimitExceededException (429).
@@ -94,9 +95,7 @@ def make_runtime_client(settings: Settings, service: str) -> Any:
             config=config,
         )
     if session.region_name is None:
-        raise ConfigError(
-            ["AWS_REGION is missing: set it to the Region of your Lex bot, e.g. us-east-1"]
-        )
+        raise ConfigError([REGION_MISSING])
     return session.client(service, config=config)
 
 
