@@ -53,6 +53,19 @@ OPERATION = "RecognizeText"
 SIGNING_NAME = "lex"  # the service model's signingName
 _PATH = "/bots/{}/botAliases/{}/botLocales/{}/sessions/{}/text"
 MAX_POOL_CONNECTIONS = 10  # botocore's default
+# The service model's error shapes (each has one member, ``message``).
+MODELED_ERRORS = frozenset(
+    {
+        "AccessDeniedException",
+        "BadGatewayException",
+        "ConflictException",
+        "DependencyFailedException",
+        "InternalServerException",
+        "ResourceNotFoundException",
+        "ThrottlingException",
+        "ValidationException",
+    }
+)
 
 
 def make_lean_lexv2_client(settings: Settings) -> LexV2RuntimeClient:
@@ -186,25 +199,27 @@ def to_answer(response: Any) -> dict[str, Any]:
     headers = {name.lower(): value for name, value in response.headers.items()}
     metadata: dict[str, Any] = {"HTTPStatusCode": status, "HTTPHeaders": headers}
     metadata |= {"RetryAttempts": 0, "MaxAttemptsReached": True}  # one attempt, as configured
+    if status >= 300:
+        raise ClientError(error_response(status, headers, response.content, metadata), OPERATION)
     if "x-amzn-requestid" in headers:
         metadata["RequestId"] = headers["x-amzn-requestid"]
-    if status >= 300:
-        error = {"Error": error_of(status, headers, response.content)}
-        raise ClientError(error | {"ResponseMetadata": metadata}, OPERATION)
     body = _json_object(response.content)
     return (body if body is not None else {}) | {"ResponseMetadata": metadata}
 
 
-def error_of(status: int, headers: Mapping[str, str], content: bytes) -> dict[str, str]:
-    """``Code`` and ``Message`` of an error answer, as botocore's rest-json parser reads them:
-    the code from ``x-amzn-ErrorType``, else the body's ``code`` or ``__type``, else the HTTP
-    status; a 5xx without a body (or an HTML page from a proxy) is named by its status."""
+def error_response(
+    status: int, headers: Mapping[str, str], content: bytes, metadata: dict[str, Any]
+) -> dict[str, Any]:
+    """An error answer as botocore's rest-json parser reads it: ``Code`` from
+    ``x-amzn-ErrorType``, else the body's ``code`` or ``__type``, else the HTTP status; a 5xx
+    without a body (or an HTML page from a proxy) is named by its status alone; an error the
+    service model names (``MODELED_ERRORS``) also has the body's ``message`` at the top."""
     stripped = content.strip()
     if status >= 500 and (not stripped or stripped.startswith(b"<html>")):
-        return {"Code": str(status), "Message": http.client.responses.get(status, "")}
+        error = {"Code": str(status), "Message": http.client.responses.get(status, "")}
+        return {"Error": error, "ResponseMetadata": metadata}
     parsed = _json_object(content)
     body = parsed if parsed is not None else _text_body(content)
-    message = body.get("message", body.get("Message", ""))
     code: object = body.get("__type", str(status))
     if "x-amzn-errortype" in headers:
         code = headers["x-amzn-errortype"]
@@ -212,7 +227,13 @@ def error_of(status: int, headers: Mapping[str, str], content: bytes) -> dict[st
         code = body.get("code", body.get("Code", ""))
     if isinstance(code, str):
         code = code.split(":", 1)[0].rsplit("#", 1)[-1]
-    return {"Code": str(code), "Message": str(message)}
+    if "x-amzn-requestid" in headers:
+        metadata["RequestId"] = headers["x-amzn-requestid"]
+    message = body.get("message", body.get("Message", ""))
+    answer = {"Error": {"Message": message, "Code": code}, "ResponseMetadata": metadata}
+    if code in MODELED_ERRORS and body.get("message") is not None:
+        answer["message"] = body["message"]
+    return answer
 
 
 def _json_object(content: bytes) -> dict[str, Any] | None:
