@@ -1,9 +1,10 @@
 """A lean Lex V2 runtime client: RecognizeText only, without botocore's service model.
 
 A botocore client loads the ``lexv2-runtime`` service model and runs its generic machinery on
-every call (event hooks, serializer, endpoint rules, parser): about 9 MB per process and
-0.5 ms of CPU per turn. This client does what that machinery does for the one call the bridge
-makes, with botocore's own pieces for the parts that matter:
+every call (event hooks, serializer, endpoint rules, parser): built and called once, about
+7.5 MB of a process's own memory, and 1.1-1.15 ms of CPU a call against an instant local fake,
+where this client takes 0.1 MB and 0.75-0.8 ms. It does what that machinery does for the one
+call the bridge makes, with botocore's own pieces for the parts that matter:
 
 - the request: ``POST /bots/{botId}/botAliases/{botAliasId}/botLocales/{localeId}/sessions/
   {sessionId}/text`` (segments percent-encoded as botocore does), a JSON body of ``text``,
