@@ -93,10 +93,7 @@ class FakeLex:
     release: threading.Event = field(default_factory=threading.Event)
 
 
-@pytest.fixture
-def fake_lex() -> Iterator[FakeLex]:
-    state = FakeLex(headers={"x-amzn-RequestId": "req-1"}, body=json.dumps(ANSWER).encode())
-
+def handler_for(state: FakeLex) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -122,7 +119,13 @@ def fake_lex() -> Iterator[FakeLex]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    with http_server(Handler) as url:
+    return Handler
+
+
+@pytest.fixture
+def fake_lex() -> Iterator[FakeLex]:
+    state = FakeLex(headers={"x-amzn-RequestId": "req-1"}, body=json.dumps(ANSWER).encode())
+    with http_server(handler_for(state)) as url:
         state.url = url
         try:
             yield state
@@ -380,90 +383,3 @@ def test_timeouts_pool_and_user_agent() -> None:
     assert client.http_options["timeout"] == (5, 45.0)
     assert client.http_options["max_pool_connections"] == 10
     assert client.user_agent.startswith(f"messenger-lex-bridge/{__version__} ")
-
-
-# --- the endpoint -----------------------------------------------------------------------------
-
-CONFIG_SERVICES = """[default]
-services = local
-endpoint_url = http://127.0.0.1:4602
-[services local]
-lex_runtime_v2 =
-  endpoint_url = http://127.0.0.1:4601
-"""
-
-
-SERVICE_URL, GLOBAL_URL = "http://127.0.0.1:4599", "http://127.0.0.1:4600"
-FIPS, DUAL_STACK = {"AWS_USE_FIPS_ENDPOINT": "true"}, {"AWS_USE_DUALSTACK_ENDPOINT": "true"}
-SERVICE, GLOBAL = {"AWS_ENDPOINT_URL_LEX_RUNTIME_V2": SERVICE_URL}, {"AWS_ENDPOINT_URL": GLOBAL_URL}
-IGNORE = {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
-CONFIG_GLOBAL = "[default]\nendpoint_url = http://127.0.0.1:4602\n"
-EU_WEST_1 = "https://runtime-v2-lex.eu-west-1.amazonaws.com"
-
-
-@pytest.mark.parametrize(
-    ("region", "env", "config", "expected"),
-    [
-        ("eu-west-1", {}, "", EU_WEST_1),
-        ("cn-north-1", {}, "", "https://runtime-v2-lex.cn-north-1.amazonaws.com.cn"),
-        ("us-east-1", FIPS, "", "https://runtime-v2-lex-fips.us-east-1.amazonaws.com"),
-        ("us-gov-west-1", FIPS, "", "https://runtime-v2-lex-fips.us-gov-west-1.amazonaws.com"),
-        ("eu-west-1", DUAL_STACK, "", "https://runtime-v2-lex.eu-west-1.api.aws"),
-        ("eu-west-1", SERVICE | GLOBAL, CONFIG_SERVICES, SERVICE_URL),
-        ("eu-west-1", GLOBAL, CONFIG_SERVICES, GLOBAL_URL),
-        ("eu-west-1", GLOBAL | FIPS, "", GLOBAL_URL),
-        ("eu-west-1", {}, CONFIG_SERVICES, "http://127.0.0.1:4601"),
-        ("eu-west-1", {}, CONFIG_GLOBAL, "http://127.0.0.1:4602"),
-        ("eu-west-1", SERVICE | GLOBAL | IGNORE, CONFIG_SERVICES, EU_WEST_1),
-    ],
-)
-def test_the_endpoint_is_the_one_botocore_calls(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    region: str,
-    env: dict[str, str],
-    config: str,
-    expected: str,
-) -> None:
-    (tmp_path / "aws-config").write_text(config)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    assert make_lexv2_client(settings(region=region)).endpoint_url == expected
-    assert botocore_url(make_botocore_lexv2_client(settings(region=region))) == expected
-
-
-def test_the_local_endpoint_wins_over_the_aws_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LEX_RUNTIME_V2", "http://127.0.0.1:4599")
-    client = make_lexv2_client(settings("http://127.0.0.1:9/lex"))
-    assert client.endpoint_url == "http://127.0.0.1:9/lex"
-    assert botocore_url(make_botocore_lexv2_client(settings("http://127.0.0.1:9/lex"))) == (
-        "http://127.0.0.1:9/lex"
-    )
-
-
-def test_an_endpoint_that_is_not_a_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LEX_RUNTIME_V2", "localhost:4599")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    with pytest.raises(ConfigError):
-        make_lexv2_client(settings(region="eu-west-1"))
-
-
-class _Sent(Exception):
-    pass
-
-
-def botocore_url(client: Any) -> str:
-    """The endpoint of the URL a botocore client sends RecognizeText to (nothing is sent)."""
-    urls: list[str] = []
-
-    def capture(request: Any, **kwargs: Any) -> None:
-        urls.append(request.url)
-        raise _Sent
-
-    client.meta.events.register("before-send.*", capture)
-    with pytest.raises(_Sent):
-        client.recognize_text(**CALL)
-    return urls[0].split("/bots/")[0]
