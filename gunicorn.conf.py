@@ -142,9 +142,10 @@ set_secrets(_settings.secret_values)  # scrubbed from gunicorn's own log lines t
 # The main listener, then the metrics listener (production mode): bridge.web.listeners tells
 # their requests apart by SERVER_PORT, which gunicorn sets from the listening socket.
 bind = binds(_settings)
-# The app (Flask, boto3's client and its service data, the bridge) is built once, here in the
-# master, and the workers are forked from it: they share its memory instead of each building
-# its own copy (see pre_fork). Delivery threads still start in each worker, after fork.
+# The app (Flask, boto3, the Lex client, the bridge) is built once, here in the master, and
+# the workers are forked from it: they share its memory instead of each building its own copy
+# (see pre_fork; the Lex client opens its connections in each worker). Delivery threads still
+# start in each worker, after fork.
 preload_app = True
 # gthread, reading each request whole before a thread takes it (slow clients hold no thread).
 worker_class = "bridge.web.worker.BufferingWorker"

@@ -22,9 +22,9 @@ class Bot(Protocol):
 def make_bot(
     settings: Settings, *, lex_client: Any | None = None, clients: dict[Any, Any] | None = None
 ) -> Bot:
-    """The configured backend; ``lex_client`` replaces the boto3 client (tests, fakes), and
-    ``clients`` shares one boto3 client per Lex service and endpoint between bots (boto3
-    clients are thread-safe; several Pages may use several bots).
+    """The configured backend; ``lex_client`` replaces the Lex client (tests, fakes), and
+    ``clients`` shares one Lex client per Lex service and endpoint between bots (the clients
+    are thread-safe; several Pages may use several bots).
 
     Events without text of the kinds in ``BRIDGE_NO_TEXT_REPLY_KINDS`` are answered by the
     bridge itself and never reach the backend."""

@@ -1,10 +1,14 @@
-"""The Lex runtime client both backends use, and what a failed call means for the turn.
+"""The Lex runtime calls both backends make, and what a failed call means for the turn.
 
-Calls: botocore's automatic retries off (``total_max_attempts = 1``), read timeout above Lex's
-30 s Lambda limit (``LEX_READ_TIMEOUT``), and botocore's parameter validation off (about 4 % of
-a call's CPU): the bridge builds every request itself and checks what Lex would refuse before
-calling (``bridge.bots.lexrequest``: text 1-1024 UTF-16 units, never blank; the session id's
-pattern; ids from settings checked against their patterns at start; attributes are strings).
+Clients: Lex V2 uses the bridge's lean RecognizeText client (``bridge.bots.lexv2http``), Lex V1
+and the ops check's ``lex-models`` a botocore client from ``make_runtime_client``; both raise
+botocore's exceptions, classified here. Calls: no automatic retries (botocore's
+``total_max_attempts = 1``), read timeout above Lex's 30 s Lambda limit (``LEX_READ_TIMEOUT``),
+connect timeout ``CONNECT_TIMEOUT``, and no parameter validation (botocore's is off: about 4 %
+of a call's CPU): the bridge builds every request itself and checks what Lex would refuse
+before calling (``bridge.bots.lexrequest``: text 1-1024 UTF-16 units, never blank; the session
+id's pattern; ids from settings checked against their patterns at start; attributes are
+strings).
 A turn may already have run when Lex answers 5xx or times out, so those are never blindly
 repeated: the user gets the fallback text (``BotErrorKind.FALLBACK``). Throttling and
 connection failures are retried with backoff (``RETRY``); a wrong bot, alias, permission or
@@ -42,6 +46,7 @@ T = TypeVar("T")
 
 LOCAL_REGION = "us-east-1"
 CONNECT_TIMEOUT = 5
+REGION_MISSING = "AWS_REGION is missing: set it to the Region of your Lex bot, e.g. us-east-1"
 
 # Nothing ran on Lex's side (429), or another turn of this session was running (409).
 # V1 names: LimitExceededException (429).
@@ -70,7 +75,8 @@ _CONFIG_CODES = frozenset(
 
 
 def make_runtime_client(settings: Settings, service: str) -> Any:
-    """A Lex runtime client (``lexv2-runtime`` or ``lex-runtime``) configured for turns.
+    """A botocore Lex client (``lex-runtime``, ``lex-models``; ``lexv2-runtime`` for tests with
+    botocore's Stubber) configured for turns.
 
     With ``settings.lex.endpoint_url`` (local mode) the client talks to that endpoint with
     dummy credentials. Otherwise boto3's own chain applies, so the standard AWS variables
@@ -94,9 +100,7 @@ def make_runtime_client(settings: Settings, service: str) -> Any:
             config=config,
         )
     if session.region_name is None:
-        raise ConfigError(
-            ["AWS_REGION is missing: set it to the Region of your Lex bot, e.g. us-east-1"]
-        )
+        raise ConfigError([REGION_MISSING])
     return session.client(service, config=config)
 
 

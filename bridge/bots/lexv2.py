@@ -1,7 +1,9 @@
 """Amazon Lex V2 backend: one RecognizeText call per turn, replies mapped by a pure function.
 
-The client, the call and its errors are shared with V1 (``bridge.bots.lexclient``), as is what
-a turn sends (``bridge.bots.lexrequest``).
+The call and its errors are shared with V1 (``bridge.bots.lexclient``), as is what a turn sends
+(``bridge.bots.lexrequest``). The client is the bridge's own lean RecognizeText client
+(``bridge.bots.lexv2http``), which raises botocore's exceptions; a botocore client (tests with
+botocore's Stubber) works the same.
 https://docs.aws.amazon.com/lexv2/latest/APIReference/API_runtime_RecognizeText.html
 """
 
@@ -22,18 +24,25 @@ from bridge.bots.lexrequest import (
     lex_text,
     v1_channel_attributes,
 )
+from bridge.bots.lexv2http import make_lean_lexv2_client
 from bridge.config.settings import Settings
 from bridge.messenger.events import Event
 from bridge.messenger.replies import Reply, Text
 
 
 def make_lexv2_client(settings: Settings) -> Any:
-    """A ``lexv2-runtime`` client: botocore retries off, read timeout above Lex's 30 s limit.
+    """The bridge's Lex V2 client (``lexv2http.LexV2RuntimeClient``): no retries, read
+    timeout above Lex's 30 s limit, lighter than botocore's (``lexv2http``'s docstring).
 
     With ``settings.lex.endpoint_url`` (local mode) the client talks to that endpoint with
     dummy credentials. Otherwise boto3's own chain applies, so the standard AWS variables
     (credentials, ``AWS_ENDPOINT_URL_LEX_RUNTIME_V2``, profiles) work unchanged.
     """
+    return make_lean_lexv2_client(settings)
+
+
+def make_botocore_lexv2_client(settings: Settings) -> Any:
+    """A botocore ``lexv2-runtime`` client with the same settings (for botocore's Stubber)."""
     return make_runtime_client(settings, "lexv2-runtime")
 
 

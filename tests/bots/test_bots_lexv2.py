@@ -27,7 +27,12 @@ from bridge import __version__
 from bridge.bots import make_bot
 from bridge.bots.lexclient import to_bot_error
 from bridge.bots.lexrequest import truncate_utf16
-from bridge.bots.lexv2 import LexV2Bot, make_lexv2_client, replies_from_recognize_text
+from bridge.bots.lexv2 import (
+    LexV2Bot,
+    make_botocore_lexv2_client,
+    make_lexv2_client,
+    replies_from_recognize_text,
+)
 from bridge.config.conversation import ConversationSettings
 from bridge.config.graph import GraphSettings
 from bridge.config.lex import LexSettings
@@ -453,13 +458,13 @@ def test_messages_that_cannot_be_shown_are_left_out_beside_ones_that_can() -> No
 # --- the client ----------------------------------------------------------------------------
 
 
-def test_client_has_retries_off_and_a_read_timeout_above_lexs_limit(
+def test_botocore_client_has_retries_off_and_a_read_timeout_above_lexs_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    client = make_lexv2_client(
+    client = make_botocore_lexv2_client(
         settings(
             lex=LexSettings(
                 bot_id=BOT_ID, alias_id=ALIAS_ID, locale_id=LOCALE_ID, read_timeout=45.0
@@ -489,7 +494,8 @@ def test_aws_region_is_honoured_although_botocore_ignores_it(
             )
         )
     )
-    assert client.meta.region_name == "ap-southeast-2"
+    assert client.region_name == "ap-southeast-2"
+    assert client.endpoint_url == "https://runtime-v2-lex.ap-southeast-2.amazonaws.com"
 
 
 def test_missing_region_is_a_config_error() -> None:
@@ -505,7 +511,8 @@ def test_endpoint_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     monkeypatch.setenv("AWS_ENDPOINT_URL_LEX_RUNTIME_V2", "http://127.0.0.1:4599")
-    assert make_lexv2_client(settings()).meta.endpoint_url == "http://127.0.0.1:4599"
+    assert make_lexv2_client(settings()).endpoint_url == "http://127.0.0.1:4599"
+    assert make_botocore_lexv2_client(settings()).meta.endpoint_url == "http://127.0.0.1:4599"
 
 
 def test_local_endpoint_needs_no_aws_account() -> None:
@@ -520,9 +527,9 @@ def test_local_endpoint_needs_no_aws_account() -> None:
             )
         )
     )
-    assert client.meta.endpoint_url == "http://127.0.0.1:9/lex"
-    assert client.meta.region_name == "us-east-1"
-    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert client.endpoint_url == "http://127.0.0.1:9/lex"
+    assert client.region_name == "us-east-1"
+    assert client._credentials.get_frozen_credentials()[:2] == ("local", "local")
 
 
 def test_make_bot_uses_the_given_client() -> None:
