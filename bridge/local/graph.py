@@ -24,8 +24,9 @@ from bridge.config.localmode import LOCAL_PAGE_ID
 from bridge.config.settings import Settings
 from bridge.local import context
 from bridge.local.store import LocalStore
-from bridge.messenger.profile import PROFILE_FIELDS, SUBSCRIBED_FIELDS, validate_profile
+from bridge.messenger.profile import PROFILE_FIELDS, validate_profile
 from bridge.messenger.signature import appsecret_proof, tokens_match
+from bridge.messenger.subscriptions import SUBSCRIBED_FIELDS
 
 bp = Blueprint("graph", __name__, url_prefix="/graph")
 

@@ -1,5 +1,5 @@
-"""What Messenger accepts in a Page's profile, and the webhook fields the bridge subscribes to;
-pure.
+"""What Messenger accepts in a Page's profile; pure. (The webhook fields the bridge subscribes
+to are in ``bridge.messenger.subscriptions``.)
 
 ``validate_profile`` checks a profile document against Messenger's limits and reports every
 problem at once, each with its JSON path, so a file is fixed in one pass before any Graph call.
@@ -13,36 +13,12 @@ https://developers.facebook.com/docs/messenger-platform/reference/messenger-prof
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from bridge.errors import Problem
-
-# --- webhook subscription ---------------------------------------------------------------------
-
-# The fields `setup` subscribes the app to on the Page, and what each brings. The bridge answers
-# the first four; the others tell it who is in the conversation, or are acknowledged and
-# skipped with a named reason (never answered).
-SUBSCRIBED_FIELDS: dict[str, str] = {
-    "messages": "what people type, send or tap as a quick reply: sent to Lex (required)",
-    "messaging_postbacks": "Get Started, menu, ice-breaker and card-button taps: sent to Lex "
-    "(required)",
-    "messaging_optins": "opt-ins (Send to Messenger, notification requests): sent to Lex",
-    "messaging_referrals": "m.me links, ads and QR codes with a ref, in an open chat: sent to Lex",
-    "message_echoes": "what the Page sent: a person writing from the Page Inbox silences the bot "
-    "in that conversation (never answered)",
-    "messaging_handovers": "thread control passed to or taken by the Page Inbox or another app: "
-    "the bot is silent until control comes back",
-    "standby": "what people do in a conversation a person or another app holds: never answered, "
-    "so the bot does not talk over a human",
-    "message_deliveries": "delivery receipts for the bridge's messages: acknowledged",
-    "message_reads": "read receipts: acknowledged",
-    "messaging_policy_enforcement": "Meta's warnings and blocks for the Page under Messenger "
-    "policy: acknowledged, so they reach the logs",
-}
-REQUIRED_FIELDS = ("messages", "messaging_postbacks")
+from bridge.messenger.domains import domain_key, domain_problem
 
 # --- Messenger profile: fields and limits (messenger.md §8) -------------------------------------
 
@@ -310,37 +286,3 @@ class _Validator:
                 self.add(where, f"{domain!r} appears twice (also at {path}[{seen[key]}])")
             else:
                 seen[key] = index
-
-
-def domain_problem(domain: object) -> str | None:
-    """Why ``domain`` cannot be whitelisted (https, a fully qualified name, no IP, no
-    localhost), or None."""
-    if not isinstance(domain, str):
-        return "must be a string such as https://www.example.com"
-    parts = urlsplit(domain)
-    if parts.scheme != "https":
-        return f"{domain!r} must start with https://"
-    host = parts.hostname or ""
-    if not host:
-        return f"{domain!r} has no domain name"
-    if parts.username or parts.password:
-        return f"{domain!r} must not hold a user name or password"
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return f"{domain!r} is an IP address: Messenger accepts domain names only"
-    if host == "localhost" or host.endswith(".localhost"):
-        return f"{domain!r} is localhost: Messenger accepts public domain names only"
-    if "." not in host:
-        return f"{domain!r} is not fully qualified: use a name such as www.example.com"
-    return None
-
-
-def domain_key(domain: str) -> str:
-    """``domain`` as Messenger compares it: scheme and host in lower case, no trailing slash."""
-    parts = urlsplit(domain.strip())
-    path = parts.path.rstrip("/")
-    netloc = parts.netloc.lower()
-    return f"{parts.scheme.lower()}://{netloc}{path}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.messenger.profile import domain_problem, validate_profile
+from bridge.messenger.domains import domain_problem
+from bridge.messenger.profile import validate_profile
 
 
 def test_every_problem_is_listed_at_once_with_its_json_path() -> None:

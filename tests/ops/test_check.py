@@ -32,7 +32,7 @@ from bridge.config.settings import Settings
 from bridge.local.graph import LOCAL_APP_ID
 from bridge.messenger.graph import GraphClient
 from bridge.messenger.graph_requests import PageAuth, build_page_request
-from bridge.messenger.profile import SUBSCRIBED_FIELDS
+from bridge.messenger.subscriptions import SUBSCRIBED_FIELDS
 from bridge.ops.check.lex import CHECK_ATTRIBUTE, check_lex
 from bridge.ops.check.queue import check_queue
 from bridge.ops.check.render import render_text

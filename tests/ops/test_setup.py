@@ -20,8 +20,9 @@ from responses import matchers
 
 from bridge.cli import main
 from bridge.errors import Problem, ProfileError
-from bridge.messenger.profile import PROFILE_FIELDS, SUBSCRIBED_FIELDS, validate_profile
+from bridge.messenger.profile import PROFILE_FIELDS, validate_profile
 from bridge.messenger.signature import appsecret_proof
+from bridge.messenger.subscriptions import SUBSCRIBED_FIELDS
 from bridge.ops.setup.budget import CallLog, budget, call_log_path
 from bridge.ops.setup.plan import normalize, plan_profile, plan_subscription
 from bridge.ops.setup.profile_file import load_profile

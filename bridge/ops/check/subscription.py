@@ -11,7 +11,7 @@ from typing import Any
 
 from bridge.errors import GraphError
 from bridge.messenger.graph import GraphClient
-from bridge.messenger.profile import REQUIRED_FIELDS, SUBSCRIBED_FIELDS
+from bridge.messenger.subscriptions import REQUIRED_FIELDS, SUBSCRIBED_FIELDS
 from bridge.ops.check.result import SETUP, CheckResult, fail, not_run
 from bridge.ops.graph_advice import explain_graph_error
 

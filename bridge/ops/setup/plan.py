@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.errors import Problem
-from bridge.messenger.profile import PROFILE_FIELDS, SUBSCRIBED_FIELDS, domain_key
+from bridge.messenger.domains import domain_key
+from bridge.messenger.profile import PROFILE_FIELDS
+from bridge.messenger.subscriptions import SUBSCRIBED_FIELDS
 
 # --- webhook subscription ---------------------------------------------------------------------
 
