@@ -50,7 +50,12 @@ def configured_endpoint(session: Any, environ: Mapping[str, str]) -> str | None:
     if section:
         services = session.full_config.get("services", {}).get(section)
         if not services:
-            raise ConfigError([f"the AWS profile names services section {section!r}: none"])
+            raise ConfigError(
+                [
+                    f"the AWS profile sets services = {section}, but the config file has no"
+                    f" [services {section}] section"
+                ]
+            )
         service_url = services.get(_SERVICE_CONFIG_KEY, {}).get("endpoint_url")
         if service_url:
             return str(service_url)

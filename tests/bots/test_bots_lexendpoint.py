@@ -120,3 +120,14 @@ def botocore_url(client: Any) -> str:
     with pytest.raises(_Sent):
         client.recognize_text(**CALL)
     return urls[0].split("/bots/")[0]
+
+
+def test_a_profile_naming_a_missing_services_section_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "aws-config").write_text("[default]\nservices = nowhere\n")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    with pytest.raises(ConfigError) as raised:
+        make_lexv2_client(settings(region="eu-west-1"))
+    assert "[services nowhere]" in str(raised.value)
