@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from bridge.delivery import handover
 from bridge.delivery.admission import Turn
@@ -28,7 +29,8 @@ from bridge.errors import BotError, BotErrorKind, LeaseLost, RetryLater
 from bridge.messenger.render import render
 from bridge.messenger.replies import Fallback, Reply, Text
 from bridge.obs import metrics
-from bridge.queue import Jobs, Message
+from bridge.outbound import jobs
+from bridge.queue import Jobs, Message, OutboundLedger
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,16 @@ class Answer:
     stored: bool = False
 
 
+class AskerQueue(Jobs, OutboundLedger, Protocol):
+    """What asking needs of the queue: storing the reply and the ledger of what was sent
+    early (for an outbound job, with each part's Graph message id)."""
+
+
 @dataclass
 class BotAsker:
     """Asks a turn's bot (a pool of ``bot_threads`` helper threads) and stores the reply."""
 
-    queue: Jobs
+    queue: AskerQueue
     sender: Sender
     sender_actions: bool = True
     answer_deadline: float = 25.0
@@ -127,8 +134,11 @@ class BotAsker:
         if not self.queue.save_reply(job, early):
             raise LeaseLost("lost the job's lease before the fallback")
         for index, message in enumerate(early):
-            self.sender.send(turn, message)
-            self.queue.mark_sent(job, index + 1)
+            message_id = self.sender.send(turn, message)
+            if jobs.is_outbound(job):  # its status names every part's Graph message id
+                self.queue.record_sent(job, index + 1, message_id)
+            else:
+                self.queue.mark_sent(job, index + 1)
         metrics.FALLBACKS.labels("deadline").inc()
         log.warning(
             "bot did not answer in time; fallback text sent",

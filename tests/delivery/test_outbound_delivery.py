@@ -4,14 +4,17 @@ for ``lex``, and the conversation's order."""
 
 from __future__ import annotations
 
+import json
+import threading
 from typing import Any
 
 import responses
 from prometheus_client import REGISTRY
 
 from bridge.delivery.turn import TurnHandler
+from bridge.messenger.events import Event
 from bridge.messenger.graph import GraphClient
-from bridge.messenger.replies import Text
+from bridge.messenger.replies import Reply, Text
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.outbound import jobs
 from bridge.outbound.enqueue import Outbox
@@ -41,6 +44,7 @@ def setup(
     graph: GraphClient,
     bot: ScriptedBot | None = None,
     notifications: MemoryNotifications | None = None,
+    answer_deadline: float = 25.0,
 ) -> tuple[Outbox, TurnHandler]:
     queue.record_threads([ThreadSignal(PAGE, USER, NOW_MS, "inbound")], now=NOW)
     box = Outbox(queue=queue, notifications=notifications, pages=[PAGE], idle_ms=86_400_000)
@@ -51,6 +55,7 @@ def setup(
         fallback_text=FALLBACK,
         notifications=notifications,
         typing_delay=0,
+        answer_deadline=answer_deadline,
     )
     return box, turn
 
@@ -187,6 +192,30 @@ def test_lex_asks_the_bot_once_in_the_persons_session(
     assert {b["messaging_type"] for b in bodies} == {"UPDATE"}
     assert not any("sender_action" in b for b in bodies)
     assert status(queue, accepted.id)["status"] == "sent"
+
+
+def test_a_slow_bot_s_early_fallback_is_in_the_status_with_its_message_id(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    fallback_sent = threading.Event()
+    ids = iter(["m_fallback", "m_late"])
+
+    def slow(event: Event) -> list[Reply]:
+        assert fallback_sent.wait(10)
+        return [Text("late answer")]
+
+    def on_send(request: Any) -> tuple[int, dict[str, str], str]:
+        fallback_sent.set()
+        return 200, {}, json.dumps({"recipient_id": USER, "message_id": next(ids)})
+
+    graph_api.add_callback(responses.POST, SEND_URL, callback=on_send)
+    box, turn = setup(queue, graph, ScriptedBot(slow), answer_deadline=0.1)
+    accepted = box.submit({"recipient": {"id": USER}, "lex": {"text": "check-in"}}, now=NOW)
+    assert delivery(queue, turn, clock=Clock(NOW)).run_once("w")
+    assert [b["message"]["text"] for b in sent(graph_api)] == [FALLBACK, "late answer"]
+    done = status(queue, accepted.id)
+    assert done["status"] == "sent" and done["parts_sent"] == 2
+    assert done["message_ids"] == ["m_fallback", "m_late"]
 
 
 def test_a_token_message_goes_to_the_token_found_again_by_its_hash(
