@@ -187,7 +187,9 @@ def test_inconsistent_data_is_refused_when_loaded(spoil: Any) -> None:
 # --- Welcome -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["hi", "Hello!", "hey", "HELP", "start", "GET_STARTED"])
+@pytest.mark.parametrize(
+    "text", ["hi", "Hello!", "hey", "HELP", "start", "GET_STARTED", "optin", "referral"]
+)
 def test_welcome_in_english(text: str) -> None:
     turn = last(text)
     assert turn.intent == "Welcome"

@@ -18,6 +18,9 @@ Slot = Literal["Condition", "Symptom"]
 WELCOME = frozenset(
     {"hi", "hello", "hey", "help", "start", "get started", "menu", "hi there", "hello there"}
     | {"hey there", "what can you do", "안녕", "안녕하세요", "도움말", "도움", "시작", "메뉴"}
+    # What the bridge asks for a person who just opted in (notification messages, Send to
+    # Messenger) or arrived by an m.me link or an ad: BRIDGE_NO_TEXT_INPUTS' defaults.
+    | {"optin", "referral"}
 )
 GOODBYE = frozenset(
     {"thanks", "thank you", "thanks a lot", "thank you very much", "thx", "ok thanks"}
