@@ -66,6 +66,7 @@ from bridge.errors import ConfigError
 from bridge.obs.gunicorn_logs import ACCESS_LOG_JSON, ACCESS_LOG_TEXT, gunicorn_logger
 from bridge.obs.logs import set_secrets
 from bridge.queue.sqlite.store import SqliteQueue
+from bridge.web import boot_signals
 
 _METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _METRICS_PREFIX = "messenger-lex-bridge-metrics-"
@@ -181,14 +182,18 @@ def when_ready(server: Any) -> None:
 
 def pre_fork(server: Any, worker: Any) -> None:
     """Keep the master's objects out of the workers' garbage collections: a collection writes
-    to every object it visits, which would copy each shared memory page into the worker."""
+    to every object it visits, which would copy each shared memory page into the worker.
+    Hold the stop signals until the worker can handle them (``bridge.web.boot_signals``)."""
     gc.freeze()
+    boot_signals.hold_for_fork()
 
 
 def post_worker_init(worker: Any) -> None:
-    """Start delivery in this worker process, after fork."""
+    """Start delivery in this worker process, after fork; then take the stop signals held
+    since the fork (a SIGTERM sent while the worker booted stops it now)."""
     worker.wsgi.extensions["bridge"].start_delivery()
     metrics.WEB_PROCESSES.set(1)  # summed over live processes; child_exit drops a dead one's
+    boot_signals.release()
 
 
 def pre_request(worker: Any, req: Any) -> None:

@@ -208,8 +208,15 @@ def start_bridge(tmp: Path, log_name: str = "server.log", **env: str) -> Bridge:
 
 
 def stop_bridge(bridge: Bridge) -> int:
+    """SIGTERM, and the exit code of a graceful stop; a server still up after 60 s is killed
+    (so it outlives no test) and the test fails with its log."""
     bridge.process.send_signal(signal.SIGTERM)
-    code = bridge.process.wait(timeout=60)
+    try:
+        code = bridge.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        kill_bridge(bridge)
+        log = bridge.log.read_text()
+        raise AssertionError(f"server still up 60 s after SIGTERM:\n{log}") from None
     bridge.http.close()
     return code
 
