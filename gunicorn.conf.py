@@ -191,7 +191,9 @@ def pre_fork(server: Any, worker: Any) -> None:
 def post_worker_init(worker: Any) -> None:
     """Start delivery in this worker process, after fork; then take the stop signals held
     since the fork (a SIGTERM sent while the worker booted stops it now)."""
-    worker.wsgi.extensions["bridge"].start_delivery()
+    bridge = worker.wsgi.extensions["bridge"]
+    bridge.summary_in_access_log = True  # one line per webhook POST: GunicornLogger's access
+    bridge.start_delivery()
     metrics.WEB_PROCESSES.set(1)  # summed over live processes; child_exit drops a dead one's
     boot_signals.release()
 

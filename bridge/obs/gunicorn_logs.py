@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import re
@@ -21,19 +22,25 @@ from gunicorn.glogging import Logger as _GunicornBaseLogger
 
 from bridge.obs.logs import iso_time, make_formatter, scrub
 
+# The app's own fields for a request's access line: a dict it leaves in the WSGI environ under
+# this key (the webhook's summary of a POST: events, added, duplicates, mids...), written as
+# more members of the JSON line (``key=value`` in text), so a webhook POST logs one line.
+ACCESS_FIELDS = "bridge.access_fields"
+_FIELDS_ATOM = "bridge_fields"
 # gunicorn's access_log_format (gunicorn.conf.py): the path without its query string (%(U)s),
-# method, status, bytes sent, time in ms, the peer's address, a proxy's X-Forwarded-For, and
-# the request id the app sets in X-Request-ID (for a webhook POST, the delivery id).
+# method, status, bytes sent, time in ms, the peer's address, a proxy's X-Forwarded-For, the
+# request id the app sets in X-Request-ID (for a webhook POST, the delivery id), then the
+# app's fields (ACCESS_FIELDS), if any.
 ACCESS_LOG_JSON = (
     '{"time": "%(t)s", "level": "INFO", "logger": "gunicorn.access",'
     ' "message": "%(m)s %(U)s %(s)s", "method": "%(m)s", "path": "%(U)s", "status": %(s)s,'
     ' "bytes": %(B)s, "duration_ms": %(M)s, "remote_addr": "%(h)s",'
     ' "forwarded_for": "%({x-forwarded-for}i)s", "request_id": "%({x-request-id}o)s",'
-    ' "user_agent": "%(a)s"}'
+    f' "user_agent": "%(a)s"%({_FIELDS_ATOM})s}}'
 )
 ACCESS_LOG_TEXT = (
     '%(t)s INFO gunicorn.access: %(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
-    " request_id=%({x-request-id}o)s"
+    f" request_id=%({{x-request-id}}o)s%({_FIELDS_ATOM})s"
 )
 
 # Access-log atoms that could carry a credential or a person's id: never printed.
@@ -110,15 +117,17 @@ class GunicornLogger(_GunicornBaseLogger):  # type: ignore[misc]
         """Only the atoms ``access_log_format`` names (gunicorn's own ``atoms`` builds one per
         header and environ variable, about two thirds of an access line's cost), made safe."""
         fmt = str(self.cfg.access_log_format)
+        as_json = fmt.lstrip().startswith("{")
         atoms: dict[str, object] = {}
         for key in format_atoms(fmt):
             value = _atom(self, key, resp, req, environ, request_time)
             if value is not None:
                 atoms[key] = value
-        if fmt.lstrip().startswith("{"):
+        if as_json:
             for key, value in atoms.items():
                 if isinstance(value, str):
                     atoms[key] = _json_escape(value)
+        atoms[_FIELDS_ATOM] = app_fields(environ.get(ACCESS_FIELDS), as_json=as_json)
         return atoms
 
 
@@ -150,6 +159,19 @@ def _atom(
     if key in _TIME_ATOMS:
         return _TIME_ATOMS[key](request_time)
     return "-" if key == "l" else f"<{os.getpid()}>" if key == "p" else None
+
+
+def app_fields(fields: object, *, as_json: bool) -> str:
+    """The app's fields (``ACCESS_FIELDS``) as the end of an access line: JSON members after
+    a comma, or `` key=value`` pairs; empty if there are none."""
+    if not isinstance(fields, dict) or not fields:
+        return ""
+    if as_json:
+        return "".join(
+            f", {json.dumps(str(key))}: {json.dumps(value, ensure_ascii=False, default=str)}"
+            for key, value in fields.items()
+        )
+    return "".join(f" {key}={value}" for key, value in fields.items())
 
 
 def _header_atom(key: str, resp: Any, req: Any) -> object | None:

@@ -36,6 +36,9 @@ class Services:
     recorder: Recorder | None = None
     delivery: Delivery | None = field(default=None)
     notifications: Notifications | None = None
+    # The server writes the webhook's summary on the POST's access line (gunicorn.conf.py),
+    # so the webhook logs no line of its own for it.
+    summary_in_access_log: bool = False
 
     def outbox(self) -> Outbox:
         """Where the outbound API queues messages."""

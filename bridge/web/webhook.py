@@ -24,6 +24,7 @@ from bridge.messenger import thread_control as threads
 from bridge.messenger.events.notifications import dated
 from bridge.messenger.signature import SIGNATURE_HEADER, is_valid_signature, tokens_match
 from bridge.obs import metrics
+from bridge.obs.gunicorn_logs import ACCESS_FIELDS
 from bridge.obs.logs import log_context, new_request_id
 from bridge.queue import NewJob
 from bridge.web.services import Services
@@ -116,12 +117,23 @@ def _receive(
         log.warning("webhook rejected: body is not JSON")
         return "bad_json", 400, "Bad Request"
     try:
-        _enqueue(services, parsed, delivery_id)
+        summary = _enqueue(services, parsed, delivery_id)
     except QueueError:
         # The only 5xx: Meta will redeliver, and nothing was acknowledged.
         log.exception("webhook could not enqueue")
         return "queue_error", 503, "Service Unavailable"
+    if summary is not None:
+        _report(services, environ, summary)
     return ("ok" if parsed.well_formed else "wrong_shape"), 200, "EVENT_RECEIVED"
+
+
+def _report(services: Services, environ: WSGIEnvironment, summary: dict[str, object]) -> None:
+    """What the POST added, on its access line when the server writes the app's fields there
+    (gunicorn.conf.py: one line per webhook POST), else on a line of its own."""
+    if services.summary_in_access_log:
+        environ[ACCESS_FIELDS] = summary
+    else:
+        log.info("webhook accepted", extra=summary)
 
 
 def read_body(environ: WSGIEnvironment, limit: int) -> bytes | None:
@@ -180,15 +192,18 @@ def _parse(body: bytes, settings: Settings) -> events.ParseResult:
     return parsed
 
 
-def _enqueue(services: Services, parsed: events.ParseResult, delivery_id: str) -> None:
+def _enqueue(
+    services: Services, parsed: events.ParseResult, delivery_id: str
+) -> dict[str, object] | None:
     """Commit the events, thread signals and notification-messages tokens (if any) in one
-    put; QueueError if it failed. The tokens are counted, never logged."""
+    put, and say what it added (None: nothing to put); QueueError if it failed. The tokens
+    are counted, never logged."""
     now = time.time()
     now_ms = int(now * 1000)
     settings = services.settings
     signals = threads.signals_from(parsed, own_app_id=settings.graph.app_id, now_ms=now_ms)
     if not (parsed.events or signals):
-        return
+        return None
     jobs = [to_new_job(event, now, delivery_id) for event in parsed.events]
     tokens = dated(parsed.tokens, now_ms) if parsed.tokens else []
     result = services.enqueue(jobs, now=now, signals=signals, tokens=tokens)
@@ -198,17 +213,14 @@ def _enqueue(services: Services, parsed: events.ParseResult, delivery_id: str) -
         metrics.NOTIFICATION_TOKENS.labels(token.status).inc()
     if result.duplicates:
         metrics.DUPLICATES.inc(result.duplicates)
-    log.info(
-        "webhook accepted",
-        extra={
-            "events": len(jobs),
-            "added": result.added,
-            "duplicates": result.duplicates,
-            "mids": [_short(job.key) for job in jobs[:_LOGGED_IDS]],
-            "thread_signals": len(signals),
-            "notification_tokens": len(tokens),
-        },
-    )
+    return {
+        "events": len(jobs),
+        "added": result.added,
+        "duplicates": result.duplicates,
+        "mids": [_short(job.key) for job in jobs[:_LOGGED_IDS]],
+        "thread_signals": len(signals),
+        "notification_tokens": len(tokens),
+    }
 
 
 def _count(parsed: events.ParseResult, own_app_id: str | None) -> None:

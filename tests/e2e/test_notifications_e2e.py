@@ -123,7 +123,12 @@ def test_opt_ins_are_stored_listed_hashed_and_never_leak(tmp_path: Path) -> None
         stored = connection.execute("SELECT token FROM notification_tokens").fetchall()
     assert stored == [(TOKEN,)]  # stored to send with...
     assert all(TOKEN not in output for output in outputs)  # ...and nowhere else
-    assert "webhook accepted" in outputs[3]
+    webhooks = [
+        json.loads(line)
+        for line in outputs[3].splitlines()
+        if '"logger": "gunicorn.access"' in line and '"path": "/webhook"' in line
+    ]
+    assert sum(int(line.get("notification_tokens", 0)) for line in webhooks) == 4  # counted
 
 
 def test_a_notification_message_reaches_the_token_and_a_stopped_one_is_refused(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
 import pytest
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from bridge.config.localmode import LOCAL_VERIFY_TOKEN
 from bridge.obs.gunicorn_logs import (
+    ACCESS_FIELDS,
     ACCESS_LOG_JSON,
     ACCESS_LOG_TEXT,
     _Atoms,
@@ -61,7 +62,7 @@ class _Request:
 
 def access_line(
     fmt: str,
-    environ: dict[str, str],
+    environ: Mapping[str, object],
     request_headers: list[tuple[str, str]],
     status: str = "200 OK",
 ) -> str:
@@ -139,6 +140,33 @@ def test_local_modes_stand_ins_are_logged_only_when_they_fail() -> None:
 def test_the_text_access_line_is_for_people() -> None:
     line = access_line(ACCESS_LOG_TEXT, {"PATH_INFO": "/healthz"}, [])
     assert '10.0.0.7 "POST /healthz" 200 14 12ms request_id=abcdef0123456789' in line
+
+
+def test_the_apps_fields_end_the_access_line() -> None:
+    summary = {"events": 2, "added": 1, "duplicates": 1, "mids": ["m_1", "m_2"]}
+    line = access_line(ACCESS_LOG_JSON, {"PATH_INFO": "/webhook", ACCESS_FIELDS: summary}, [])
+    entry = json.loads(line)
+    assert summary.items() <= entry.items()
+    assert (entry["status"], entry["request_id"]) == (200, "abcdef0123456789")
+    text = access_line(ACCESS_LOG_TEXT, {"PATH_INFO": "/webhook", ACCESS_FIELDS: summary}, [])
+    assert text.endswith(
+        "request_id=abcdef0123456789 events=2 added=1 duplicates=1 mids=['m_1', 'm_2']"
+    )
+    assert "events" not in access_line(ACCESS_LOG_JSON, {"PATH_INFO": "/healthz"}, [])
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["events", "added", "mids", "reason"]),
+        st.one_of(st.integers(), st.text(), st.lists(st.text(), max_size=3), st.none()),
+    )
+)
+def test_any_fields_keep_the_json_access_line_one_object(fields: dict[str, object]) -> None:
+    line = access_line(ACCESS_LOG_JSON, {"PATH_INFO": "/webhook", ACCESS_FIELDS: fields}, [])
+    assert "\n" not in line  # one line, whatever the values hold
+    entry = json.loads(line)
+    assert {key: entry[key] for key in fields} == fields
+    assert entry["path"] == "/webhook"
 
 
 def test_gunicorns_own_lines_use_the_bridge_format() -> None:

@@ -17,6 +17,7 @@ from flask import Flask
 from bridge.app import create_app
 from bridge.config.settings import Settings
 from bridge.messenger.graph import GraphClient
+from bridge.obs.gunicorn_logs import ACCESS_FIELDS
 from bridge.obs.logs import ContextFilter
 from bridge.queue.sqlite.store import SqliteQueue
 from bridge.web.fastpath import WebhookFastPath, status_line
@@ -244,6 +245,27 @@ def test_the_posts_log_lines_carry_its_request_and_delivery_id(
     [accepted] = [r for r in caplog.records if r.getMessage() == "webhook accepted"]
     assert (accepted.request_id, accepted.delivery_id) == (PROXY_ID, PROXY_ID)  # type: ignore[attr-defined]
     assert accepted.mids == ["m_fast"]  # type: ignore[attr-defined]
+
+
+def test_under_gunicorn_the_summary_goes_to_the_access_line_instead(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.extensions["bridge"].summary_in_access_log = True  # as gunicorn.conf.py sets it
+    caplog.set_level(logging.INFO)
+    env = CASES["ok"]()
+    assert call(fast(app), env).code == 200
+    assert env[ACCESS_FIELDS] == {
+        "events": 1,
+        "added": 1,
+        "duplicates": 0,
+        "mids": ["m_fast"],
+        "thread_signals": 1,
+        "notification_tokens": 0,
+    }
+    assert not [r for r in caplog.records if r.getMessage() == "webhook accepted"]
+    repeat = CASES["ok"]()
+    assert call(fast(app), repeat).code == 200
+    assert (repeat[ACCESS_FIELDS]["added"], repeat[ACCESS_FIELDS]["duplicates"]) == (0, 1)
 
 
 def test_a_recording_is_written_by_the_fast_path(
