@@ -27,6 +27,7 @@ from bridge.obs.logs import iso_time, make_formatter, scrub
 # more members of the JSON line (``key=value`` in text), so a webhook POST logs one line.
 ACCESS_FIELDS = "bridge.access_fields"
 _FIELDS_ATOM = "bridge_fields"
+_FIELDS_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 # gunicorn's access_log_format (gunicorn.conf.py): the path without its query string (%(U)s),
 # method, status, bytes sent, time in ms, the peer's address, a proxy's X-Forwarded-For, the
 # request id the app sets in X-Request-ID (for a webhook POST, the delivery id), then the
@@ -166,11 +167,9 @@ def app_fields(fields: object, *, as_json: bool) -> str:
     a comma, or `` key=value`` pairs; empty if there are none."""
     if not isinstance(fields, dict) or not fields:
         return ""
-    if as_json:
-        return "".join(
-            f", {json.dumps(str(key))}: {json.dumps(value, ensure_ascii=False, default=str)}"
-            for key, value in fields.items()
-        )
+    if as_json:  # the members of one encoded object, without its braces
+        members = _FIELDS_ENCODER.encode({str(key): value for key, value in fields.items()})
+        return f", {members[1:-1]}"
     return "".join(f" {key}={value}" for key, value in fields.items())
 
 

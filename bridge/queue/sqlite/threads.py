@@ -44,8 +44,8 @@ def record_threads(
 
 
 def _row(state: ThreadState) -> tuple[object, ...]:
-    """The state's fields in column order (``dataclasses.astuple`` deep-copies each value,
-    several times slower on the webhook's path)."""
+    """The state's fields in column order (``dataclasses.astuple`` would deep-copy each
+    value, on the webhook's path)."""
     return tuple(getattr(state, name) for name in _FIELDS)
 
 
