@@ -170,6 +170,12 @@ class Fake:
     """A fake started as its own process (its own GIL), stopped with ``stop()``."""
 
     def __init__(self, *args: str) -> None:
+        # The Graph fake's certificate goes in a folder of the caller's, or in one of this
+        # object's, removed by ``stop()``.
+        self._cert_dir: tempfile.TemporaryDirectory[str] | None = None
+        if args[:1] == ("graph",) and "--cert-dir" not in args:
+            self._cert_dir = tempfile.TemporaryDirectory(prefix="bench-graph-")
+            args = (*args, "--cert-dir", self._cert_dir.name)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.fakes", *args],
             stdout=subprocess.PIPE,
@@ -204,6 +210,8 @@ class Fake:
         self.process.wait(timeout=10)
         if self.process.stdout:
             self.process.stdout.close()
+        if self._cert_dir is not None:
+            self._cert_dir.cleanup()
 
 
 @dataclass

@@ -158,6 +158,7 @@ def test_graph_fake_latency_delays_each_call_without_holding_up_the_others() -> 
     assert elapsed < 1.2  # one after the other would take 2 s
     assert fetched.calls["message"] == 5
     assert all(at >= started + 0.4 for at, _, _ in fetched.records)  # the answer's time
+    assert not Path(graph.cert).parent.exists()  # its certificate's folder went with it
 
 
 def test_bench_realistic_reply_waits_for_lex_and_graph(tmp_path: Path) -> None:
