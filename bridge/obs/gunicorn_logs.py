@@ -3,7 +3,8 @@
 - Error log: the bridge's JSON (or text) formatter (bridge/obs/logs.py), secrets scrubbed.
 - Access log: one line per request from ``access_log_format`` (``ACCESS_LOG_JSON`` or
   ``ACCESS_LOG_TEXT``, chosen by gunicorn.conf.py from ``LOG_FORMAT``), with JSON-safe values and
-  the query string, credentials and ids in paths left out.
+  the query string, credentials and ids in paths left out; on stdout written with one
+  ``write`` per line, past the logging module.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 import os
 import re
+import select
 import time
 from collections.abc import Callable
 from json.encoder import encode_basestring
@@ -112,7 +114,46 @@ class GunicornLogger(_GunicornBaseLogger):  # type: ignore[misc]
             status = str(getattr(resp, "status", "") or "").split(" ", 1)[0]
             if status.isdigit() and int(status) < 400:
                 return
-        super().access(resp, req, environ, request_time)
+        descriptor = self._direct_descriptor()
+        if descriptor is None:
+            super().access(resp, req, environ, request_time)
+            return
+        atoms = self.atoms_wrapper_class(self.atoms(resp, req, environ, request_time))
+        line = scrub(str(self.cfg.access_log_format) % atoms) + "\n"
+        data = line.encode("utf-8", "backslashreplace")
+        if len(data) > select.PIPE_BUF:  # kilobytes of a client's headers: one locked write
+            self.access_log.info("%s", line[:-1])
+            return
+        try:
+            write_all(descriptor, data)  # a pipe takes up to PIPE_BUF bytes whole
+        except OSError as exc:
+            self.error("access log line not written: %s", exc)
+
+    def _direct_descriptor(self) -> int | None:
+        """The access log's file descriptor when a line may be written to it at once: its one
+        handler is gunicorn's stream (``accesslog = "-"``, the container's stdout), nothing
+        filters, and INFO is on. Each request's line is then one ``write``, without the
+        logging module's record, handler lock and flush, which the server's threads queued
+        on; a line longer than ``PIPE_BUF`` (which a pipe may split) still goes through the
+        handler. A file (which USR1 reopens under the handler's lock), syslog or a logging
+        config goes through logging as before."""
+        log = self.access_log
+        if not self.access_log_enabled or len(log.handlers) != 1 or log.propagate:
+            return None
+        handler = log.handlers[0]
+        if (
+            type(handler) is not logging.StreamHandler
+            or not getattr(handler, "_gunicorn", False)
+            or handler.filters
+            or log.filters
+            or handler.level > logging.INFO
+            or not log.isEnabledFor(logging.INFO)
+        ):
+            return None
+        try:
+            return int(handler.stream.fileno())
+        except (AttributeError, OSError, ValueError):  # not a real file (a test's StringIO)
+            return None
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, object]:
         """Only the atoms ``access_log_format`` names (gunicorn's own ``atoms`` builds one per
@@ -224,6 +265,13 @@ _TIME_ATOMS: dict[str, Callable[[Any], object]] = {
     "M": lambda elapsed: elapsed.seconds * 1000 + elapsed.microseconds // 1000,
     "L": lambda elapsed: f"{elapsed.seconds}.{elapsed.microseconds:06d}",
 }
+
+
+def write_all(descriptor: int, data: bytes) -> None:
+    """Write ``data`` whole (``os.write`` may take part of it); OSError if it cannot."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
 
 
 class _ScrubbedMessage(logging.Formatter):
