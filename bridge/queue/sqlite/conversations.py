@@ -3,7 +3,7 @@
 Each row says whether one of the conversation's jobs is running and which job is its head (the
 oldest queued one). Claiming reads the heads of idle conversations in order from an index,
 instead of searching every queued job; so every change of a job's state is followed, in the
-same transaction, by ``settle`` of its conversation.
+same transaction, by ``settle`` of its conversation (a new job settles it itself: a trigger).
 """
 
 from __future__ import annotations
@@ -40,14 +40,9 @@ SET busy = excluded.busy, head_ts = excluded.head_ts, head_id = excluded.head_id
 _FORGET_IDLE = "DELETE FROM conversations WHERE conversation = ? AND busy = 0 AND head_ts IS NULL"
 
 
-def settle(
-    connection: sqlite3.Connection, conversations: dict[str, str], *, queued: bool = False
-) -> None:
-    """Recompute the rows of ``conversations`` (conversation → Page) from their jobs.
-
-    ``queued``: each of them just got a queued job, so none can have become idle (the
-    webhook's put skips the statement that forgets idle rows)."""
+def settle(connection: sqlite3.Connection, conversations: dict[str, str]) -> None:
+    """Recompute the rows of ``conversations`` (conversation → Page) from their jobs. (A new
+    job needs none: the schema's ``jobs_new_head`` trigger settles its row as it is inserted.)"""
     for conversation, page in conversations.items():
         connection.execute(_SETTLE, {"conversation": conversation, "page": page})
-        if not queued:
-            connection.execute(_FORGET_IDLE, (conversation,))
+        connection.execute(_FORGET_IDLE, (conversation,))

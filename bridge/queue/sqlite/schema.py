@@ -55,6 +55,17 @@ CREATE TABLE IF NOT EXISTS conversations (
     head_id      INTEGER
 );
 CREATE INDEX IF NOT EXISTS conversations_heads ON conversations (busy, head_ts, head_id);
+-- A new queued job settles its conversation's row in its own INSERT (one statement fewer per
+-- message): a row exists while the conversation has a queued or running job, so a missing one
+-- is idle; a new job cannot change whether one runs, only become the head if it is older.
+CREATE TRIGGER IF NOT EXISTS jobs_new_head AFTER INSERT ON jobs WHEN NEW.state = 'queued'
+BEGIN
+    INSERT INTO conversations (conversation, page, busy, head_ts, head_id)
+    VALUES (NEW.conversation, NEW.page, 0, NEW.order_ts, NEW.id)
+    ON CONFLICT (conversation) DO UPDATE SET head_ts = excluded.head_ts, head_id = excluded.head_id
+    WHERE head_ts IS NULL OR excluded.head_ts < head_ts
+       OR (excluded.head_ts = head_ts AND excluded.head_id < head_id);
+END;
 CREATE TABLE IF NOT EXISTS workers (
     process   TEXT PRIMARY KEY,
     host      TEXT NOT NULL,

@@ -229,7 +229,7 @@ def _insert(
         ).rowcount:
             added += 1
             touched[job.conversation] = job.page
-    settle(connection, touched, queued=True)
+    # Each new job settled its conversation's row itself (the schema's jobs_new_head trigger).
     if signals:
         record_threads(connection, signals, now)
     if tokens:

@@ -1,5 +1,5 @@
 """The SQLite queue's schema upgrade (bridge/queue/sqlite/schema.py): a database made by an
-earlier release gains the newer columns and tables, filled from its jobs."""
+earlier release gains the newer columns, tables and trigger, filled from its jobs."""
 
 from __future__ import annotations
 
@@ -54,3 +54,24 @@ def test_a_database_from_before_the_threads_table_gets_one(tmp_path: Path) -> No
         assert again.thread("p", "1") == first
     finally:
         again.close()
+
+
+def test_a_database_from_before_the_head_trigger_gets_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = SqliteQueue(path)
+    old.put([job("late", "p:1", ts=5000)], now=1)
+    old.close()
+    connection = sqlite3.connect(path)
+    connection.execute("DROP TRIGGER jobs_new_head")  # as the database was before this release
+    connection.commit()
+    connection.close()
+    upgraded = SqliteQueue(path)
+    try:
+        upgraded.put([job("early", "p:1", ts=1000), job("other", "q:2", ts=3000)], now=2)
+        with sqlite3.connect(path) as reader:
+            heads = dict(reader.execute("SELECT conversation, head_ts FROM conversations"))
+        assert heads == {"p:1": 1000, "q:2": 3000}  # the older job is the head now
+        claimed = upgraded.claim(owner="w", process="p", now=3, lease=30)
+        assert claimed is not None and claimed.key == "early"
+    finally:
+        upgraded.close()
