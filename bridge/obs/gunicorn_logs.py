@@ -121,7 +121,7 @@ class GunicornLogger(_GunicornBaseLogger):  # type: ignore[misc]
         atoms = self.atoms_wrapper_class(self.atoms(resp, req, environ, request_time))
         line = scrub(str(self.cfg.access_log_format) % atoms) + "\n"
         data = line.encode("utf-8", "backslashreplace")
-        if len(data) > select.PIPE_BUF:  # kilobytes of a client's headers: one locked write
+        if len(data) > select.PIPE_BUF:  # kilobytes of a client's headers: the handler writes it
             self.access_log.info("%s", line[:-1])
             return
         try:

@@ -33,15 +33,21 @@ def test_an_old_database_gains_the_new_columns(tmp_path: Path) -> None:
         upgraded.close()
 
 
+def _undo(path: Path, statement: str) -> None:
+    """Make the database at ``path`` as it was before this release (``statement`` drops what
+    the release added)."""
+    connection = sqlite3.connect(path)
+    connection.execute(statement)
+    connection.commit()
+    connection.close()
+
+
 def test_a_database_from_before_the_threads_table_gets_one(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     old = SqliteQueue(path)
     old.put([job("a1", "p:1", ts=1000), job("a2", "p:1", ts=3000), job("b", "q:2", ts=2000)], now=9)
     old.close()
-    connection = sqlite3.connect(path)
-    connection.execute("DROP TABLE threads")  # as the database was before this release
-    connection.commit()
-    connection.close()
+    _undo(path, "DROP TABLE threads")
     upgraded = SqliteQueue(path)
     try:
         first, second = upgraded.thread("p", "1"), upgraded.thread("q", "2")
@@ -61,10 +67,7 @@ def test_a_database_from_before_the_head_trigger_gets_it(tmp_path: Path) -> None
     old = SqliteQueue(path)
     old.put([job("late", "p:1", ts=5000)], now=1)
     old.close()
-    connection = sqlite3.connect(path)
-    connection.execute("DROP TRIGGER jobs_new_head")  # as the database was before this release
-    connection.commit()
-    connection.close()
+    _undo(path, "DROP TRIGGER jobs_new_head")
     upgraded = SqliteQueue(path)
     try:
         upgraded.put([job("early", "p:1", ts=1000), job("other", "q:2", ts=3000)], now=2)
