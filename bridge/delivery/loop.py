@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from bridge.delivery.housekeeping import Housekeeper
@@ -29,6 +30,10 @@ from bridge.obs.logs import hash_id, log_context
 from bridge.queue import Claim, DeliveryQueue, Job, NewJob, PutResult
 
 log = logging.getLogger(__name__)
+
+# True while a webhook is answered on the server's event loop (``bridge.web.worker``): its 200
+# is never held there, since that would stall every connection of the process.
+UNHELD: ContextVar[bool] = ContextVar("bridge_acks_unheld", default=False)
 
 
 def job_log_fields(job: Job) -> dict[str, object]:
@@ -151,7 +156,7 @@ class Delivery:
         webhook's 200 (its jobs are committed) until a turn here ends, at most ``ack_hold``
         seconds, so under saturation acks go at the pace answers do and the delivery threads
         get the CPU, rather than acks running ahead and answers falling seconds behind."""
-        if self._ack_hold <= 0:
+        if self._ack_hold <= 0 or UNHELD.get():
             return
         deadline = time.monotonic() + self._ack_hold
         with self._wakeup:
@@ -172,6 +177,10 @@ class Delivery:
         with self._wakeup:
             self._pending_wakeups += 1
             self._wakeup.notify()
+
+    def holds_acks(self) -> bool:
+        """Whether a webhook's 200 would be held now (``ack_hold``, every thread busy)."""
+        return self._ack_hold > 0 and self._idle_threads - len(self._handoff) <= 0
 
     @property
     def idle_threads(self) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 HEADER_END = b"\r\n\r\n"
+WEBHOOK_POST = (b"POST /webhook HTTP/1.", b"POST /webhook?")
 CHUNKED = -1  # the body's framing is chunked, not a length
 
 
@@ -42,6 +43,21 @@ def request_end(data: bytes, limits: Limits) -> int | None:
         return body_start
     end = body_start + framing
     return end if len(data) >= end else None
+
+
+def is_whole_webhook_post(data: bytes, end: int, limits: Limits) -> bool:
+    """Whether the first request of ``data``, ``end`` bytes long (``request_end``), is a
+    ``POST /webhook`` whose headers and body (a declared length within the limit) are all in
+    those bytes: one the server can answer without reading from its client again."""
+    if not data.startswith(WEBHOOK_POST):
+        return False
+    head_end = data.find(HEADER_END, 0, min(end, limits.header_bytes + len(HEADER_END)))
+    if head_end < 0:
+        return False
+    length = _body_framing(data[:head_end])
+    if length is None or length == CHUNKED or length > limits.body_bytes:
+        return False
+    return end == head_end + len(HEADER_END) + length
 
 
 def _body_framing(head: bytes) -> int | None:

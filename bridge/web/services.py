@@ -58,6 +58,13 @@ class Services:
             return self.delivery.accept(jobs, now=now, signals=signals, tokens=tokens)
         return self.queue.put(jobs, now=now, signals=signals, tokens=tokens)
 
+    def answers_inline(self) -> bool:
+        """Whether a webhook POST may be answered on the server's event loop now (see
+        ``bridge.web.worker``): its commit is local (SQLite) and its 200 would not be held."""
+        if self.settings.queue.kind != "sqlite":
+            return False
+        return self.delivery is None or not self.delivery.holds_acks()
+
     def turn_handler(self, threads: int) -> TurnHandler:
         """What delivery threads use to answer one job, for every served Page."""
         settings = self.settings

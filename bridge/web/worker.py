@@ -9,22 +9,36 @@ blocking, and only a complete request goes to a thread. A request not complete w
 ``BRIDGE_REQUEST_READ_TIMEOUT`` seconds of its first byte is answered 408 and its connection
 closed. Everything else (keep-alive, graceful stops, the access log) is gunicorn's.
 
+A whole ``POST /webhook`` is answered on the loop itself, without a thread, while the app says
+it may be (``Services.answers_inline``: a SQLite queue, whose commit is local and takes about
+a millisecond, and no ack hold due): a thread would only wait for that commit, and handing the
+request to it and back costs more CPU than the webhook itself (thread wake-ups, GIL hand-offs).
+Such a request needs no read from its client, its 200 is never held (``UNHELD``), and its
+connection's sends give up after ``INLINE_IO_TIMEOUT`` (a client that reads no answers cannot
+stall the loop). Pipelined requests behind it wait for the loop's next turn.
+
 Used by gunicorn.conf.py (``worker_class``); it reads its limits from the app's settings.
 """
 
 from __future__ import annotations
 
 import selectors
+import socket
+import struct
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-from bridge.web.framing import Limits, request_end
+from bridge.delivery.loop import UNHELD
+from bridge.web.framing import Limits, is_whole_webhook_post, request_end
 
 TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 READ_SIZE = 64 * 1024
+INLINE_IO_TIMEOUT = 1.0  # seconds a send or read on the loop may block before it gives up
 
 
 class BufferingWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hints
@@ -35,16 +49,21 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no ty
         self._limits = Limits()
         self._read_timeout = 5.0
         self._reading: dict[Any, float] = {}  # connection → when it must be complete
+        self._inline: Callable[[], bool] = lambda: False
 
     def run(self) -> None:
-        settings = self.wsgi.extensions["bridge"].settings.web
-        self._limits = Limits(body_bytes=settings.max_body_bytes)
-        self._read_timeout = settings.request_read_timeout
+        services = self.wsgi.extensions["bridge"]
+        self._limits = Limits(body_bytes=services.settings.web.max_body_bytes)
+        self._read_timeout = services.settings.web.request_read_timeout
+        self._inline = services.answers_inline
         super().run()
 
     def enqueue_req(self, conn: Any) -> None:
-        """Read the connection's next request whole, then hand it to a thread."""
+        """Read the connection's next request whole, then answer it here or hand it to a
+        thread."""
         if self.cfg.is_ssl or conn.__dict__.pop("bridge_whole", False):
+            if conn.__dict__.pop("bridge_bounded", False):
+                bound_waits(conn.sock, 0)  # a thread may wait on its client
             super().enqueue_req(conn)
             return
         ahead = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
@@ -64,7 +83,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no ty
         while True:
             end = request_end(bytes(conn.bridge_buffer), self._limits)
             if end is not None:
-                self._hand_over(conn)
+                self._hand_over(conn, end)
                 return True
             try:
                 data = conn.sock.recv(READ_SIZE)
@@ -77,13 +96,35 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no ty
                 return False
             conn.bridge_buffer += data
 
-    def _hand_over(self, conn: Any) -> None:
+    def _hand_over(self, conn: Any, end: int) -> None:
         self._stop_reading(conn)
         whole, conn.bridge_buffer = bytes(conn.bridge_buffer), None
         conn.init()  # the parser (once per connection); the socket blocks again
         conn.parser.unreader.unread(whole)
-        conn.data_ready = conn.bridge_whole = True
-        super().enqueue_req(conn)
+        conn.data_ready = True
+        if is_whole_webhook_post(whole, end, self._limits) and self._inline():
+            self._answer_inline(conn)
+            return
+        conn.bridge_whole = True
+        self.enqueue_req(conn)
+
+    def _answer_inline(self, conn: Any) -> None:
+        """Answer the connection's (whole, buffered) request here on the loop, then do what
+        gunicorn does when a thread is done with it."""
+        if not conn.__dict__.get("bridge_bounded"):
+            bound_waits(conn.sock, INLINE_IO_TIMEOUT)
+            conn.bridge_bounded = True
+        token = UNHELD.set(True)
+        try:
+            keepalive = self.handle(conn)
+        finally:
+            UNHELD.reset(token)
+        done: Future[Any] = Future()
+        done.set_result(keepalive)
+        if keepalive and conn.parser.unreader.buf.getvalue():
+            self.method_queue.defer(self.finish_request, conn, done)  # pipelined: next turn
+        else:
+            self.finish_request(conn, done)
 
     def murder_pending(self) -> None:
         """gunicorn's upkeep of connections waiting for data, and the deadline of requests
@@ -111,3 +152,15 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no ty
         conn.bridge_buffer = None
         self.nr_conns -= 1
         conn.close()
+
+
+def bound_waits(sock: socket.socket, seconds: float) -> None:
+    """How long a blocking send or read on ``sock`` may wait before it fails with ``EAGAIN``
+    (the kernel's own limit, which ``setblocking`` does not undo); 0: forever."""
+    whole = int(seconds)
+    limit = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+    except OSError:
+        pass  # the connection is gone; its next read or send says so

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import responses
 
-from bridge.delivery.loop import Delivery
+from bridge.delivery.loop import UNHELD, Delivery
 from bridge.messenger import events
 from bridge.messenger.events import Event
 from bridge.messenger.graph import GraphClient
@@ -194,10 +194,11 @@ def _busy_worker(
     return worker, release, entered
 
 
-def _accept_in_thread(worker: Delivery, mid: str) -> threading.Event:
+def _accept_in_thread(worker: Delivery, mid: str, *, unheld: bool = False) -> threading.Event:
     accepted = threading.Event()
 
     def webhook() -> None:
+        UNHELD.set(unheld)  # as the server's event loop sets it (bridge.web.worker)
         worker.accept([to_new_job(text("8", "next", mid), 0)], now=NOW_MS / 1000)
         accepted.set()
 
@@ -238,12 +239,27 @@ def test_the_hold_ends_after_ack_hold_even_if_no_turn_ends(
         assert worker.stop(timeout=5)
 
 
+def test_busy_threads_hold_acks_and_a_webhook_on_the_event_loop_is_not_held(
+    queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
+) -> None:
+    ok(graph_api, 2)
+    worker, release, _ = _busy_worker(queue, graph, ack_hold=10)
+    try:
+        assert worker.holds_acks()  # what the server asks before answering on its loop
+        assert _accept_in_thread(worker, "m2", unheld=True).wait(10)
+        assert queue.state_of("m2") == "queued"
+    finally:
+        release.set()
+        assert worker.stop(timeout=5)
+
+
 def test_no_hold_with_ack_hold_0(
     queue: SqliteQueue, graph: GraphClient, graph_api: responses.RequestsMock
 ) -> None:
     ok(graph_api, 2)
     worker, release, _ = _busy_worker(queue, graph, ack_hold=0)
     try:
+        assert not worker.holds_acks()
         assert _accept_in_thread(worker, "m2").wait(10)  # the one thread is busy: not held
     finally:
         release.set()
@@ -259,6 +275,7 @@ def test_no_hold_while_a_thread_is_idle(
     idle.start()
     try:
         wait_for(lambda: idle.idle_threads == 1, what="an idle thread")
+        assert not idle.holds_acks()
         assert _accept_in_thread(idle, "m3").wait(10)
         wait_for(lambda: queue.state_of("m3") == "done", what="m3 answered")
     finally:

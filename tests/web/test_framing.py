@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.web.framing import Limits, request_end
+from bridge.web.framing import Limits, is_whole_webhook_post, request_end
 
 LIMITS = Limits(header_bytes=4096, body_bytes=2000)
 names = st.from_regex(r"X-[A-Za-z0-9-]{1,20}", fullmatch=True)
@@ -111,3 +111,58 @@ def test_headers_over_their_limit_are_handed_over() -> None:
     head = b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 5000
     assert request_end(head, LIMITS) == len(head)
     assert request_end(head[:4000], LIMITS) is None
+
+
+def whole_webhook_post(request: bytes) -> bool:
+    end = request_end(request, LIMITS)
+    return end is not None and is_whole_webhook_post(request, end, LIMITS)
+
+
+@given(
+    extra_headers, bodies, st.sampled_from(["", "?hub.mode=x", "?a=1&b=2"]), st.binary(max_size=80)
+)
+def test_a_webhook_post_with_its_whole_body_can_be_answered_without_reading_again(
+    headers: list[tuple[str, str]], body: bytes, query: str, after: bytes
+) -> None:
+    request = with_length(headers, body).replace(b"/webhook", b"/webhook" + query.encode(), 1)
+    assert whole_webhook_post(request + after)  # pipelined bytes behind it are not its own
+    for size in range(len(request)):
+        assert not whole_webhook_post(request[:size])
+
+
+@given(extra_headers, bodies, st.lists(st.integers(0, 1500), max_size=4))
+def test_a_chunked_webhook_post_goes_to_a_thread(
+    headers: list[tuple[str, str]], body: bytes, cuts: list[int]
+) -> None:
+    assert not whole_webhook_post(chunked(headers, body, cuts))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"GET /webhook HTTP/1.1",
+        b"POST /webhooks HTTP/1.1",
+        b"POST /webhook/ HTTP/1.1",
+        b"POST /send HTTP/1.1",
+        b"POST http://x/webhook HTTP/1.1",
+        b"post /webhook HTTP/1.1",
+        b"POST  /webhook HTTP/1.1",
+    ],
+)
+def test_only_a_post_to_the_webhook_path_is_answered_on_the_loop(line: bytes) -> None:
+    request = with_length([], b"{}")
+    assert whole_webhook_post(request)
+    assert not whole_webhook_post(request.replace(b"POST /webhook HTTP/1.1", line, 1))
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /webhook HTTP/1.1\r\nContent-Length: 2001\r\n\r\n",  # over the body limit
+        b"POST /webhook HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab",
+        b"POST /webhook HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        b"POST /webhook HTTP/1.1\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\n",
+    ],
+)
+def test_a_webhook_post_the_server_refuses_goes_to_a_thread(request_bytes: bytes) -> None:
+    assert not whole_webhook_post(request_bytes)
