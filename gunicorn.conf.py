@@ -12,13 +12,15 @@ Sizing. The defaults, 2 worker processes (``WEB_CONCURRENCY``) of 8 threads
   ``2 × cores + 1`` is for sync workers that block on each request; gthread workers do not,
   and every extra process here also runs ``BRIDGE_DELIVERY_THREADS`` delivery threads, a
   heartbeat and (under load) a queue writer thread, and takes its turn at SQLite's one write lock.
-- 8 threads per process. A webhook request mostly waits for the commit of its job (the GIL
-  is released meanwhile; a request that finds nobody committing commits its own job, and the
-  process's writer thread commits the jobs of every request that arrived meanwhile in one
-  transaction and one fsync, see ``bridge.queue.sqlite.writer``), so a few
-  threads keep accepting while a commit is under way; 8 also absorbs
-  Meta's bursts and, in local mode, the calls delivery makes to the local Lex and Graph
-  endpoints served by these same processes (a hanging-bot fault holds one for 35 s).
+- 8 threads per process. With the SQLite queue a whole webhook POST is answered in the
+  worker's event loop, not in a thread (``bridge.web.worker``), unless its 200 is to be held
+  while every delivery thread is busy: then a thread waits for the commit of its job and the
+  hold (the GIL is released meanwhile; the process's writer thread commits the jobs of every
+  request that arrived meanwhile in one transaction and one fsync, see
+  ``bridge.queue.sqlite.writer``). The threads also take every other request, webhooks with
+  the SQS queue or over TLS, Meta's bursts and, in local mode, the calls delivery makes to the
+  local Lex and Graph endpoints served by these same processes (a hanging-bot fault holds one
+  for 35 s).
 - 8 delivery threads per process (``BRIDGE_DELIVERY_THREADS``). A turn mostly waits for
   Lex, Graph and commits; under load each wait ends with a wait for the GIL as well, so with
   4 the answers fell behind the acks (``make bench``'s saturation: 0.35 replies per ack with
