@@ -21,7 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bridge.delivery.loop import Delivery, Limits
+from bridge.delivery.limits import Limits
+from bridge.delivery.loop import Delivery
 from bridge.delivery.turn import TurnHandler
 from bridge.messenger.events import Event, TextMessage, bot_input
 from bridge.messenger.graph import GraphClient

@@ -17,9 +17,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 
 from bridge.delivery.housekeeping import Housekeeper
+from bridge.delivery.limits import Limits
 from bridge.delivery.outcomes import Outcomes
 from bridge.delivery.turn import TurnHandler
 from bridge.errors import GraphError, LeaseLost, NotAnswered, RetryLater
@@ -45,16 +45,6 @@ def job_log_fields(job: Job) -> dict[str, object]:
         "page": job.page,
         "user": hash_id(job.conversation),
     }
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How long and how often delivery keeps trying."""
-
-    max_attempts: int = 8
-    lease: float = 100.0
-    max_event_age: float = 24 * 3600.0
-    probe_interval: float = 30.0
 
 
 class Delivery:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from bridge.config.localmode import LOCAL_PAGE_ID
 from bridge.config.settings import Settings
-from bridge.delivery.loop import Delivery, Limits
+from bridge.delivery.limits import Limits
+from bridge.delivery.loop import Delivery
 from bridge.delivery.page_routes import Routes
 from bridge.delivery.turn import TurnHandler
 from bridge.messenger.events import TokenUpdate

@@ -8,7 +8,8 @@ from typing import Any
 
 import responses
 
-from bridge.delivery.loop import Delivery, Limits
+from bridge.delivery.limits import Limits
+from bridge.delivery.loop import Delivery
 from bridge.delivery.turn import TurnHandler
 from bridge.messenger.events import Event, TextMessage
 from bridge.messenger.graph import GraphClient

@@ -24,7 +24,8 @@ import responses
 from pythonjsonlogger.json import JsonFormatter as _PythonJsonFormatter
 
 from bridge.config.localmode import LOCAL_APP_SECRET, LOCAL_PAGE_ACCESS_TOKEN, LOCAL_VERIFY_TOKEN
-from bridge.delivery.loop import Delivery, Limits
+from bridge.delivery.limits import Limits
+from bridge.delivery.loop import Delivery
 from bridge.delivery.turn import TurnHandler
 from bridge.messenger import events
 from bridge.messenger.events import Event, bot_input
