@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
 import os
 import re
 import select
+import sys
 import time
 from collections.abc import Callable
 from json.encoder import encode_basestring
@@ -55,6 +57,9 @@ _SESSION_SEGMENT = re.compile(r"(/sessions/)[^/]+")
 # second): not logged when they succeed, so `make demo` stays readable. Failures are.
 _QUIET_PREFIX = "/local/"
 _DIGITS_SEGMENT = re.compile(r"(?<=/)\d{6,}(?=/|$)")
+# What a send or read fails with once it ran past the bound the server set on its socket
+# (bridge/web/worker.py: a client that takes no answers): the client's doing, not a fault.
+TIMED_OUT_ERRNOS = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.ETIMEDOUT})
 
 
 def redact_path(path: str) -> str:
@@ -108,6 +113,15 @@ class GunicornLogger(_GunicornBaseLogger):  # type: ignore[misc]
         # like the text formatter's asctime
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created))
         return f"{stamp},{int(created % 1 * 1000):03d}"
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        """gunicorn's error with its stack trace, except for a socket that timed out: a client
+        that reads no answers (or sends nothing more) is logged in one line, without one."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError) and error.errno in TIMED_OUT_ERRNOS:
+            self.info("client took no answer in time; connection closed (%s)", error.strerror)
+            return
+        super().exception(msg, *args, **kwargs)
 
     def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
         if str(environ.get("PATH_INFO") or "").startswith(_QUIET_PREFIX):

@@ -3,8 +3,10 @@ error log uses the bridge's format."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
@@ -180,6 +182,38 @@ def test_gunicorns_own_lines_use_the_bridge_format() -> None:
     logger.info("Booting worker with pid: %s", 42)
     entry = json.loads(stream.getvalue())
     assert (entry["logger"], entry["message"]) == ("gunicorn.error", "Booting worker with pid: 42")
+
+
+def error_lines(raised: BaseException) -> list[dict[str, object]]:
+    """The error log's lines when gunicorn logs ``raised`` as it does a socket error."""
+    cfg = Config()
+    cfg.set("errorlog", "-")
+    logger = gunicorn_logger("json")(cfg)
+    stream = io.StringIO()
+    for handler in logger.error_log.handlers:
+        if getattr(handler, "_gunicorn", False):
+            handler.setStream(stream)
+    try:
+        raise raised
+    except BaseException:
+        logger.exception("Socket error processing request.")
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+@pytest.mark.parametrize("code", [errno.EAGAIN, errno.ETIMEDOUT])
+def test_a_socket_that_timed_out_is_one_line_without_a_stack_trace(code: int) -> None:
+    (entry,) = error_lines(BlockingIOError(code, os.strerror(code)))
+    assert entry["level"] == "INFO"
+    assert entry["message"] == (
+        f"client took no answer in time; connection closed ({os.strerror(code)})"
+    )
+    assert "exc_info" not in entry and "Traceback" not in json.dumps(entry)
+
+
+def test_other_errors_keep_their_stack_trace() -> None:
+    (entry,) = error_lines(OSError(errno.EBADF, "Bad file descriptor"))
+    assert (entry["level"], entry["message"]) == ("ERROR", "Socket error processing request.")
+    assert "Traceback" in json.dumps(entry)
 
 
 # --- only the atoms the format names: the same line as gunicorn's atoms made safe -----------

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from bridge.obs.gunicorn_logs import TIMED_OUT_ERRNOS
 from bridge.web.worker import bound_waits
 
 
@@ -19,11 +20,13 @@ def test_a_send_to_a_client_that_reads_nothing_gives_up_after_the_bound() -> Non
         bound_waits(server, 0.2)
         server.setblocking(True)  # and again: the kernel's bound stays
         started = time.monotonic()
-        with pytest.raises(BlockingIOError):
+        with pytest.raises(BlockingIOError) as sent:
             server.sendall(b"x" * 64 * 1024 * 1024)  # far more than the buffers hold
-        with pytest.raises(BlockingIOError):
+        with pytest.raises(BlockingIOError) as read:
             server.recv(1)  # nothing to read
         assert 0.2 <= time.monotonic() - started < 5
+    # what the server's log then says in one line, without a stack trace (GunicornLogger)
+    assert {sent.value.errno, read.value.errno} <= TIMED_OUT_ERRNOS
 
 
 def test_the_bound_is_lifted_when_a_thread_takes_the_connection() -> None:
