@@ -9,6 +9,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from gunicorn.config import Config
@@ -171,7 +172,8 @@ def test_any_fields_keep_the_json_access_line_one_object(fields: dict[str, objec
     assert entry["path"] == "/webhook"
 
 
-def test_gunicorns_own_lines_use_the_bridge_format() -> None:
+def error_logger() -> tuple[Any, io.StringIO]:
+    """gunicorn's logger as gunicorn.conf.py makes it (JSON), its error log into a string."""
     cfg = Config()
     cfg.set("errorlog", "-")
     logger = gunicorn_logger("json")(cfg)
@@ -179,6 +181,11 @@ def test_gunicorns_own_lines_use_the_bridge_format() -> None:
     for handler in logger.error_log.handlers:
         if getattr(handler, "_gunicorn", False):
             handler.setStream(stream)
+    return logger, stream
+
+
+def test_gunicorns_own_lines_use_the_bridge_format() -> None:
+    logger, stream = error_logger()
     logger.info("Booting worker with pid: %s", 42)
     entry = json.loads(stream.getvalue())
     assert (entry["logger"], entry["message"]) == ("gunicorn.error", "Booting worker with pid: 42")
@@ -186,13 +193,7 @@ def test_gunicorns_own_lines_use_the_bridge_format() -> None:
 
 def error_lines(raised: BaseException) -> list[dict[str, object]]:
     """The error log's lines when gunicorn logs ``raised`` as it does a socket error."""
-    cfg = Config()
-    cfg.set("errorlog", "-")
-    logger = gunicorn_logger("json")(cfg)
-    stream = io.StringIO()
-    for handler in logger.error_log.handlers:
-        if getattr(handler, "_gunicorn", False):
-            handler.setStream(stream)
+    logger, stream = error_logger()
     try:
         raise raised
     except BaseException:
