@@ -15,7 +15,8 @@ a millisecond, and no ack hold due): a thread would only wait for that commit, a
 request to it and back costs more CPU than the webhook itself (thread wake-ups, GIL hand-offs).
 Such a request needs no read from its client, its 200 is never held (``UNHELD``), and its
 connection's sends give up after ``INLINE_IO_TIMEOUT`` (a client that reads no answers cannot
-stall the loop; the server's logger says so in one line, bridge/obs/gunicorn_logs.py). Pipelined requests behind it wait for the loop's next turn.
+stall the loop; the server's logger says so in one line, bridge/obs/gunicorn_logs.py).
+Pipelined requests behind it wait for the loop's next turn.
 
 Used by gunicorn.conf.py (``worker_class``); it reads its limits from the app's settings.
 """
