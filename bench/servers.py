@@ -84,12 +84,10 @@ def start_server(
     port = port or free_port()
     metrics_port = None
     log = folder / f"{name}.log"
-    environment = clean_environment()
-    environment.update(PORT=str(port), WEB_CONCURRENCY="2", BRIDGE_WEB_THREADS="8", **env)
     if metrics:
         while metrics_port in (None, port):
             metrics_port = free_port()
-        environment["BRIDGE_METRICS_PORT"] = str(metrics_port)
+    environment = server_environment(clean_environment(), port, env, metrics_port)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", config, app],
@@ -102,6 +100,18 @@ def start_server(
     server = Server(process, port, log, metrics_port)
     _wait_until_serving(server, name)
     return server
+
+
+def server_environment(
+    base: dict[str, str], port: int, env: dict[str, str], metrics_port: int | None
+) -> dict[str, str]:
+    """``base`` with the server's port, 2 processes of 8 threads unless ``env`` says otherwise,
+    then ``env``, and the metrics listener's port if there is one."""
+    environment = base | {"PORT": str(port), "WEB_CONCURRENCY": "2", "BRIDGE_WEB_THREADS": "8"}
+    environment |= env
+    if metrics_port is not None:
+        environment["BRIDGE_METRICS_PORT"] = str(metrics_port)
+    return environment
 
 
 def _wait_until_serving(server: Server, name: str) -> None:
