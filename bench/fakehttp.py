@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -47,14 +48,15 @@ class FakeHandler(BaseHTTPRequestHandler):
     def read_body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length", 0)))
 
-    def switch_faults(self, raw: bytes) -> bool:
-        """``POST /_faults {"on": false}``: the fake's faults on or off; the new setting."""
+    def switch_faults(self, raw: bytes, apply: Callable[[bool], None]) -> None:
+        """``POST /_faults {"on": false}``: the fake's faults on or off. The new setting is
+        applied before the answer, so a caller's next request already sees it."""
         try:
             on = json.loads(raw or b"{}").get("on") is not False
         except (ValueError, AttributeError):
             on = True
+        apply(on)
         self.reply(200, json.dumps({"on": on}).encode())
-        return on
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -62,6 +62,10 @@ class GraphState:
     seen: dict[bytes, int] = field(default_factory=dict)  # body → calls with it so far
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def set_faults(self, on: bool) -> None:
+        with self.lock:
+            self.faults_on = on
+
     def fault(self, raw: bytes, kind: str) -> int | str | None:
         """Count the call; the fault it gets (a 5xx status, ``HOLD``) or None."""
         with self.lock:
@@ -89,9 +93,7 @@ class _GraphHandler(FakeHandler):
         raw = self.read_body()
         state = self.state
         if urlsplit(self.path).path == "/_faults":
-            on = self.switch_faults(raw)
-            with state.lock:
-                state.faults_on = on
+            self.switch_faults(raw, state.set_faults)
             return
         body = _json_object(raw)
         fault = state.fault(raw, _kind(body))

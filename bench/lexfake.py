@@ -42,6 +42,10 @@ class LexState:
     seen: dict[bytes, int] = field(default_factory=dict)  # call bytes → calls so far
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def set_faults(self, on: bool) -> None:
+        with self.lock:
+            self.faults_on = on
+
     def throttles(self, key: bytes) -> bool:
         """Count the call; whether it is to be answered 429."""
         with self.lock:
@@ -61,9 +65,7 @@ class _LexHandler(FakeHandler):
         path = urlsplit(self.path).path
         raw = self.read_body()
         if path == "/_faults":
-            on = self.switch_faults(raw)
-            with self.state.lock:
-                self.state.faults_on = on
+            self.switch_faults(raw, self.state.set_faults)
             return
         match = LEX_PATH.match(path)
         if match is None:
