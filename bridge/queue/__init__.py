@@ -30,6 +30,7 @@ from bridge.queue.records import (
 )
 from bridge.queue.roles import (
     Admin,
+    Batches,
     DeliveryQueue,
     Housekeeping,
     Jobs,
@@ -48,6 +49,7 @@ __all__ = [
     "STATES",
     "TOKEN_RETENTION_MS",
     "Admin",
+    "Batches",
     "Claim",
     "DeadLetter",
     "DeliveryQueue",

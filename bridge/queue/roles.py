@@ -1,7 +1,8 @@
 """The queue's roles: one Protocol per kind of caller, and ``Queue``, all of them at once.
 
 Each caller depends only on what it does with the queue: the webhook puts jobs
-(``JobSink``, with the notification-messages tokens its opt-ins gave); delivery claims and
+(``JobSink``, with the notification-messages tokens its opt-ins gave; the server's event loop
+commits several webhooks' puts at once, ``Batches``); delivery claims and
 finishes them (``Jobs``), reads and records thread state (``Threads``), throttles, pauses and
 probes Pages (``Pages``) and keeps house (``Housekeeping``); health, metrics and ``queue
 stats`` read ``Stats``; ``queue dead`` and ``requeue`` use ``Admin``; the tokens are read
@@ -13,6 +14,7 @@ through ``Notifications`` (to send with, to list). Only the composition root hol
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from bridge.messenger.events import TokenUpdate
@@ -89,6 +91,20 @@ class Jobs(Protocol):
     def bury(self, job: Job, *, reason: str, now: float) -> bool: ...
 
 
+class Batches(Protocol):
+    """Several webhooks' puts in one commit: the server's event loop puts the webhooks it
+    reads in one turn inside ``batch()`` (one transaction, one fsync) and answers them after
+    its end, which commits or raises ``QueueError`` (then none of them is kept). Inside it a
+    put returns before the commit, so what must follow the commit (waking a delivery thread
+    for the new job) goes to ``after_commit``: called with True once committed, False if the
+    commit failed. A backend without batches commits each put at once (``batch`` does
+    nothing) and calls ``after_commit``'s callback at once."""
+
+    def batch(self) -> AbstractContextManager[None]: ...
+
+    def after_commit(self, callback: Callable[[bool], None]) -> None: ...
+
+
 class Threads(Protocol):
     """Each (Page, person)'s ``bridge.messenger.thread_control.ThreadState``: the person's
     latest event (Messenger's 24-hour window) and who holds the conversation."""
@@ -163,7 +179,7 @@ class Housekeeping(Protocol):
     def purge_notification_tokens(self, *, now: float) -> int: ...
 
 
-class DeliveryQueue(JobSink, Jobs, Threads, Pages, Housekeeping, OutboundLedger, Protocol):
+class DeliveryQueue(JobSink, Batches, Jobs, Threads, Pages, Housekeeping, OutboundLedger, Protocol):
     """Delivery's side: what the webhook hands it, its turns, its loop and its housekeeping."""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,6 +68,15 @@ class Database:
         """Run ``operation`` in a write transaction (shared with this process's other
         writers, see ``bridge.queue.sqlite.writer``); SQLite errors become ``QueueError``."""
         return self._writer.run(what, operation)
+
+    def batch(self) -> AbstractContextManager[None]:
+        """This thread's writes until the block ends in one transaction, committed then
+        (``bridge.queue.sqlite.batches``)."""
+        return self._writer.batch()
+
+    def after_commit(self, callback: Callable[[bool], None]) -> None:
+        """``callback(committed)`` once this thread's writes so far are settled."""
+        self._writer.after_commit(callback)
 
     def _write(self, sql: str, params: dict[str, object] | list[object]) -> int:
         return self._transaction("queue write", lambda c: c.execute(sql, params).rowcount)

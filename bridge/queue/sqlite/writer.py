@@ -15,6 +15,12 @@ A transaction runs its changes one after the other without savepoints; only if o
 fails is the transaction rolled back and run again with each change in its own savepoint, so
 one failing change does not undo the others. An operation may therefore run twice: it must only
 change the database through its connection (and return a value computed from it).
+
+A thread may also gather its own changes into one transaction (``batch``: the server's event
+loop so commits the webhooks it reads in one turn with one fsync). Inside the block each change
+joins the transaction in a savepoint of its own and returns before the commit; what must wait
+for the commit is passed to ``after_commit``. The block's end commits, or raises ``QueueError``
+and none of its changes is kept.
 """
 
 from __future__ import annotations
@@ -27,9 +33,17 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from bridge.errors import QueueError
+from bridge.queue.sqlite.batches import BatchWriting, _Batch
+from bridge.queue.sqlite.transactions import (
+    Change,
+    fail,
+    observe,
+    run_all,
+    run_each,
+)
 
 T = TypeVar("T")
 
@@ -41,42 +55,20 @@ _ALL: weakref.WeakSet[Writer] = weakref.WeakSet()
 _INHERITED: list[object] = []
 
 
-class _Change(Generic[T]):
-    """One caller's change; ``done`` is held until the change is committed (or failed)."""
-
-    __slots__ = ("done", "error", "handed", "operation", "result", "what")
-
-    def __init__(self, what: str, operation: Callable[[sqlite3.Connection], T]) -> None:
-        self.what = what
-        self.handed = time.perf_counter()
-        self.operation = operation
-        self.done = threading.Lock()  # cheaper than an Event: acquired now, released once
-        self.done.acquire()
-        self.result: T | None = None
-        self.error: BaseException | None = None
-
-    def wait(self) -> T:
-        """Wait until the change is committed (or failed); its result."""
-        self.done.acquire()
-        self.done.release()  # a second wait returns at once
-        if self.error is not None:
-            raise self.error
-        return self.result  # type: ignore[return-value]
-
-
-class Writer:
+class Writer(BatchWriting):
     """This process's writes: one transaction at a time, led by a caller or by its thread."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], lock_path: Path) -> None:
         self._connect = connect
         self._lock_path = lock_path
         self._condition = threading.Condition()
-        self._pending: list[_Change[object]] = []
+        self._pending: list[Change[object]] = []
         self._committing = False  # a transaction is in progress (a caller's or the thread's)
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._connection: sqlite3.Connection | None = None
         self._lock: int | None = None  # the lock file's descriptor
+        self._local = threading.local()  # ``batch``: this thread's open batch, if any
         # Counts for this process (group commit's measure): changes taken into transactions,
         # and transactions committed.
         self.taken = 0
@@ -89,8 +81,13 @@ class Writer:
 
         An ``sqlite3.Error`` (in the operation or at commit) becomes ``QueueError``; any other
         exception of the operation is raised here as it is, and its changes are undone.
+        Inside a ``batch`` on this thread the change joins the batch's transaction instead,
+        and its result is returned before the commit.
         """
-        change: _Change[T] = _Change(what, operation)
+        batch: _Batch | None = self._local.__dict__.get("batch")
+        if batch is not None:
+            return self._run_in(batch, what, operation)
+        change: Change[T] = Change(what, operation)
         with self._condition:
             queued = self._committing or bool(self._pending) or self._stopping
             if queued:
@@ -105,8 +102,12 @@ class Writer:
     def submit(self, what: str, operation: Callable[[sqlite3.Connection], T]) -> Callable[[], T]:
         """Hand ``operation`` to the writer thread without waiting for it; the function
         returned waits until it is committed and returns its result (or raises, as ``run``).
-        Changes are committed in the order they were handed over."""
-        change: _Change[T] = _Change(what, operation)
+        Changes are committed in the order they were handed over. Inside a ``batch`` on this
+        thread the change joins the batch at once, as with ``run``."""
+        batch: _Batch | None = self._local.__dict__.get("batch")
+        if batch is not None:
+            return self._submit_in(batch, what, operation)
+        change: Change[T] = Change(what, operation)
         with self._condition:
             self._hand_over(change)
         return change.wait
@@ -141,7 +142,7 @@ class Writer:
         if lock is not None:
             os.close(lock)
 
-    def _hand_over(self, change: _Change[T]) -> None:
+    def _hand_over(self, change: Change[T]) -> None:
         # Called with the condition held.
         self._pending.append(change)  # type: ignore[arg-type]
         if self._thread is None:
@@ -156,8 +157,9 @@ class Writer:
         self._condition = threading.Condition()
         self._pending, self._committing, self._stopping = [], False, False
         self._thread, self._connection, self._lock = None, None, None
+        self._local = threading.local()
 
-    def _lead(self, batch: list[_Change[object]]) -> None:
+    def _lead(self, batch: list[Change[object]]) -> None:
         """Commit ``batch`` (``_committing`` is set: nobody else is), then let the next go."""
         try:
             if self._commit(batch):
@@ -197,7 +199,7 @@ class Writer:
         assert self._lock is not None
         return self._connection, self._lock
 
-    def _commit(self, batch: list[_Change[object]]) -> bool:
+    def _commit(self, batch: list[Change[object]]) -> bool:
         """Run ``batch`` in one transaction; True if it was committed."""
         committed = locked = False
         began = time.perf_counter()
@@ -206,67 +208,20 @@ class Writer:
             fcntl.flock(lock, fcntl.LOCK_EX)
             locked = True
             began = time.perf_counter()
-            if not _run_all(connection, batch):
-                _run_each(connection, batch)
+            if not run_all(connection, batch):
+                run_each(connection, batch)
             connection.execute("COMMIT")
             committed = True
         except (sqlite3.Error, OSError, QueueError) as exc:  # the database, disk or lock failed
-            _fail(self._connection, batch, exc)
+            fail(self._connection, batch, exc)
         finally:
             if locked:
                 fcntl.flock(lock, fcntl.LOCK_UN)
             ended = time.perf_counter()
             for change in batch:
                 change.done.release()
-            _observe(batch, began, ended)
+            observe(batch, began, ended)
         return committed
-
-
-def _run_all(connection: sqlite3.Connection, batch: list[_Change[object]]) -> bool:
-    """Run every change in a new transaction; False (and rolled back) if one of them failed."""
-    connection.execute("BEGIN IMMEDIATE")
-    for change in batch:
-        try:
-            change.result = change.operation(connection)
-        except BaseException:  # noqa: BLE001 - run again one by one to tell whose it was
-            connection.execute("ROLLBACK")
-            return False
-    return True
-
-
-def _run_each(connection: sqlite3.Connection, batch: list[_Change[object]]) -> None:
-    """Run every change in a new transaction, each in its own savepoint: a failing change is
-    undone alone and its error kept for its caller."""
-    connection.execute("BEGIN IMMEDIATE")
-    for change in batch:
-        change.result = None
-        connection.execute("SAVEPOINT change")
-        try:
-            change.result = change.operation(connection)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            connection.execute("ROLLBACK TO change")
-            change.error = (
-                QueueError(f"{change.what} failed: {exc}")
-                if isinstance(exc, sqlite3.Error)
-                else exc
-            )
-        connection.execute("RELEASE change")
-
-
-def _fail(
-    connection: sqlite3.Connection | None, batch: list[_Change[object]], exc: Exception
-) -> None:
-    """The transaction could not be committed: undo it, and fail every change of it."""
-    if connection is not None and connection.in_transaction:
-        try:
-            connection.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # SQLite already rolled back (e.g. after an I/O error)
-    error = exc if isinstance(exc, QueueError) else None
-    for change in batch:
-        change.result = None
-        if change.error is None:
-            change.error = error or QueueError(f"{change.what} failed: {exc}")
 
 
 def _after_fork_in_child() -> None:
@@ -275,15 +230,3 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _observe(batch: list[_Change[object]], began: float, ended: float) -> None:
-    """Each change's wait for its transaction, and the transaction's time (both as its caller
-    waited them)."""
-    # Imported here: gunicorn.conf.py imports the queue before prometheus_client may be
-    # imported (it prepares the multi-process metrics folder first).
-    from bridge.obs.stages import observe_queue_write
-
-    took = ended - began
-    for change in batch:
-        observe_queue_write(change.what, max(0.0, began - change.handed), took)

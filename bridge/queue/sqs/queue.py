@@ -81,7 +81,8 @@ counted and the oldest message's age is CloudWatch's ``ApproximateAgeOfOldestMes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from bridge.messenger.events import TokenUpdate
 from bridge.messenger.thread_control import ThreadSignal
@@ -165,6 +166,14 @@ class SqsQueue(
     ) -> tuple[PutResult, list[Job]]:
         """``put``; nothing is claimed with it (a job is claimed by receiving its message)."""
         return self.put(jobs, now=now, signals=signals, tokens=tokens), []
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Nothing to gather: each put is its own writes (SQS has no transaction)."""
+        return nullcontext()
+
+    def after_commit(self, callback: Callable[[bool], None]) -> None:
+        """At once: a put here is settled when it returns."""
+        callback(True)
 
     def ack_and_claim(
         self, job: Job, *, now: float, sent: int, claim: Claim
