@@ -17,12 +17,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from functools import partial
 
 from bridge.delivery.housekeeping import Housekeeper
 from bridge.delivery.limits import Limits
 from bridge.delivery.outcomes import Outcomes
 from bridge.delivery.turn import TurnHandler
-from bridge.errors import GraphError, LeaseLost, NotAnswered, RetryLater
 from bridge.messenger.events import TokenUpdate
 from bridge.messenger.thread_control import ThreadSignal
 from bridge.obs import metrics, stages
@@ -88,6 +88,7 @@ class Delivery:
         self._pending_wakeups = 0
         self._idle_threads = 0  # threads waiting for work, for ``accept``
         self._handoff: deque[Job] = deque()  # jobs ``accept`` claimed for this process
+        self._promised = 0  # of them, claimed in a batch not yet committed
         self._threads: list[threading.Thread] = []
         self._current: dict[str, Job] = {}
 
@@ -122,13 +123,14 @@ class Delivery:
     ) -> PutResult:
         """Commit a webhook's jobs (and thread signals and tokens). While threads here are
         idle, the same commit claims the new jobs for them (no claim of their own, no wait for
-        a wake-up); otherwise the threads find the new jobs when they claim next."""
+        a wake-up); otherwise the threads find the new jobs when they claim next. Threads are
+        woken once the jobs are committed (in a ``batch``, after the put returns)."""
         with self._wakeup:
-            room = self._idle_threads - len(self._handoff)
+            room = self._idle_threads - len(self._handoff) - self._promised
         if room <= 0 or self._stopping.is_set():
             result = self._queue.put(jobs, now=now, signals=signals, tokens=tokens)
             if result.added:
-                self.wake()
+                self._queue.after_commit(self._woken)
                 self._pace()
             return result
         claim = Claim(f"{self.process}:accepted", self.process, self._limits.lease)
@@ -136,10 +138,23 @@ class Delivery:
             jobs, now=now, signals=signals, tokens=tokens, claim=claim, limit=room
         )
         with self._wakeup:
-            self._handoff.extend(taken)
-            self._pending_wakeups += max(len(taken), 1 if result.added else 0)
-            self._wakeup.notify(self._pending_wakeups)
+            self._promised += len(taken)  # theirs once committed: not room for the next put
+        self._queue.after_commit(partial(self._hand_off, taken, bool(result.added)))
         return result
+
+    def _hand_off(self, taken: list[Job], added: bool, committed: bool) -> None:
+        """The jobs ``accept`` claimed for threads here are committed (or undone): theirs."""
+        with self._wakeup:
+            self._promised -= len(taken)
+            if not committed:
+                return
+            self._handoff.extend(taken)
+            self._pending_wakeups += max(len(taken), 1 if added else 0)
+            self._wakeup.notify(self._pending_wakeups)
+
+    def _woken(self, committed: bool) -> None:
+        if committed:
+            self.wake()
 
     def _pace(self) -> None:
         """Every thread here is busy and new work was queued behind them: hold this
@@ -170,7 +185,7 @@ class Delivery:
 
     def holds_acks(self) -> bool:
         """Whether a webhook's 200 would be held now (``ack_hold``, every thread busy)."""
-        return self._ack_hold > 0 and self._idle_threads - len(self._handoff) <= 0
+        return self._ack_hold > 0 and self._idle_threads - len(self._handoff) - self._promised <= 0
 
     @property
     def idle_threads(self) -> int:
@@ -253,22 +268,8 @@ class Delivery:
         if age > self._limits.max_event_age:
             self._outcomes.expire(job, age, now)
             return None
-        try:
-            sent = self._handler.handle(job, clock=self._clock)
-        except NotAnswered as exc:
-            self._outcomes.not_answered(job, exc)
-        except RetryLater as exc:
-            self._outcomes.retry(job, str(exc), cause=exc.cause)
-        except LeaseLost as exc:
-            self._outcomes.lease_lost(job, str(exc))
-        except GraphError as exc:
-            self._outcomes.graph_failed(job, exc)
-        except Exception as exc:  # a bug must not kill the thread or lose the job
-            log.exception("unexpected error while handling a job", extra={"job_id": job.id})
-            self._outcomes.retry(job, f"internal error: {type(exc).__name__}", cause="internal")
-        else:
-            return self._outcomes.delivered(job, sent=sent, started=started, claim=claim)
-        return None
+        turn = partial(self._handler.handle, job, clock=self._clock)
+        return self._outcomes.run(job, turn, started=started, claim=claim)
 
     def _run(self, owner: str) -> None:
         taken: Job | None = None

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from bridge.errors import GraphError, NotAnswered
+from bridge.errors import GraphError, LeaseLost, NotAnswered, RetryLater
 from bridge.messenger.graph_policy import Action, Decision, classify, retry_delay, throttle_delay
 from bridge.obs import metrics, stages
 from bridge.obs.logs import hash_id, log_context
@@ -43,6 +43,29 @@ class Outcomes:
         self._max_attempts = max_attempts
         self._clock = clock
         self._throttles: dict[str, int] = {}
+
+    def run(
+        self, job: Job, turn: Callable[[], int], *, started: float, claim: Claim | None
+    ) -> Job | None:
+        """Run ``turn`` (the job's turn; the parts it sent) and settle the job by how it
+        ended; the next job taken with its ack (``claim``), if any. A bug in a turn is retried
+        like any failure: it never kills a delivery thread or loses a job."""
+        try:
+            sent = turn()
+        except NotAnswered as exc:
+            self.not_answered(job, exc)
+        except RetryLater as exc:
+            self.retry(job, str(exc), cause=exc.cause)
+        except LeaseLost as exc:
+            self.lease_lost(job, str(exc))
+        except GraphError as exc:
+            self.graph_failed(job, exc)
+        except Exception as exc:  # noqa: BLE001 - retried, with its trace in the log
+            log.exception("unexpected error while handling a job", extra={"job_id": job.id})
+            self.retry(job, f"internal error: {type(exc).__name__}", cause="internal")
+        else:
+            return self.delivered(job, sent=sent, started=started, claim=claim)
+        return None
 
     def delivered(
         self, job: Job, *, sent: int, started: float, claim: Claim | None = None
