@@ -40,6 +40,18 @@ def status_line(code: int) -> str:
     return f"{code} {HTTP_STATUS_CODES.get(code, 'UNKNOWN').upper()}"
 
 
+def plain_answer(
+    code: int, text: str, request_id: str | None
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """A plain answer as Flask writes it: the status line, the headers (the request id too,
+    if known) and the body."""
+    body = text.encode()
+    headers = [_CONTENT_TYPE, ("Content-Length", str(len(body)))]
+    if request_id is not None:
+        headers.append((REQUEST_ID_HEADER, request_id))
+    return status_line(code), headers, body
+
+
 class WebhookFastPath:
     """WSGI middleware: ``POST /webhook`` answered here, everything else by ``app``."""
 
@@ -53,11 +65,8 @@ class WebhookFastPath:
         request_id = new_request_id(environ.get(_REQUEST_ID_KEY))
         with log_context(request_id=request_id):
             status, text = self._answer(environ, request_id)
-        body = text.encode()
-        start_response(
-            status_line(status),
-            [_CONTENT_TYPE, ("Content-Length", str(len(body))), (REQUEST_ID_HEADER, request_id)],
-        )
+        status_text, headers, body = plain_answer(status, text, request_id)
+        start_response(status_text, headers)
         return [body]
 
     def _answer(self, environ: WSGIEnvironment, request_id: str) -> tuple[int, str]:

@@ -88,3 +88,20 @@ def test_a_client_pipelining_thousands_of_webhooks_holds_up_nobody(bridge: Bridg
         sender.join(10)
     assert slowest < 1.0, slowest
     bridge.wait_done(*(f"m_beside_{n}" for n in range(probes)))
+
+
+def test_webhooks_arriving_together_are_each_committed_before_their_200(bridge: Bridge) -> None:
+    # Sent before any answer is read: the server's loop reads many of them in one turn and
+    # commits them together; no 200 may go out before its own job is committed.
+    mids = [f"m_together_{n}" for n in range(24)]
+    conns = [connect(bridge) for _ in mids]
+    try:
+        for n, (conn, mid) in enumerate(zip(conns, mids, strict=True)):
+            conn.sendall(signed_post(body_of(text(f"64000000000000{n:02d}", "hi", mid, n))))
+        for conn, mid in zip(conns, mids, strict=True):
+            assert statuses(conn, 1) == [b"200"]
+            assert bridge.state(mid) in {"queued", "running", "done"}, mid
+    finally:
+        for conn in conns:
+            conn.close()
+    bridge.wait_done(*mids)

@@ -1,16 +1,18 @@
 """The server worker's bound on blocking sends and reads of a connection answered on its
-event loop (bridge/web/worker.py)."""
+event loop, and which requests it holds for the turn's commit (bridge/web/worker.py)."""
 
 from __future__ import annotations
 
 import socket
 import struct
+import threading
 import time
 
 import pytest
+from gunicorn.workers.gthread import ThreadWorker
 
 from bridge.obs.gunicorn_logs import TIMED_OUT_ERRNOS
-from bridge.web.worker import bound_waits
+from bridge.web.worker import BufferingWorker, bound_waits
 
 
 def test_a_send_to_a_client_that_reads_nothing_gives_up_after_the_bound() -> None:
@@ -46,3 +48,23 @@ def test_a_closed_connection_is_left_to_fail_on_its_next_use() -> None:
     client.close()
     server.close()
     bound_waits(server, 1.0)  # no error here
+
+
+def test_only_the_loops_own_request_is_held_while_threads_answer_theirs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # While the loop answers a webhook inline (its answer held for the turn's commit), a pool
+    # thread handling another request (local mode's Lex call, say) writes its answer at once:
+    # held, it would never be written and the client would see its connection closed.
+    handled: list[str] = []
+    monkeypatch.setattr(ThreadWorker, "handle_request", lambda *_: handled.append("written"))
+    monkeypatch.setattr(BufferingWorker, "_hold", lambda *_: handled.append("held"))
+    worker = BufferingWorker.__new__(BufferingWorker)  # no server: only the dispatch is tested
+    worker._holding = threading.get_ident()  # as _answer_inline sets it on the loop's thread
+    thread = threading.Thread(target=worker.handle_request, args=(object(), object()))
+    thread.start()
+    thread.join(timeout=5)
+    worker.handle_request(object(), object())
+    worker._holding = None  # the turn's inline request is over
+    worker.handle_request(object(), object())
+    assert handled == ["written", "held", "written"]
