@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bridge.errors import QueueError
 from bridge.queue.sqlite.store import SqliteQueue
 from tests.queue.sqlite.test_writer import HeldLock, job, poll
-
-
-@pytest.fixture
-def queue(tmp_path: Path) -> Iterator[SqliteQueue]:
-    q = SqliteQueue(tmp_path / "queue.db")
-    yield q
-    q.close()
 
 
 def test_a_batch_commits_its_puts_in_one_transaction_when_it_ends(queue: SqliteQueue) -> None:

@@ -8,7 +8,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,13 +43,6 @@ class HeldLock:
     def release(self) -> None:
         fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
         self._file.close()
-
-
-@pytest.fixture
-def queue(tmp_path: Path) -> Iterator[SqliteQueue]:
-    q = SqliteQueue(tmp_path / "queue.db")
-    yield q
-    q.close()
 
 
 def test_concurrent_puts_share_transactions(queue: SqliteQueue) -> None:
