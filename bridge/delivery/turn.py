@@ -96,8 +96,9 @@ class TurnHandler:
         """Answer the job's event; returns how many reply messages have now been sent.
 
         Each part but the last is recorded in the send ledger as soon as Graph accepts it; the
-        last one is recorded by the ack that follows (one commit fewer per turn). An outbound
-        message's job is sent by ``bridge.delivery.outbound`` instead."""
+        last one is recorded by the ack that follows (one commit fewer per turn), which is also
+        what confirms the reply's commit. An outbound message's job is sent by
+        ``bridge.delivery.outbound`` instead."""
         if is_outbound(job):
             return self._outbound.handle(job, self.route(job.page), clock)
         turn = admit(self.queue, job, self.route(job.page), clock=clock, human_idle=self.human_idle)
@@ -109,9 +110,13 @@ class TurnHandler:
         stored = None if answer.stored else self.queue.store_reply(job, answer.messages)
         try:
             self._send(turn, answer, stored)
-        finally:
+        except BaseException:
             if stored is not None and not stored():
-                raise LeaseLost("lost the job's lease before storing the reply")
+                raise LeaseLost("lost the job's lease before storing the reply") from None
+            raise
+        # Not waited for once every part went out: the ack that follows is committed after the
+        # reply (the queue commits a thread's changes in order) and checks the same lease, so
+        # it joins the reply's transaction while that is still pending instead of a later one.
         return len(answer.messages)
 
     def _send(self, turn: Turn, answer: Answer, stored: Callable[[], bool] | None) -> None:

@@ -53,9 +53,11 @@ class Jobs(Protocol):
     lease ran out cannot touch a job another worker took over (False: the lease was lost).
 
     Nothing in front of the answer: ``store_reply`` starts storing the bot's reply and lets the
-    first send go out meanwhile. Fewer commits per turn: ``put_and_claim`` takes new jobs for
-    idle delivery threads in the webhook's own transaction, ``ack_and_claim`` the next job in
-    the ack's. A backend that cannot do these at once does them one after the other."""
+    first send go out meanwhile; the same thread's later changes (the ack) are committed after
+    it, so the turn need not wait for it before them. Fewer commits per turn: ``put_and_claim``
+    takes new jobs for idle delivery threads in the webhook's own transaction, ``ack_and_claim``
+    the next job in the ack's. A backend that cannot do these at once does them one after the
+    other."""
 
     def claim(self, *, owner: str, process: str, now: float, lease: float) -> Job | None: ...
 
